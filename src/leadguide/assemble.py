@@ -1,0 +1,109 @@
+"""The whole guide as one HTML document: chapters through the page templates."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .assets import STYLESHEETS, style_path, template_dirs
+from .chapters import Chapter
+from .config import GuideConfig
+from .errors import GuideError, TemplateError, raise_all
+from .markup import RenderedChapter, render_chapter
+
+
+@dataclass(frozen=True)
+class GuideHtml:
+    """The assembled document and what the PDF stage needs to render it."""
+
+    html: str
+    base_url: str
+    stylesheets: tuple[Path, ...]
+    chapters: tuple[RenderedChapter, ...]
+
+
+def make_environment(config: GuideConfig) -> jinja2.Environment:
+    loader = jinja2.FileSystemLoader([str(p) for p in template_dirs(config.root)])
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html"]),
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    env.globals["raise_error"] = _raise_error
+    return env
+
+
+def _raise_error(message: str) -> None:
+    """Lets a template stop the build with a message (reported at the calling line)."""
+    raise LookupError(message)
+
+
+def template_context(config: GuideConfig, data: dict[str, Any]) -> dict[str, Any]:
+    return {"guide": config, "data": data}
+
+
+def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
+                    env: jinja2.Environment) -> list[RenderedChapter]:
+    """Every chapter body rendered; all broken chapters are reported together."""
+    context = template_context(config, data)
+    rendered, errors = [], []
+    for chapter in chapters:
+        try:
+            rendered.append(render_chapter(chapter, env, context))
+        except GuideError as error:
+            errors.append(error)
+    raise_all(errors)
+    return rendered
+
+
+def theme_css(config: GuideConfig) -> str:
+    """guide.yaml's theme values as CSS custom properties, overriding theme.css."""
+    lines = [f"--color-{name}: {value};" for name, value in config.theme.colors.items()]
+    lines += [f'--font-{role}: "{family}";' for role, family in config.theme.fonts.items()]
+    return ":root { " + " ".join(lines) + " }" if lines else ""
+
+
+def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
+             page_template: str = "guide.html") -> GuideHtml:
+    """Render chapters, then lay them into the page template as one document."""
+    env = make_environment(config)
+    rendered = render_chapters(config, chapters, data, env)
+    context = {**template_context(config, data), "chapters": rendered,
+               "theme_css": theme_css(config),
+               "toc_index": _toc_index(config, rendered)}
+    html = render_page(env, page_template, context)
+    stylesheets = tuple(style_path(config.root, name) for name in STYLESHEETS)
+    return GuideHtml(html, config.root.as_uri() + "/", stylesheets, tuple(rendered))
+
+
+def render_page(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax: {exc.message}", exc.filename or name,
+                            exc.lineno) from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name} (looked in "
+                            f"{', '.join(env.loader.searchpath)})", name) from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{exc.message}", *_template_location(exc, name)) from None
+
+
+def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:
+    import traceback
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".html"):
+            return frame.filename, frame.lineno
+    return name, None
+
+
+def _toc_index(config: GuideConfig, rendered: list[RenderedChapter]) -> int:
+    """How many chapters come before the table of contents."""
+    if not config.toc_after:
+        return 0
+    names = [r.chapter.path.name for r in rendered]
+    return names.index(config.toc_after) + 1 if config.toc_after in names else 0
+
+
+__all__ = ["GuideHtml", "assemble", "make_environment", "raise_all"]

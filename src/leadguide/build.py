@@ -1,0 +1,127 @@
+"""The build command's library side: config → chapters/data → HTML → PDF → checks → file."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .assemble import assemble
+from .assets import allowed_roots
+from .chapters import Chapter, load_chapters
+from .checks import ChapterSpan, chapter_spans, check_page_promise
+from .config import GuideConfig, load_config
+from .data import load_data
+from .errors import GuideError, PagePromiseError, raise_all
+from .pdf import render, write_atomically
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class BuildResult:
+    output: Path
+    pages: int
+    size: int
+    spans: list[ChapterSpan]
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[GuideError] = field(default_factory=list)
+    page_error: PagePromiseError | None = None
+
+    def manifest_path(self) -> Path:
+        return manifest_path(self.output)
+
+
+def manifest_path(pdf: Path) -> Path:
+    """Where a build records what it made, for preview and check to read."""
+    return pdf.with_name(pdf.stem + ".build.json")
+
+
+def default_output(config: GuideConfig) -> Path:
+    return Path("build") / config.output
+
+
+class _Stopwatch:
+    def __init__(self, progress: Progress | None):
+        self.progress, self.timings = progress, {}
+
+    def lap(self, stage: str, started: float) -> None:
+        self.timings[stage] = time.perf_counter() - started
+        if self.progress:
+            self.progress(stage, self.timings[stage])
+
+
+def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool = False,
+          progress: Progress | None = None) -> BuildResult:
+    """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing."""
+    watch = _Stopwatch(progress)
+    started = time.perf_counter()
+    config = load_config(guide_dir)
+    chapters, data = _read_sources(config)
+    watch.lap("read", started)
+
+    started = time.perf_counter()
+    guide_html = assemble(config, chapters, data)
+    watch.lap("html", started)
+
+    started = time.perf_counter()
+    rendered = render(guide_html, allowed_roots(config.root), config.config_path)
+    watch.lap("layout", started)
+
+    spans = chapter_spans(chapters, rendered.anchor_pages, rendered.page_count)
+    page_error = check_page_promise(config, spans, rendered.page_count)
+    if not draft:
+        raise_all(list(rendered.warnings))
+        if page_error:
+            raise page_error
+
+    started = time.perf_counter()
+    target = out or default_output(config)
+    size = write_atomically(rendered, target)
+    result = BuildResult(target, rendered.page_count, size, spans, watch.timings,
+                         list(rendered.warnings), page_error)
+    write_manifest(result, config)
+    watch.lap("write", started)
+    return result
+
+
+def _read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
+    """Chapters and data, with the problems of both reported in one go."""
+    errors: list[GuideError] = []
+    chapters: list[Chapter] = []
+    data: dict = {}
+    try:
+        chapters = load_chapters(config)
+    except GuideError as error:
+        errors.append(error)
+    try:
+        data = load_data(config.root)
+    except GuideError as error:
+        errors.append(error)
+    raise_all(errors)
+    return chapters, data
+
+
+def write_manifest(result: BuildResult, config: GuideConfig) -> None:
+    manifest = {
+        "guide": str(config.root), "pdf": str(result.output), "pages": result.pages,
+        "promised": config.pages, "size": result.size, "built_at": time.time(),
+        "chapters": [{**asdict(span), "path": str(span.path)} for span in result.spans],
+    }
+    path = result.manifest_path()
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    os.replace(temp, path)
+
+
+def newest_source_time(guide_dir: Path) -> float:
+    """The newest modification time of any file in the guide folder."""
+    return max((p.stat().st_mtime for p in Path(guide_dir).rglob("*") if p.is_file()),
+               default=0.0)
+
+
+def is_stale(pdf: Path, guide_dir: Path) -> bool:
+    """True when the PDF is missing or older than something in its guide."""
+    return not pdf.is_file() or pdf.stat().st_mtime < newest_source_time(guide_dir)

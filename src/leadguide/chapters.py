@@ -1,0 +1,98 @@
+"""Chapter files: split YAML front matter from the Markdown body, validate it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import GuideConfig
+from .errors import ContentError, GuideError, raise_all
+from .yamlsource import FieldReader, LocatedDict, load_yaml
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
+_KNOWN = {"title", "summary", "pages", "template", "opener", "toc"}
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter file, read but not yet rendered."""
+
+    slug: str
+    number: int
+    path: Path
+    title: str
+    summary: str
+    pages: int | None
+    template: str
+    opener: bool
+    toc: bool
+    body: str
+    body_line: int
+
+    @property
+    def anchor(self) -> str:
+        return f"ch-{self.slug}"
+
+
+def load_chapters(config: GuideConfig) -> list[Chapter]:
+    """Read every chapter listed in the config, collecting all problems before failing."""
+    chapters: list[Chapter] = []
+    errors: list[GuideError] = []
+    for number, name in enumerate(config.chapters, start=1):
+        try:
+            chapters.append(read_chapter(config.chapters_dir / name, number, config.root))
+        except GuideError as error:
+            errors.append(error)
+    if config.toc_after and config.toc_after not in config.chapters:
+        errors.append(ContentError(f"'toc_after' names '{config.toc_after}', which is not in "
+                                   "'chapters'", config.config_path))
+    raise_all(errors)
+    return chapters
+
+
+def read_chapter(path: Path, number: int, root: Path) -> Chapter:
+    shown = path.relative_to(root.parent) if path.is_relative_to(root.parent) else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError("chapter file not found", shown) from None
+    except UnicodeDecodeError as exc:
+        raise ContentError(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8",
+                           shown) from None
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise ContentError("front matter missing: start the file with '---', a 'title:' line "
+                           "and '---'", shown, 1)
+    raw = load_yaml(match.group(1), shown, ContentError, first_line=2)
+    body_line = text[: match.end()].count("\n") + 1
+    return _chapter(raw, shown, path, number, text[match.end():], body_line)
+
+
+def _chapter(raw: object, shown: Path, path: Path, number: int, body: str,
+             body_line: int) -> Chapter:
+    reader = FieldReader(shown, ContentError, "front matter: ")
+    meta = reader.mapping(raw, "front matter", 2)
+    reader.unknown_keys(meta, _KNOWN)
+    pages = reader.get(meta, "pages", int, None)
+    if pages is not None and pages < 1:
+        reader.fail("'pages' must be at least 1", meta.line_of("pages"))
+    template = reader.get(meta, "template", str, "chapter.html")
+    if "/" in template or "\\" in template or not template.endswith(".html"):
+        reader.fail(f"'template' must be a template file name like chapter.html, not "
+                    f"'{template}'", meta.line_of("template"))
+    chapter = Chapter(
+        slug=re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or f"chapter-{number}",
+        number=number, path=shown,
+        title=reader.get(meta, "title", str) or "",
+        summary=reader.get(meta, "summary", str, ""),
+        pages=pages, template=template,
+        opener=reader.get(meta, "opener", bool, True),
+        toc=reader.get(meta, "toc", bool, True),
+        body=body, body_line=body_line)
+    if meta and not chapter.title.strip() and not reader.errors:
+        reader.fail("'title' must not be empty", meta.line_of("title"))
+    raise_all(reader.errors)
+    return chapter
+
+
+__all__ = ["Chapter", "LocatedDict", "load_chapters", "read_chapter"]

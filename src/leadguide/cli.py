@@ -1,0 +1,85 @@
+"""The ``leadguide`` command: parses arguments, calls the library, prints the outcome."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import click
+
+from .build import build
+from .errors import GuideError
+
+
+class GuideCommand(click.Group):
+    """Turns a GuideError into ``path:line: message`` and exit 1 (a traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GuideError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.secho(str(error), fg="red", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=GuideCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Turn a folder of Markdown chapters into an exact-length PDF guide.
+
+    \b
+    Example:
+      leadguide build guide
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _progress(stage: str, seconds: float) -> None:
+    click.echo(f"  {stage:<7} {seconds * 1000:7.0f} ms", err=True)
+
+
+@cli.command("build")
+@click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the PDF (default: build/<output from guide.yaml>).")
+@click.option("--draft", is_flag=True,
+              help="Write the PDF even if it breaks the page promise or has warnings.")
+def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
+    """Build GUIDE_DIR (default: guide) into a PDF.
+
+    \b
+    Example:
+      leadguide build guide --out build/guide.pdf
+    """
+    click.echo(f"Building {guide_dir}{' (draft)' if draft else ''}", err=True)
+    result = build(guide_dir, out=out, draft=draft, progress=_progress)
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if result.page_error:
+        click.secho(f"DRAFT: {result.page_error}", fg="yellow", bold=True, err=True)
+        click.secho("DRAFT BUILD: this PDF breaks the page promise; do not send it.",
+                    fg="yellow", bold=True, err=True)
+    click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for the console script and for tests: returns the exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="leadguide",
+                 standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

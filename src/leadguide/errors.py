@@ -1,0 +1,67 @@
+"""Errors every stage raises: each names the file and line that caused it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GuideError(Exception):
+    """A problem in a guide's sources, reported as ``path:line: message``."""
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        return f"{where}{self.message}"
+
+
+class ConfigError(GuideError):
+    """guide.yaml is missing, malformed or invalid."""
+
+
+class ContentError(GuideError):
+    """A chapter or data file is missing, malformed or invalid."""
+
+
+class TemplateError(GuideError):
+    """A template or a chapter's macro call failed."""
+
+
+class RenderError(GuideError):
+    """WeasyPrint reported a problem (bad CSS, missing or refused resource)."""
+
+
+class PagePromiseError(GuideError):
+    """The PDF does not have the number of pages the guide promises."""
+
+    def __init__(self, message: str, path: Path | None, table: str):
+        super().__init__(message, path)
+        self.table = table
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{self.table}"
+
+
+class ErrorGroup(GuideError):
+    """Several problems found in one pass, reported together before one abort."""
+
+    def __init__(self, errors: list[GuideError]):
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.message, first.path, first.line)
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
+def raise_all(errors: list[GuideError]) -> None:
+    """Raise nothing, the one error, or all of them at once."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ErrorGroup(errors)

@@ -1,0 +1,55 @@
+"""A WeasyPrint URL fetcher that only serves files from inside the allowed folders."""
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+
+class RefusedResource(ValueError):
+    """A resource outside the guide, or from the network."""
+
+
+class SafeFetcher(URLFetcher):
+    """Serves ``file:`` URLs under ``roots`` and ``data:`` URIs; refuses everything else.
+
+    Refusals are remembered so the build can report them after layout, because WeasyPrint
+    turns a fetch failure into a log line and carries on.
+    """
+
+    def __init__(self, roots: tuple[Path, ...]):
+        super().__init__(allowed_protocols={"file", "data"})
+        self.roots = tuple(root.resolve() for root in roots)
+        self.refused: list[tuple[str, str]] = []
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme != "file":
+            return self._refuse(url, "network access is off: put the file in the guide folder")
+        path = self.local_path(url)
+        if path is None:
+            return self._refuse(url, "outside the guide folder: only files inside it can be used")
+        if not path.is_file():
+            return self._refuse(url, "file not found")
+        mime, _ = mimetypes.guess_type(path.name)
+        return URLFetcherResponse(url, path.read_bytes(),
+                                  {"Content-Type": mime or "application/octet-stream"})
+
+    def local_path(self, url: str) -> Path | None:
+        """The real file a ``file:`` URL names, if it is inside an allowed root."""
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            return None
+        raw = Path(unquote(parts.path))
+        if ".." in raw.parts:
+            return None
+        real = raw.resolve()  # follows symlinks, so a link leading out is caught too
+        return real if any(real.is_relative_to(root) for root in self.roots) else None
+
+    def _refuse(self, url: str, reason: str) -> URLFetcherResponse:
+        self.refused.append((url, reason))
+        raise RefusedResource(f"{reason}: {url}")

@@ -1,0 +1,123 @@
+"""A chapter's body to HTML: Jinja2 macros place data, then Markdown renders the text."""
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jinja2
+import markdown
+from markdown.extensions.toc import slugify
+
+from .chapters import Chapter
+from .errors import GuideError, TemplateError
+
+MARKDOWN_EXTENSIONS = ["tables", "attr_list", "footnotes", "def_list", "admonition", "smarty",
+                       "md_in_html", "sane_lists", "toc"]
+_CHAPTER_TEMPLATE = "<chapter>"
+_TOKEN = "LGBLOCK{}X"
+_TOKEN_RE = re.compile(r"(?:<p>)?LGBLOCK(\d+)X(?:</p>)?")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class RenderedChapter:
+    chapter: Chapter
+    html: str
+    headings: tuple[Heading, ...]
+
+    def __getattr__(self, name: str) -> Any:
+        # Templates read chapter fields (title, number, anchor) straight off the result.
+        return getattr(self.chapter, name)
+
+
+class BlockStash:
+    """Keeps macro HTML out of Markdown's way: a token goes in, the HTML comes back after."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+
+    def wrap(self, macro: Callable[..., Any]) -> Callable[..., str]:
+        def placed(*args: Any, **kwargs: Any) -> str:
+            self.blocks.append(str(macro(*args, **kwargs)))
+            return f"\n\n{_TOKEN.format(len(self.blocks) - 1)}\n\n"
+        return placed
+
+    def restore(self, html: str) -> str:
+        return _TOKEN_RE.sub(lambda m: self.blocks[int(m.group(1))], html)
+
+
+def macro_functions(env: jinja2.Environment, context: dict[str, Any]) -> dict[str, Callable]:
+    """The public macros of macros.html, bound to the guide's data."""
+    module = env.get_template("macros.html").make_module(vars=context)
+    return {name: getattr(module, name) for name in dir(module)
+            if not name.startswith("_") and callable(getattr(module, name))}
+
+
+def render_chapter(chapter: Chapter, env: jinja2.Environment,
+                   context: dict[str, Any]) -> RenderedChapter:
+    stash = BlockStash()
+    macros = {name: stash.wrap(fn) for name, fn in macro_functions(env, context).items()}
+    source = _run_jinja(chapter, env, {**context, **macros, "chapter": chapter})
+    converter = markdown.Markdown(
+        extensions=MARKDOWN_EXTENSIONS,
+        extension_configs={"toc": {"toc_depth": "2-3", "slugify": _prefixed_slugify(chapter.slug)},
+                           "footnotes": {"UNIQUE_IDS": True},
+                           "smarty": {"smart_angled_quotes": False}})
+    html = stash.restore(converter.convert(source))
+    html = html.replace('id="fn:', f'id="{chapter.slug}-fn:').replace(
+        'href="#fn:', f'href="#{chapter.slug}-fn:').replace(
+        'id="fnref:', f'id="{chapter.slug}-fnref:').replace(
+        'href="#fnref:', f'href="#{chapter.slug}-fnref:')
+    return RenderedChapter(chapter, html, tuple(_headings(converter.toc_tokens)))
+
+
+def _prefixed_slugify(prefix: str) -> Callable[[str, str], str]:
+    return lambda value, separator: f"{prefix}-{slugify(value, separator)}"
+
+
+def _headings(tokens: list[dict]) -> list[Heading]:
+    found: list[Heading] = []
+    for token in tokens:
+        found.append(Heading(token["level"], token["id"], token["name"]))
+        found.extend(_headings(token.get("children", [])))
+    return found
+
+
+def _run_jinja(chapter: Chapter, env: jinja2.Environment, context: dict[str, Any]) -> str:
+    try:
+        code = env.compile(chapter.body, _CHAPTER_TEMPLATE, _CHAPTER_TEMPLATE)
+        return env.template_class.from_code(env, code, env.make_globals(None)).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _chapter_error(chapter, f"template syntax: {exc.message}", exc.lineno) from None
+    except GuideError:
+        raise
+    except Exception as exc:  # a macro's bad argument, an unknown name, a lookup that failed
+        line = _chapter_line(exc)
+        raise _chapter_error(chapter, _describe(exc), line) from None
+
+
+def _chapter_line(exc: BaseException) -> int | None:
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
+             if frame.filename == _CHAPTER_TEMPLATE]
+    return lines[-1] if lines else None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"{exc.message}: check the spelling of the name or the macro's arguments"
+    if isinstance(exc, LookupError):
+        return str(exc.args[0]) if exc.args else "lookup failed"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _chapter_error(chapter: Chapter, message: str, line: int | None) -> TemplateError:
+    absolute = chapter.body_line + line - 1 if line else None
+    return TemplateError(message, chapter.path, absolute)

@@ -1,0 +1,110 @@
+"""HTML to PDF with WeasyPrint: strict logging, safe fetching, atomic writing."""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import weasyprint
+from weasyprint import CSS, HTML
+
+from .assemble import GuideHtml
+from .errors import GuideError, RenderError
+from .fetcher import SafeFetcher
+
+# Passed to both render() (which reads the image options) and write_pdf() (which starts
+# again from WeasyPrint's defaults and reads the PDF ones).
+RENDER_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_forms": True, "dpi": 150,
+                  "jpeg_quality": 85, "optimize_images": False, "presentational_hints": True}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    document: weasyprint.document.Document
+    anchor_pages: dict[str, int]
+    warnings: tuple[GuideError, ...]
+
+    @property
+    def page_count(self) -> int:
+        return len(self.document.pages)
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().splitlines()[0])
+
+
+@contextmanager
+def captured_weasyprint_log() -> Iterator[_Collector]:
+    """Collect WeasyPrint's warnings instead of letting them scroll past."""
+    logger = logging.getLogger("weasyprint")
+    collector = _Collector()
+    saved = logger.propagate
+    logger.addHandler(collector)
+    logger.propagate = False
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+        logger.propagate = saved
+
+
+def load_stylesheets(paths: tuple[Path, ...], fetcher: SafeFetcher,
+                     font_config: weasyprint.text.fonts.FontConfiguration) -> tuple[list[CSS], list[GuideError]]:
+    """Parse each stylesheet on its own, so a CSS problem names its file and line."""
+    sheets, problems = [], []
+    for path in paths:
+        with captured_weasyprint_log() as log:
+            sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=font_config))
+        problems += [RenderError(f"CSS: {message}", path, _css_line(message))
+                     for message in log.messages]
+    return sheets, problems
+
+
+def _css_line(message: str) -> int | None:
+    import re
+    match = re.search(r" at (\d+):\d+", message)
+    return int(match.group(1)) if match else None
+
+
+def render(guide: GuideHtml, roots: tuple[Path, ...], source: Path) -> Rendered:
+    """Lay out the document. Every WeasyPrint complaint is returned as a warning."""
+    fetcher = SafeFetcher(roots)
+    font_config = weasyprint.text.fonts.FontConfiguration()
+    sheets, problems = load_stylesheets(guide.stylesheets, fetcher, font_config)
+    with captured_weasyprint_log() as log:
+        document = HTML(string=guide.html, base_url=guide.base_url, url_fetcher=fetcher).render(
+            stylesheets=sheets, font_config=font_config, **RENDER_OPTIONS)
+    refused = {url for url, _ in fetcher.refused}
+    problems += [RenderError(f"cannot use {url}: {reason}", source) for url, reason in
+                 fetcher.refused]
+    problems += [RenderError(message, source) for message in log.messages
+                 if not any(url in message for url in refused)]
+    anchors = {anchor: number for number, page in enumerate(document.pages, start=1)
+               for anchor in page.anchors}
+    return Rendered(document, anchors, tuple(problems))
+
+
+def write_atomically(rendered: Rendered, target: Path) -> int:
+    """Write the PDF beside ``target`` and rename it into place; return its size in bytes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                         dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            rendered.document.write_pdf(stream, **RENDER_OPTIONS)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return target.stat().st_size
