@@ -65,6 +65,10 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
     click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
 
 
+# Commands of the other stages, each defined in its own module.
+# (preview/serve, email, check register here)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for the console script and for tests: returns the exit code."""
     try:
