@@ -33,3 +33,8 @@ def style_path(guide_root: Path, name: str) -> Path:
 def allowed_roots(guide_root: Path) -> tuple[Path, ...]:
     """The only folders a build may read files from."""
     return (guide_root.resolve(), BUILTIN_STYLES.resolve(), BUILTIN_TEMPLATES.resolve())
+
+
+def asset_fallbacks(guide_root: Path) -> dict[Path, Path]:
+    """Folders of a guide that fall back to the built-in ones for files they lack."""
+    return {guide_root / "styles": BUILTIN_STYLES, guide_root / "templates": BUILTIN_TEMPLATES}

@@ -7,13 +7,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
+from urllib.parse import unquote
 
 from .assemble import assemble
-from .assets import allowed_roots
+from .assets import allowed_roots, asset_fallbacks
 from .chapters import Chapter, load_chapters
 from .checks import ChapterSpan, chapter_spans, check_page_promise
 from .config import GuideConfig, load_config
 from .data import load_data
+from .fetcher import SafeFetcher
 from .errors import GuideError, PagePromiseError, raise_all
 from .pdf import render, write_atomically
 
@@ -67,7 +69,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     watch.lap("html", started)
 
     started = time.perf_counter()
-    rendered = render(guide_html, allowed_roots(config.root), config.config_path)
+    fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
+    rendered = render(guide_html, fetcher, reference_locator(config, chapters))
     watch.lap("layout", started)
 
     spans = chapter_spans(chapters, rendered.anchor_pages, rendered.page_count)
@@ -102,6 +105,21 @@ def _read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
         errors.append(error)
     raise_all(errors)
     return chapters, data
+
+
+def reference_locator(config: GuideConfig, chapters: list[Chapter]):
+    """Finds which source file mentions a URL, so a missing image names the file to fix."""
+    sources = [(c.path, c.body, c.body_line) for c in chapters]
+    sources.append((config.config_path, config.config_path.read_text(encoding="utf-8"), 1))
+
+    def locate(url: str) -> tuple[Path, int | None]:
+        wanted = unquote(url.removeprefix(config.root.as_uri() + "/"))
+        for path, text, first_line in sources:
+            index = text.find(wanted)
+            if index >= 0:
+                return path, first_line + text.count("\n", 0, index)
+        return config.config_path, None
+    return locate
 
 
 def write_manifest(result: BuildResult, config: GuideConfig) -> None:

@@ -72,8 +72,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for the console script and for tests: returns the exit code."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="leadguide",
-                 standalone_mode=False)
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="leadguide",
+                        standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as error:
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo("Aborted.", err=True)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

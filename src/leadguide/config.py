@@ -13,6 +13,7 @@ CONFIG_NAME = "guide.yaml"
 PAGE_SIZES = {"letter": "Letter", "a4": "A4"}
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_FONT_FAMILY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
 _KNOWN = {"title", "subtitle", "author", "language", "page_size", "pages", "chapters",
           "toc_after", "output", "theme", "metadata", "cover", "cta", "email", "url", "back_page"}
 
@@ -183,6 +184,9 @@ def _theme(raw: LocatedDict, reader: FieldReader) -> Theme:
     for name in fonts:
         if name not in {"heading", "body"}:
             reader.fail(f"unknown font role '{name}' (use heading or body)",
+                        theme["fonts"].line_of(name))
+        if not _FONT_FAMILY.match(fonts[name]):
+            reader.fail(f"font family '{fonts[name]}' may only use letters, digits, spaces and '-'",
                         theme["fonts"].line_of(name))
     return Theme(colors=colors, fonts=fonts, logo=reader.get(theme, "logo", str, None, "theme"))
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def shown_path(path: Path) -> Path:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    if path.is_absolute() and path.is_relative_to(Path.cwd()):
+        return path.relative_to(Path.cwd())
+    return path
+
+
 class GuideError(Exception):
     """A problem in a guide's sources, reported as ``path:line: message``."""
 
@@ -16,7 +23,8 @@ class GuideError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
-            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+            path = shown_path(self.path)
+            where = f"{path}:{self.line}: " if self.line else f"{path}: "
         return f"{where}{self.message}"
 
 

@@ -19,9 +19,12 @@ class SafeFetcher(URLFetcher):
     turns a fetch failure into a log line and carries on.
     """
 
-    def __init__(self, roots: tuple[Path, ...]):
+    def __init__(self, roots: tuple[Path, ...], fallbacks: dict[Path, Path] | None = None):
         super().__init__(allowed_protocols={"file", "data"})
         self.roots = tuple(root.resolve() for root in roots)
+        # An overriding stylesheet in guide/styles/ still finds the built-in fonts and icons.
+        self.fallbacks = {own.resolve(): builtin.resolve()
+                          for own, builtin in (fallbacks or {}).items()}
         self.refused: list[tuple[str, str]] = []
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
@@ -34,6 +37,8 @@ class SafeFetcher(URLFetcher):
         if path is None:
             return self._refuse(url, "outside the guide folder: only files inside it can be used")
         if not path.is_file():
+            path = self._fallback(path)
+        if path is None or not path.is_file():
             return self._refuse(url, "file not found")
         mime, _ = mimetypes.guess_type(path.name)
         return URLFetcherResponse(url, path.read_bytes(),
@@ -49,6 +54,12 @@ class SafeFetcher(URLFetcher):
             return None
         real = raw.resolve()  # follows symlinks, so a link leading out is caught too
         return real if any(real.is_relative_to(root) for root in self.roots) else None
+
+    def _fallback(self, path: Path) -> Path | None:
+        for own, builtin in self.fallbacks.items():
+            if path.is_relative_to(own):
+                return builtin / path.relative_to(own)
+        return None
 
     def _refuse(self, url: str, reason: str) -> URLFetcherResponse:
         self.refused.append((url, reason))

@@ -7,7 +7,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import weasyprint
 from weasyprint import CSS, HTML
@@ -75,22 +75,34 @@ def _css_line(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def render(guide: GuideHtml, roots: tuple[Path, ...], source: Path) -> Rendered:
-    """Lay out the document. Every WeasyPrint complaint is returned as a warning."""
-    fetcher = SafeFetcher(roots)
+Locator = Callable[[str], tuple[Path, int | None]]
+
+
+def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
+    """Lay out the document. Every WeasyPrint complaint is returned as a warning.
+
+    ``locate`` names the source file (and line) that refers to a URL, for the error message.
+    """
     font_config = weasyprint.text.fonts.FontConfiguration()
     sheets, problems = load_stylesheets(guide.stylesheets, fetcher, font_config)
     with captured_weasyprint_log() as log:
         document = HTML(string=guide.html, base_url=guide.base_url, url_fetcher=fetcher).render(
             stylesheets=sheets, font_config=font_config, **RENDER_OPTIONS)
     refused = {url for url, _ in fetcher.refused}
-    problems += [RenderError(f"cannot use {url}: {reason}", source) for url, reason in
+    problems += [RenderError(f"cannot use {url}: {reason}", *locate(url)) for url, reason in
                  fetcher.refused]
-    problems += [RenderError(message, source) for message in log.messages
+    problems += [RenderError(message, *locate(message)) for message in log.messages
                  if not any(url in message for url in refused)]
-    anchors = {anchor: number for number, page in enumerate(document.pages, start=1)
-               for anchor in page.anchors}
-    return Rendered(document, anchors, tuple(problems))
+    return Rendered(document, first_pages(document), tuple(problems))
+
+
+def first_pages(document: weasyprint.document.Document) -> dict[str, int]:
+    """Each HTML id mapped to the first page it appears on (a split box is on several)."""
+    anchors: dict[str, int] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            anchors.setdefault(anchor, number)
+    return anchors
 
 
 def write_atomically(rendered: Rendered, target: Path) -> int:

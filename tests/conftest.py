@@ -1,0 +1,33 @@
+"""Shared fixtures: a fresh copy of the tiny sample guide, and one real build of it."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from leadguide.build import BuildResult, build
+
+SAMPLE = Path(__file__).parent / "sample_guide"
+
+
+def copy_sample(target: Path) -> Path:
+    guide = target / "guide"
+    shutil.copytree(SAMPLE, guide)
+    return guide
+
+
+@pytest.fixture
+def sample_guide(tmp_path: Path) -> Path:
+    """A writable copy of tests/sample_guide."""
+    return copy_sample(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def built_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildResult, PdfReader]:
+    """The sample guide built once, strictly, and opened with pypdf."""
+    root = tmp_path_factory.mktemp("built")
+    guide = copy_sample(root)
+    result = build(guide, out=root / "out" / "sample.pdf")
+    return result, PdfReader(result.output)
