@@ -12,8 +12,10 @@ from .errors import GuideError
 class LocatedDict(dict):
     """A mapping that knows its own line and the line of each key (1-based)."""
 
-    line: int = 0
-    key_lines: dict[str, int]
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.key_lines: dict[str, int] = {}
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -22,8 +24,10 @@ class LocatedDict(dict):
 class LocatedList(list):
     """A sequence that knows its own line and the line of each item (1-based)."""
 
-    line: int = 0
-    item_lines: list[int]
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.line = 0
+        self.item_lines: list[int] = []
 
     def line_of(self, index: int) -> int:
         return self.item_lines[index] if index < len(self.item_lines) else self.line
@@ -70,9 +74,10 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct
 
 def load_yaml(text: str, path: Path, error: type[GuideError], first_line: int = 1) -> Any:
     """Parse YAML text; a syntax error becomes ``error`` with the file and line."""
-    loader = _Loader(text)
-    loader.line_offset = first_line - 1
+    loader = None
     try:
+        loader = _Loader(text)
+        loader.line_offset = first_line - 1
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -84,7 +89,8 @@ def load_yaml(text: str, path: Path, error: type[GuideError], first_line: int = 
     except RecursionError:
         raise error("YAML: nested too deeply", path, first_line) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 _KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
