@@ -1,0 +1,101 @@
+"""The shipped Inside Out Strength guide: strict build, exactly 24 pages, every promise kept."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from leadguide.build import build
+from leadguide.data import load_data
+
+GUIDE = Path(__file__).parents[1] / "guide"
+
+
+@pytest.fixture(scope="module")
+def default_pdf(tmp_path_factory) -> PdfReader:
+    result = build(GUIDE, out=tmp_path_factory.mktemp("default") / "guide.pdf")  # strict
+    assert result.warnings == [] and result.page_error is None
+    return PdfReader(result.output)
+
+
+@pytest.fixture(scope="module")
+def text(default_pdf) -> str:
+    # Table cells wrap their text: fold all white space to single spaces.
+    folded = " ".join(" ".join(page.extract_text() for page in default_pdf.pages).split())
+    return re.sub(r"(?<=\w)- (?=\w)", "-", folded)  # a line broken after a hyphen
+
+
+def test_exactly_24_letter_pages(default_pdf):
+    assert len(default_pdf.pages) == 24
+    box = default_pdf.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+
+
+def test_cover_keeps_the_signup_promise(default_pdf):
+    cover = " ".join(default_pdf.pages[0].extract_text().split())
+    assert "Burn 10 (or more) pounds of fat." in cover
+    assert "Build 10 pounds of muscle." in cover
+    assert default_pdf.metadata.title == ("The Ultimate Guide To Burning 10 (Or More) Pounds of "
+                                          "Fat and Building 10 Pounds of Muscle")
+
+
+def test_program_tables_for_three_days_with_home_options(text):
+    program = load_data(GUIDE)["program"]
+    assert [day.id for day in program.days] == ["A", "B", "C"]
+    for day in program.days:
+        assert f"Day {day.id}" in text
+        for exercise in day.exercises:
+            assert exercise.name in text and exercise.home in text
+    assert "Learn" in text and "Build" in text and "Push" in text
+
+
+def test_at_least_ten_exercise_cards_with_illustrations(default_pdf):
+    library = next(item for index, item in enumerate(default_pdf.outline)
+                   if isinstance(item, list) and
+                   default_pdf.outline[index - 1].title == "Exercise library")
+    assert len(library) >= 10
+    exercises = load_data(GUIDE)["exercises"]
+    assert [b.title for b in library] == [e.name for e in exercises]
+    for exercise in exercises:
+        assert (GUIDE / "images" / "exercises" / f"{exercise.slug}.svg").is_file()
+
+
+def test_nutrition_numbers_are_computed_from_the_inputs(text):
+    nutrition = load_data(GUIDE)["nutrition"]
+    for partner in nutrition.partners:
+        assert f"{partner.plan.target_kcal:,} kcal" in text
+        assert f"{partner.plan.protein_g} g" in text
+    assert "1,700 kcal" in text and "2,450 kcal" in text  # the fact sheet's worked examples
+
+
+def test_trackers_are_form_fields(default_pdf, text):
+    fields = default_pdf.get_fields()
+    kinds = {name.split("-")[0] for name in fields}
+    assert {"log", "habit", "checkin"} <= kinds
+    assert sum(1 for f in fields.values() if f.get("/FT") == "/Btn") >= 7 * 14
+    assert sum(1 for f in fields.values() if f.get("/FT") == "/Tx") >= 12 * 8
+    for title in ("Workout log", "Habit tracker", "Weekly check-in"):
+        assert title in text
+
+
+def test_disclaimer_and_sources(text):
+    assert "not medical or physical-therapy advice" in text
+    assert re.search(r"Stop right away", text)
+    assert "Sources" in text and "Mifflin" in text
+
+
+def test_call_to_action_appears_two_or_three_times(default_pdf):
+    urls = [annot.get_object()["/A"]["/URI"] for page in default_pdf.pages
+            for annot in page.get("/Annots", []) if "/A" in annot.get_object()
+            and "consult" in str(annot.get_object()["/A"].get("/URI", ""))]
+    assert 2 <= len(set(zip(urls, range(len(urls))))) and 2 <= len(urls)
+    assert all("utm_source=" in url for url in urls)
+
+
+def test_every_glyph_maps_back_to_real_text(default_pdf):
+    """Copy, search and screen readers need real characters, not private-use glyph codes."""
+    for number, page in enumerate(default_pdf.pages, start=1):
+        odd = re.findall(r"[\ue000-\uf8ff]", page.extract_text())
+        assert not odd, f"page {number}: {len(odd)} unmapped glyphs"
