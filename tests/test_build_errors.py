@@ -176,3 +176,19 @@ def test_page_promise_error_carries_the_table(sample_guide):
         build(sample_guide, out=sample_guide / "x.pdf")
     assert "3 too few" in str(error.value)
     assert error.value.table.splitlines()[-1].split() == ["total", "6", "9", "SHORT"]
+
+
+def test_photos_are_downsampled_to_150_dpi(sample_guide):
+    from PIL import Image
+    from pypdf import PdfReader
+    Image.new("RGB", (3000, 2000), "#5E8C7A").save(sample_guide / "images" / "photo.jpg",
+                                                    quality=90)
+    _edit(sample_guide / "chapters" / "01-intro.md", "Hello",
+          '![A photo](images/photo.jpg){: style="width: 2in" }\n\nHello')
+    result = build(sample_guide, out=sample_guide / "x.pdf")
+    # WeasyPrint shares one resource dictionary between pages: count distinct images.
+    images = {image.name: image for page in PdfReader(result.output).pages
+              for image in page.images}
+    assert len(images) == 1
+    width = next(iter(images.values())).image.width
+    assert 290 <= width <= 310  # 2 in at 150 dpi, down from 3000 px
