@@ -3,7 +3,7 @@
 Run ``python tools/draw_figures.py`` (standard library only); it rewrites:
 
 * guide/images/exercises/<slug>.svg   one card illustration per exercise
-* guide/images/icons/{quickwin,tip,caution}.svg
+* styles/icons/{quickwin,tip,caution}.svg (the built-in callout icons)
 * guide/images/logo.svg, guide/images/cover-art.svg, guide/images/timeline.svg
 
 Every figure is a side view facing right, built by :class:`Pose` from a hip
@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 Point = tuple[float, float]
 
 IMAGES = Path(__file__).resolve().parent.parent / "guide" / "images"
+ICON_DIR = Path(__file__).resolve().parent.parent / "styles" / "icons"  # built-in callout icons
 
 # Brand colours (design brief).
 INK = "#1F2933"
@@ -799,7 +800,7 @@ def main() -> None:
         card = build()
         write(IMAGES / "exercises" / f"{slug}.svg", svg_doc(slug, card.title, card.parts, (CARD, CARD)))
     for name, (title, draw) in ICONS.items():
-        write(IMAGES / "icons" / f"{name}.svg", svg_doc(f"icon-{name}", title, draw(), (ICON, ICON)))
+        write(ICON_DIR / f"{name}.svg", svg_doc(f"icon-{name}", title, draw(), (ICON, ICON)))
     logo_title = "Inside Out Strength logo: an IO monogram"
     write(IMAGES / "logo.svg", svg_doc("logo", logo_title, logo(), (100, 100)))
     cover_title = "A couple training together: a deep split squat and a heels-elevated goblet squat"
