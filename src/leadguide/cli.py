@@ -68,6 +68,57 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
 # Commands of the other stages, each defined in its own module.
 # (preview/serve, email, check register here)
 
+_PREVIEW_OUT = click.option("--out", default="build/preview", show_default=True,
+                            type=click.Path(file_okay=False, path_type=Path),
+                            help="Folder to write the preview pages into.")
+_PREVIEW_PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path),
+                            help="The built PDF whose page spans and pages to show "
+                                 "(default: build/<output from guide.yaml>).")
+
+
+@cli.command("preview")
+@click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
+@_PREVIEW_OUT
+@_PREVIEW_PDF
+@click.option("--no-pages", is_flag=True, help="Do not render the PDF's pages as images.")
+def preview_command(guide_dir: Path, out: Path, pdf: Path | None, no_pages: bool) -> None:
+    """Write every chapter of GUIDE_DIR as an HTML page, with an index of page spans.
+
+    \b
+    Example:
+      leadguide preview guide --out build/preview
+    """
+    from .errors import raise_all
+    from .preview import build_preview, flatten
+    result = build_preview(guide_dir, out, pdf, page_images=not no_pages)
+    click.echo(f"{out / 'index.html'}  {max(len(result.pages) - 1, 0)} chapters")
+    raise_all(flatten(result.errors))
+
+
+@cli.command("serve")
+@click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on: only this computer unless you change it.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@_PREVIEW_OUT
+@_PREVIEW_PDF
+def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out: Path,
+                  pdf: Path | None) -> None:
+    """Serve the preview of GUIDE_DIR, rebuild it on save and reload open browser tabs.
+
+    \b
+    Example:
+      leadguide serve guide --port 8000 --open
+    """
+    import webbrowser
+
+    from .serve import serve
+    serve(guide_dir, out, host, port, pdf,
+          log=lambda line: click.secho(line, fg="red" if "error:" in line else None),
+          ready=webbrowser.open if open_browser else None)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for the console script and for tests: returns the exit code."""

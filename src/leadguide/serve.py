@@ -1,0 +1,323 @@
+"""leadguide serve: the preview over local HTTP, rebuilt on save, open tabs reloading themselves."""
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import watchfiles
+
+from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES
+from .errors import GuideError
+from .preview import ASSET_SUFFIXES, INDEX, PAGES_DIR, Preview, Update, flatten
+
+GUIDE_URL = "/_guide/"
+EVENTS_URL = "/_events"
+WATCH_STEP_MS = 20  # how long the watcher waits for more events of one save (editors write twice)
+PING_SECONDS = 15.0
+_PAGE_IMAGE = re.compile(rf"^{PAGES_DIR}/p(\d{{1,4}})\.png$")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+Log = Callable[[str], None]
+
+# Injected into every HTML page served (not into the files): waits for this page to change.
+LIVE_SCRIPT = """<script>
+(function () {
+  var page = %(page)s, version = %(version)d, key = "leadguide-scroll:" + page;
+  var saved = sessionStorage.getItem(key);
+  if (saved !== null) {
+    sessionStorage.removeItem(key);
+    addEventListener("load", function () { scrollTo(0, Number(saved)); });
+  }
+  var events = new EventSource("%(events)s?page=" + encodeURIComponent(page) + "&v=" + version);
+  events.addEventListener("reload", function () {
+    events.close();
+    sessionStorage.setItem(key, String(scrollY));
+    location.reload();
+  });
+})();
+</script>
+"""
+
+
+class ServeError(GuideError):
+    """The server cannot start (the port is taken, the address is wrong)."""
+
+
+class Versions:
+    """A counter per preview page; a browser tab waits for its page's counter to move on."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._versions: dict[str, int] = {}
+        self.stopping = False
+
+    def get(self, page: str) -> int:
+        with self._changed:
+            return self._versions.get(page, 0)
+
+    def bump(self, pages: list[str]) -> None:
+        with self._changed:
+            for page in pages:
+                self._versions[page] = self._versions.get(page, 0) + 1
+            self._changed.notify_all()
+
+    def wait(self, page: str, seen: int, timeout: float) -> bool:
+        """True once ``page`` differs from version ``seen``; False after ``timeout``."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: self.stopping or self._versions.get(page, 0) != seen, timeout) \
+                and not self.stopping
+
+    def stop(self) -> None:
+        with self._changed:
+            self.stopping = True
+            self._changed.notify_all()
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a request path asks for: a file, an event stream, or a PDF page image."""
+
+    kind: str  # "file" | "events" | "page-image"
+    path: Path | None = None
+    page: str = ""
+    number: int = 0
+
+
+def route(raw: str, out: Path, guide_root: Path) -> Route | None:
+    """Map a request target to what may be served; None (404) for anything else.
+
+    Only the preview output and the guide's images and fonts are served. A path with a ``..``
+    or ``.`` segment, a backslash, a hidden file, or one that resolves (through a symlink)
+    outside those folders, is refused before the file system is asked.
+    """
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    path = unquote(parts.path)
+    segments = path[1:].split("/")
+    if path.startswith("//") or "\\" in path or "\x00" in path or any(
+            s in (".", "..") or s.startswith(".") for s in segments):
+        return None
+    relative = "/".join(segments)
+    if path == EVENTS_URL:
+        return Route("events")
+    if path.startswith(GUIDE_URL):
+        return _file(guide_root, relative[len(GUIDE_URL) - 1:], assets_only=True)
+    if match := _PAGE_IMAGE.match(relative):
+        return Route("page-image", page=relative, number=int(match.group(1)))
+    return _file(out, relative or INDEX)
+
+
+def _file(root: Path, relative: str, assets_only: bool = False) -> Route | None:
+    if not relative or (assets_only and Path(relative).suffix.lower() not in ASSET_SUFFIXES):
+        return None
+    if assets_only and relative.split("/")[0] in ("styles", "templates"):
+        return None
+    real = (root / relative).resolve()
+    if not real.is_relative_to(root.resolve()) or not real.is_file():
+        return None
+    return Route("file", real, page=relative)
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """Serves the preview folder, the guide's assets and the reload events."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, preview: Preview, host: str = "127.0.0.1", port: int = 8000,
+                 log: Log = print):
+        self.preview, self.versions, self.log = preview, Versions(), log
+        self.host = host
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as exc:
+            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                             + (" (pick another with --port)" if port else "")) from None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        shown = f"[{host}]" if ":" in str(host) else host
+        return f"http://{shown}:{port}/"
+
+    def server_close(self) -> None:
+        self.versions.stop()
+        super().server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    server_version = "leadguide"
+
+    def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(send_body=False)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the author wants rebuilds and errors in the terminal, not every request
+
+    def _answer(self, send_body: bool) -> None:
+        preview = self.server.preview
+        target = route(self.path, preview.out, preview.root) if self._host_allowed() else None
+        if target is None:
+            return self._send(404, b"Not found\n", "text/plain; charset=utf-8", send_body)
+        if target.kind == "events":
+            return self._events()
+        if target.kind == "page-image":
+            image = preview.page_image(target.number)
+            if image is None:
+                return self._send(404, b"No such page in the last PDF\n",
+                                  "text/plain; charset=utf-8", send_body)
+            target = Route("file", image, target.page)
+        assert target.path is not None
+        try:
+            if target.path.suffix == ".html":
+                body, kind = self._page(target), "text/html; charset=utf-8"
+            else:
+                body = target.path.read_bytes()
+                kind = mimetypes.guess_type(target.path.name)[0] or "application/octet-stream"
+        except OSError:
+            return self._send(404, b"Not found\n", "text/plain; charset=utf-8", send_body)
+        self._send(200, body, kind, send_body)
+
+    def _host_allowed(self) -> bool:
+        """Against DNS rebinding: on a loopback address, answer only to loopback names."""
+        if self.server.host not in _LOOPBACK:
+            return True
+        host = (self.headers.get("Host") or "").strip().lower()
+        if not host:
+            return True
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return name in _LOOPBACK
+
+    def _page(self, target: Route) -> bytes:
+        """The HTML file, pointed at the guide's assets over HTTP and listening for changes."""
+        preview, page = self.server.preview, target.page
+        version = self.server.versions.get(page)  # before reading: a newer file only reloads
+        text = target.path.read_text(encoding="utf-8")
+        text = text.replace(f'="{preview.guide_prefix}', f'="{GUIDE_URL}')
+        script = LIVE_SCRIPT % {"page": json.dumps(page), "version": version,
+                                "events": EVENTS_URL}
+        at = text.rfind("</body>")
+        text = text[:at] + script + text[at:] if at >= 0 else text + script
+        return text.encode("utf-8")
+
+    def _send(self, status: int, body: bytes, kind: str, send_body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def _events(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        page = (query.get("page") or [INDEX])[0].lstrip("/") or INDEX
+        try:
+            seen = int((query.get("v") or ["0"])[0])
+        except ValueError:
+            seen = 0
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        versions = self.server.versions
+        try:
+            self.wfile.write(b"retry: 1000\n\n")
+            self.wfile.flush()
+            while not versions.stopping:
+                if versions.wait(page, seen, PING_SECONDS):
+                    self.wfile.write(b"event: reload\ndata: {}\n\n")
+                    self.wfile.flush()
+                    return
+                self.wfile.write(b": ping\n\n")  # finds tabs that closed
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+def watch_paths(preview: Preview) -> list[Path]:
+    """The guide, the built-in templates and styles, and the folder the PDF is built into."""
+    build_dir = preview.pdf.parent
+    build_dir.mkdir(parents=True, exist_ok=True)
+    return [preview.root, BUILTIN_TEMPLATES, BUILTIN_STYLES, build_dir]
+
+
+def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log) -> None:
+    """Rebuild what each save touches until ``stop`` is set. Bad input never ends it."""
+    out = str(preview.out)
+    default = watchfiles.DefaultFilter()
+
+    def wanted(change: watchfiles.Change, path: str) -> bool:
+        return default(change, path) and not path.startswith(out)
+
+    while not stop.is_set():
+        try:
+            for changes in watchfiles.watch(*watch_paths(preview), watch_filter=wanted,
+                                            step=WATCH_STEP_MS, stop_event=stop,
+                                            raise_interrupt=False,
+                                            ignore_permission_denied=True):
+                _apply(preview, versions, {Path(path) for _, path in changes}, log)
+        except Exception as exc:  # a watched folder vanished, say: wait and watch again
+            log(f"watcher: {type(exc).__name__}: {exc}; watching again")
+            stop.wait(1.0)
+
+
+def _apply(preview: Preview, versions: Versions, changed: set[Path], log: Log) -> None:
+    try:
+        update = preview.update(changed)
+    except Exception as exc:  # never expected; the server must outlive it anyway
+        log(f"preview failed: {type(exc).__name__}: {exc}")
+        return
+    if update.pages:
+        versions.bump(update.pages)
+        log(describe(update))
+
+
+def describe(update: Update) -> str:
+    """One line per rebuild for the terminal, then one per problem."""
+    pages = update.pages if len(update.pages) <= 3 else [f"{len(update.pages)} pages"]
+    line = f"{update.cause or 'rebuilt'} → {', '.join(pages)} ({update.seconds * 1000:.0f} ms)"
+    return "\n".join([line, *(f"  error: {e}" for e in flatten(update.errors))])
+
+
+def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port: int = 8000,
+          pdf: Path | str | None = None, log: Log = print,
+          ready: Callable[[str], None] | None = None) -> None:
+    """Build the preview, then serve and rebuild it until interrupted (Ctrl+C)."""
+    preview = Preview(guide_dir, out, pdf)
+    log(describe(preview.build_all()))
+    server = PreviewServer(preview, host, port, log)
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(preview, server.versions, stop, log),
+                               name="leadguide-watch", daemon=True)
+    watcher.start()
+    log(f"Serving {preview.guide_dir} at {server.url} (Ctrl+C to stop)")
+    if ready:
+        ready(server.url)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+        watcher.join(timeout=2)
+
+
+__all__ = ["PreviewServer", "ServeError", "Versions", "route", "serve", "watch"]

@@ -1,0 +1,228 @@
+"""leadguide serve: what it serves, how tabs learn of changes, and a real browser watching a save."""
+from __future__ import annotations
+
+import http.client
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from leadguide.preview import Preview
+from leadguide.serve import PreviewServer, Versions, route, watch
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+    """A raw request: http.client sends ``path`` exactly as given, ``..`` and all."""
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read(), response.getheader("Content-Type", "")
+    finally:
+        connection.close()
+
+
+# ----- what may be served -----
+
+@pytest.fixture
+def site(tmp_path: Path) -> tuple[Path, Path]:
+    out, guide = tmp_path / "out", tmp_path / "guide"
+    for folder in (out / "styles", out / "pages", guide / "images", guide / "chapters"):
+        folder.mkdir(parents=True)
+    for path in (out / "index.html", out / "a.html", out / "styles" / "theme.css",
+                 guide / "images" / "a.svg", guide / "guide.yaml", guide / "chapters" / "a.md",
+                 out / ".a.html.tmp", tmp_path / "secret.svg"):
+        path.write_text("x")
+    (guide / "images" / "link.svg").symlink_to(tmp_path / "secret.svg")
+    return out, guide
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("/", "out/index.html"),
+    ("/a.html?x=1", "out/a.html"),
+    ("/styles/theme.css", "out/styles/theme.css"),
+    ("/_guide/images/a.svg", "guide/images/a.svg"),
+    ("/_guide/images/%61.svg", "guide/images/a.svg"),
+])
+def test_route_serves_the_preview_and_the_guide_assets(site, raw, expected):
+    out, guide = site
+    target = route(raw, out, guide)
+    assert target and target.kind == "file"
+    assert target.path == (out.parent / expected).resolve()
+
+
+@pytest.mark.parametrize("raw", [
+    "/../guide/guide.yaml", "/%2e%2e/guide/guide.yaml", "/styles/../../guide/guide.yaml",
+    "/_guide/../out/a.html", "/_guide/images/../guide.yaml", "//etc/passwd", "/%2Fetc/passwd",
+    "/..%2fguide/guide.yaml", "/..\\guide\\guide.yaml", "http://evil.example/a.html",
+    "etc/passwd", "/_guide/guide.yaml", "/_guide/chapters/a.md", "/_guide/images/link.svg",
+    "/.a.html.tmp", "/missing.html", "/styles", "/a.html%00.svg",
+])
+def test_route_refuses_everything_else(site, raw):
+    out, guide = site
+    assert route(raw, out, guide) is None
+
+
+def test_route_names_events_and_page_images(site):
+    out, guide = site
+    assert route("/_events?page=a.html&v=3", out, guide).kind == "events"
+    image = route("/pages/p012.png?v=17", out, guide)
+    assert image and image.kind == "page-image" and image.number == 12
+
+
+def test_versions_wake_a_waiting_tab():
+    versions = Versions()
+    assert not versions.wait("a.html", 0, 0.01)
+    timer = threading.Timer(0.05, versions.bump, [["a.html"]])
+    timer.start()
+    assert versions.wait("a.html", 0, 5) and versions.get("a.html") == 1
+    assert not versions.wait("b.html", 0, 0.01)
+    versions.stop()
+    assert not versions.wait("b.html", 0, 5)
+
+
+# ----- the server in this process -----
+
+@pytest.fixture
+def server(sample_guide: Path, built_sample, tmp_path: Path) -> Iterator[PreviewServer]:
+    result, _ = built_sample
+    preview = Preview(sample_guide, tmp_path / "out", result.output)
+    preview.build_all()
+    running = PreviewServer(preview, "127.0.0.1", 0, log=lambda line: None)
+    stop = threading.Event()
+    threads = [threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}),
+               threading.Thread(target=watch, args=(preview, running.versions, stop,
+                                                    lambda line: None))]
+    for thread in threads:
+        thread.start()
+    yield running
+    stop.set()
+    running.shutdown()
+    running.server_close()
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+def test_pages_are_served_with_the_live_script_and_guide_urls(server: PreviewServer):
+    status, body, kind = get(server.url, "/02-training.html")
+    assert status == 200 and kind == "text/html; charset=utf-8"
+    page = body.decode()
+    assert 'src="/_guide/images/exercises/wall-sit.svg"' in page
+    assert 'new EventSource("/_events?page="' in page and 'page = "02-training.html"' in page
+    status, body, kind = get(server.url, "/_guide/images/exercises/wall-sit.svg")
+    assert status == 200 and kind == "image/svg+xml" and body.startswith(b"<svg")
+    # The file on disk stays good for opening straight from the folder.
+    assert "EventSource" not in (server.preview.out / "02-training.html").read_text()
+
+
+def test_pdf_pages_are_rendered_on_request(server: PreviewServer):
+    status, body, kind = get(server.url, "/pages/p005.png")
+    assert status == 200 and kind == "image/png" and body[:4] == b"\x89PNG"
+    assert get(server.url, "/pages/p099.png")[0] == 404
+
+
+def test_another_host_name_is_refused(server: PreviewServer):
+    assert get(server.url, "/", {"Host": "localhost:1"})[0] == 200
+    assert get(server.url, "/", {"Host": "attacker.example"})[0] == 404
+
+
+def test_a_save_sends_reload_to_that_page_only(server: PreviewServer, sample_guide: Path):
+    events: queue.Queue[tuple[str, str]] = queue.Queue()
+
+    def listen(page: str) -> None:
+        where = urlsplit(server.url)
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+        try:
+            connection.request("GET", f"/_events?page={page}&v=0")
+            response = connection.getresponse()
+            for line in response:
+                if line.startswith(b"event:"):
+                    events.put((page, line.decode().strip()))
+                    return
+        except OSError:
+            return
+        finally:
+            connection.close()
+
+    for page in ("01-intro.html", "03-food.html"):
+        threading.Thread(target=listen, args=(page,), daemon=True).start()
+    time.sleep(0.3)  # let both streams open before the save
+    chapter = sample_guide / "chapters" / "01-intro.md"
+    chapter.write_text(chapter.read_text().replace("Hello from", "Hi from"))
+    assert events.get(timeout=5) == ("01-intro.html", "event: reload")
+    assert "Hi from" in (server.preview.out / "01-intro.html").read_text()
+    with pytest.raises(queue.Empty):
+        events.get(timeout=0.5)
+
+
+# ----- the real thing: a subprocess and a headless browser -----
+
+def start_serving(guide: Path, out: Path, pdf: Path) -> tuple[subprocess.Popen, str, list[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadguide", "serve", str(guide), "--port", "0",
+         "--out", str(out), "--pdf", str(pdf)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=guide.parent)
+    lines: list[str] = []
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line.rstrip())
+            if match := re.search(r"Serving .* at (http://\S+/)", line):
+                found.put(match.group(1))
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return process, found.get(timeout=30), lines
+    except queue.Empty:
+        process.kill()
+        pytest.fail("leadguide serve did not start:\n" + "\n".join(lines))
+
+
+def test_browser_shows_a_save_by_itself_and_survives_bad_input(sample_guide, built_sample,
+                                                                tmp_path):
+    result, _ = built_sample
+    process, url, log = start_serving(sample_guide, tmp_path / "out", result.output)
+    chapter = sample_guide / "chapters" / "01-intro.md"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(url + "01-intro.html")
+            sheet = page.locator("#sheet")
+            expect(sheet).to_contain_text("Hello from the sample guide")
+            page.wait_for_timeout(300)  # the event stream is open
+
+            chapter.write_text(chapter.read_text().replace("Hello from", "Saved just now:"))
+            expect(sheet).to_contain_text("Saved just now: the sample guide", timeout=5000)
+
+            chapter.write_text(chapter.read_text().replace("title: Welcome", "title Welcome"))
+            errors = page.locator(".preview-errors")
+            expect(errors).to_contain_text("guide/chapters/01-intro.md:3", timeout=5000)
+            expect(errors).to_contain_text("YAML: mapping values are not allowed here")
+            expect(sheet).to_contain_text("Saved just now")  # the last good version stays
+            browser.close()
+
+        assert process.poll() is None, "\n".join(log)
+        assert get(url, "/01-intro.html")[0] == 200
+        assert get(url, "/_guide/images/mark.svg")[0] == 200
+        for raw in ("/../guide/guide.yaml", "/_guide/../guide.yaml", "/%2e%2e/guide/guide.yaml",
+                    "/../../../../etc/passwd", "//etc/passwd"):
+            assert get(url, raw)[0] == 404, raw
+        assert any("error: guide/chapters/01-intro.md:3" in line for line in log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
