@@ -154,7 +154,24 @@ def test_a_chapter_broken_from_the_start_has_only_its_error(sample_guide, tmp_pa
         "the macro's arguments"]
     page = (tmp_path / "out" / "03-food.html").read_text()
     assert "nothing to show until it is fixed" in page and 'id="ch-03-food"' not in page
-    assert "badge-error" in (tmp_path / "out" / "index.html").read_text()
+    assert "page-break" not in page
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "badge-error" in index and 'href="03-food.html">03-food.md</a>' in index
+
+
+def test_a_chapter_broken_from_the_start_keeps_its_title_from_the_last_build(sample_guide, pdf,
+                                                                           tmp_path):
+    edit(sample_guide / "chapters" / "03-food.md", "{{ cta() }}", "{{ nope() }}")
+    build_preview(sample_guide, tmp_path / "out", pdf, page_images=False)
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert 'href="03-food.html">Food basics</a>' in index
+
+
+def test_a_chapter_dropped_from_guide_yaml_loses_its_page(preview: Preview, sample_guide):
+    edit(sample_guide / "guide.yaml", "  - 03-food.md\n", "")
+    update = preview.update([sample_guide / "guide.yaml"])
+    assert sorted(update.pages) == ["01-intro.html", "02-training.html", "index.html"]
+    assert not (preview.out / "03-food.html").exists()
 
 
 def test_broken_guide_yaml_keeps_the_last_good_pages(preview: Preview, sample_guide):

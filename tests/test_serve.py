@@ -4,6 +4,7 @@ from __future__ import annotations
 import http.client
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from leadguide.cli import main
 from leadguide.preview import Preview
 from leadguide.serve import PreviewServer, Versions, route, watch
 
@@ -92,6 +94,19 @@ def test_versions_wake_a_waiting_tab():
     assert not versions.wait("b.html", 0, 0.01)
     versions.stop()
     assert not versions.wait("b.html", 0, 5)
+
+
+def test_serve_command_reports_a_taken_port_or_a_missing_guide(sample_guide, tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", str(sample_guide), "--port", str(port),
+                     "--out", str(tmp_path / "out")]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err
+    assert "guide folder not found" in err and "Traceback" not in err
 
 
 # ----- the server in this process -----

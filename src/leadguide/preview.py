@@ -256,6 +256,7 @@ class Preview:
         self.global_errors: list[GuideError] = []
         self.last_build: LastBuild | None = None
         self.images = PageImages(self.out / PAGES_DIR)
+        self._written: set[str] = set()
 
     # ----- what the server needs to know -----
     @property
@@ -368,7 +369,11 @@ class Preview:
 
     # ----- writing -----
     def _write_all(self) -> list[str]:
-        return self._write_chapters(list(self.states)) + self._write_index()
+        pages = self._write_chapters(list(self.states)) + self._write_index()
+        for gone in self._written - set(pages):  # a chapter dropped from guide.yaml
+            (self.out / gone).unlink(missing_ok=True)
+        self._written = set(pages)
+        return pages
 
     def _write_index(self) -> list[str]:
         self._write(INDEX, "preview/index.html", {"entries": self._entries()})
@@ -430,9 +435,11 @@ class ChapterEntry:
     def of(cls, state: ChapterState, last_build: LastBuild | None, root: Path) -> ChapterEntry:
         source = root / "chapters" / state.name
         span = last_build.span(state.name) if last_build else None
-        return cls(state.name, state.number, state.title, state.page,
-                   f"{root.name}/chapters/{state.name}", _budget(state) or
-                   (span.budget if span else None), span, state.error,
+        # Until the chapter renders once, the last build knows its title and budget best.
+        title = state.title if state.rendered or not span else span.title
+        budget = _budget(state) if state.rendered or not span else span.budget
+        return cls(state.name, state.number, title, state.page,
+                   f"{root.name}/chapters/{state.name}", budget, span, state.error,
                    state.rendered is not None,
                    bool(last_build) and _mtime(source) > last_build.built_at)
 

@@ -266,6 +266,7 @@ def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log)
     def wanted(change: watchfiles.Change, path: str) -> bool:
         return default(change, path) and not path.startswith(out)
 
+    reported = ""
     while not stop.is_set():
         try:
             for changes in watchfiles.watch(*watch_paths(preview), watch_filter=wanted,
@@ -274,7 +275,9 @@ def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log)
                                             ignore_permission_denied=True):
                 _apply(preview, versions, {Path(path) for _, path in changes}, log)
         except Exception as exc:  # a watched folder vanished, say: wait and watch again
-            log(f"watcher: {type(exc).__name__}: {exc}; watching again")
+            if str(exc) != reported:
+                reported = str(exc)
+                log(f"watcher: {type(exc).__name__}: {exc}; retrying every second")
             stop.wait(1.0)
 
 
@@ -300,9 +303,11 @@ def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port:
           pdf: Path | str | None = None, log: Log = print,
           ready: Callable[[str], None] | None = None) -> None:
     """Build the preview, then serve and rebuild it until interrupted (Ctrl+C)."""
+    if not Path(guide_dir).is_dir():
+        raise ServeError(f"guide folder not found: {guide_dir}", Path(guide_dir))
     preview = Preview(guide_dir, out, pdf)
+    server = PreviewServer(preview, host, port, log)  # first: a taken port fails at once
     log(describe(preview.build_all()))
-    server = PreviewServer(preview, host, port, log)
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(preview, server.versions, stop, log),
                                name="leadguide-watch", daemon=True)
