@@ -1,0 +1,142 @@
+"""A send run: each recipient checked against the send log, sent once, and summed up."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..config import GuideConfig
+from .errors import RecipientError, SmtpError
+from .message import Attachment, build_message, guide_key
+from .recipients import Recipient
+from .send import Delivery, RetryPolicy, Transport, send
+from .sendlog import DEFERRED, FAILED, SENDING, SENT, Entry, SendLog, read_states
+from .settings import EmailSettings
+
+SKIPPED, WOULD_SEND = "skipped", "would send"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    recipient: Recipient
+    status: str  # SENT, SKIPPED, FAILED, DEFERRED or WOULD_SEND
+    detail: str = ""
+    resend: bool = False  # interrupted mid-send last time, so sent again (same Message-ID)
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    rejected_rows: list[RecipientError] = field(default_factory=list)
+    duplicate_rows: list[RecipientError] = field(default_factory=list)
+    stopped: SmtpError | None = None
+    not_attempted: int = 0
+
+    def count(self, *statuses: str) -> int:
+        return sum(outcome.status in statuses for outcome in self.outcomes)
+
+    @property
+    def sent(self) -> int:
+        return self.count(SENT)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(SKIPPED) + len(self.duplicate_rows)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED, DEFERRED) + len(self.rejected_rows)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.stopped is None
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to send and how: the guide, its email settings, the PDF (or None to link)."""
+
+    config: GuideConfig
+    settings: EmailSettings
+    attachment: Attachment | None
+    log_path: Path
+    rate: float | None = None  # messages per second
+    retry: RetryPolicy = RetryPolicy()
+    retry_failed: bool = False
+
+
+Report = Callable[[Outcome], None]
+
+
+def send_batch(job: Job, people: Iterable[Recipient], transport: Transport,
+               report: Report = lambda outcome: None) -> Summary:
+    """Send to everyone not yet sent; stops early only if the server cannot be used at all."""
+    people = list(people)
+    summary, pace = Summary(), _Pacer(job.rate)
+    with SendLog(job.log_path, guide_key(job.config)) as log:
+        for index, person in enumerate(people):
+            try:
+                outcome = _one(job, log, person, transport, pace)
+            except SmtpError as error:
+                log.mark(person.key, DEFERRED, f"the batch stopped: {error.message}")
+                summary.stopped, summary.not_attempted = error, len(people) - index
+                break
+            summary.outcomes.append(outcome)
+            report(outcome)
+    return summary
+
+
+def _one(job: Job, log: SendLog, person: Recipient, transport: Transport,
+         pace: _Pacer) -> Outcome:
+    entry = log.entry(person.key)
+    done = _already_done(job, entry, person)
+    if done:
+        return done
+    message = build_message(job.config, job.settings, person, job.attachment)
+    pace.wait()
+    log.mark_sending(person.key, person.address, message["Message-ID"])
+    delivery: Delivery = send(message, smtp=transport, retry=job.retry)
+    log.mark(person.key, delivery.status, delivery.detail)
+    return Outcome(person, delivery.status, delivery.detail,
+                   resend=entry is not None and entry.state == SENDING)
+
+
+def _already_done(job: Job, entry: Entry | None, person: Recipient) -> Outcome | None:
+    if entry is None:
+        return None
+    if entry.state == SENT:
+        return Outcome(person, SKIPPED, f"already sent {entry.updated_at[:16].replace('T', ' ')} UTC")
+    if entry.state == FAILED and not job.retry_failed:
+        return Outcome(person, FAILED, f"failed earlier, not retried: {entry.detail}")
+    return None
+
+
+def dry_run(job: Job, people: Iterable[Recipient], report: Report = lambda outcome: None) -> Summary:
+    """Build every message and read the log, but send and write nothing."""
+    states = read_states(job.log_path, guide_key(job.config))
+    summary = Summary()
+    for person in people:
+        entry = states.get(person.key)
+        outcome = _already_done(job, entry, person)
+        if outcome is None:
+            message = build_message(job.config, job.settings, person, job.attachment)
+            outcome = Outcome(person, WOULD_SEND, message["Message-ID"],
+                              resend=entry is not None and entry.state == SENDING)
+        summary.outcomes.append(outcome)
+        report(outcome)
+    return summary
+
+
+class _Pacer:
+    """At most ``rate`` messages per second."""
+
+    def __init__(self, rate: float | None):
+        self.gap = 1 / rate if rate else 0.0
+        self.next = 0.0
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if now < self.next:
+            time.sleep(self.next - now)
+        self.next = max(now, self.next) + self.gap

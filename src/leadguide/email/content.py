@@ -1,0 +1,57 @@
+"""The welcome email's words: Jinja2 templates rendered to a text part and an inlined-CSS HTML part."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import css_inline
+import jinja2
+
+from ..assemble import make_environment, render_page
+from ..assets import template_dirs
+from ..config import GuideConfig
+from .recipients import Recipient
+from .settings import EmailSettings
+
+TEXT_TEMPLATE = "email/welcome.txt"
+HTML_TEMPLATE = "email/welcome.html"
+# Media queries stay in a <style> block (clients that support them use them); never fetch.
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+# Compiling the templates costs more than rendering them, and a batch renders thousands.
+# (Jinja2 still reloads a template whose file changed.)
+_ENVIRONMENTS: dict[tuple[Path, ...], jinja2.Environment] = {}
+
+
+@dataclass(frozen=True)
+class WelcomeContent:
+    text: str
+    html: str
+
+
+def render_welcome(config: GuideConfig, settings: EmailSettings, person: Recipient,
+                   attached: bool) -> WelcomeContent:
+    """Both parts of one recipient's welcome email, from the guide's or the built-in templates."""
+    env = _environment(config)
+    context = _context(config, settings, person, attached)
+    text = render_page(env, TEXT_TEMPLATE, context).strip() + "\n"
+    html = _INLINER.inline(render_page(env, HTML_TEMPLATE, context))
+    return WelcomeContent(text, html)
+
+
+def _environment(config: GuideConfig) -> jinja2.Environment:
+    key = tuple(template_dirs(config.root))
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = make_environment(config)
+    return _ENVIRONMENTS[key]
+
+
+def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
+             attached: bool) -> dict[str, Any]:
+    return {
+        "guide": config, "email": settings, "recipient": person,
+        "first_name": person.name.split()[0] if person.name else "",
+        "attached": attached, "download_url": settings.download_url,
+        "unsubscribe_link": settings.unsubscribe_link(person.address),
+        "cta": config.cta, "colors": config.theme.colors,
+    }

@@ -1,0 +1,129 @@
+"""One recipient's welcome email as a MIME message: text + HTML alternatives and the PDF."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+
+from ..build import Progress, build, default_output, is_stale
+from ..config import GuideConfig
+from ..limits import encoded_size
+from .content import render_welcome
+from .errors import EmailError
+from .recipients import Recipient
+from .settings import EmailSettings
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """The PDF as it will be attached, and what the size budget said about it."""
+
+    name: str
+    data: bytes
+    path: Path
+    rebuilt: bool
+    warning: str | None = None
+
+    @property
+    def encoded_size(self) -> int:
+        return encoded_size(len(self.data))
+
+
+def guide_key(config: GuideConfig) -> str:
+    """What identifies this guide's welcome email in the send log and in Message-IDs."""
+    return Path(config.output).stem
+
+
+def ensure_pdf(config: GuideConfig, pdf: Path | None = None,
+               progress: Progress | None = None) -> tuple[Path, bool]:
+    """The PDF path, built (strictly) first if it is missing or older than the guide."""
+    pdf = pdf or default_output(config)
+    if not is_stale(pdf, config.root):
+        return pdf, False
+    build(config.root, out=pdf, progress=progress)
+    return pdf, True
+
+
+def prepare_attachment(config: GuideConfig, settings: EmailSettings, pdf: Path | None = None,
+                       progress: Progress | None = None) -> Attachment | None:
+    """The PDF to attach, within the size budget; None when the email links to it instead."""
+    if not settings.attach:
+        return None
+    path, rebuilt = ensure_pdf(config, pdf, progress)
+    data = path.read_bytes()
+    return Attachment(settings.attachment_name, data, path, rebuilt,
+                      _size_warning(encoded_size(len(data)), settings, path))
+
+
+def _size_warning(size: int, settings: EmailSettings, path: Path) -> str | None:
+    budget, mb = settings.budget, size / 1e6
+    if size > budget.max_bytes:
+        raise EmailError(
+            f"the PDF takes {mb:.1f} MB once encoded for email (base64 adds a third), over the "
+            f"{budget.max_bytes / 1e6:g} MB limit (email.max_attachment_mb): many mail servers "
+            "reject messages that large, so nothing was sent. Make the PDF smaller (compress "
+            "photos), or host it and set email.download_url with email.attach: false so the "
+            "email links to it instead.", path)
+    if size > budget.warn_bytes:
+        return (f"the PDF takes {mb:.1f} MB once encoded for email, over "
+                f"{budget.warn_bytes / 1e6:g} MB (email.warn_attachment_mb): some mail servers and "
+                "phones struggle with large attachments; consider email.download_url")
+    return None
+
+
+def message_id(config: GuideConfig, settings: EmailSettings, person: Recipient) -> str:
+    """The same Message-ID every time for one recipient and guide, so a resend is recognisable."""
+    digest = hashlib.sha256(f"{guide_key(config)}\n{person.key}".encode()).hexdigest()[:32]
+    domain = settings.sender_address.rpartition("@")[2]
+    return f"<welcome.{digest}@{domain}>"
+
+
+def list_unsubscribe(settings: EmailSettings, person: Recipient) -> str:
+    links = []
+    if settings.unsubscribe_url:
+        links.append(f"<{settings.unsubscribe_link(person.address)}>")
+    if settings.unsubscribe_mailto:
+        links.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
+    return ", ".join(links)
+
+
+def build_message(config: GuideConfig, settings: EmailSettings, person: Recipient,
+                  attachment: Attachment | None, now: datetime | None = None) -> EmailMessage:
+    """multipart/mixed: multipart/alternative (text, HTML), then the PDF if attached."""
+    content = render_welcome(config, settings, person, attached=attachment is not None)
+    message = EmailMessage(policy=SMTP)
+    message["Message-ID"] = message_id(config, settings, person)
+    message["Date"] = format_datetime(now or datetime.now(timezone.utc))
+    message["From"] = settings.sender
+    message["To"] = Address(display_name=person.name, addr_spec=person.address)
+    message["Subject"] = settings.subject
+    message["Reply-To"] = settings.reply_to
+    message["List-Unsubscribe"] = list_unsubscribe(settings, person)
+    if settings.unsubscribe_url:
+        # RFC 8058 one-click needs an https URI to POST to; a mailto alone cannot offer it.
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(content.text)
+    message.add_alternative(content.html, subtype="html")
+    if attachment:
+        message.add_attachment(attachment.data, maintype="application", subtype="pdf",
+                               filename=attachment.name)
+    for part in message.walk():
+        if part is not message:
+            del part["MIME-Version"]  # the email package repeats it on parts; it belongs on top
+    return message
+
+
+def write_eml(message: EmailMessage, path: Path) -> int:
+    """Write the message as a .eml file (CRLF, as sent), atomically; return its size."""
+    data = message.as_bytes(policy=SMTP)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_bytes(data)
+    os.replace(temp, path)
+    return len(data)

@@ -1,0 +1,274 @@
+"""The ``email:`` section of guide.yaml and the SMTP settings from the environment, checked."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import ssl
+from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import quote
+
+from ..config import GuideConfig
+from ..errors import ConfigError, GuideError, raise_all
+from ..limits import SizeBudget, size_budget
+from ..yamlsource import FieldReader, LocatedDict
+from .errors import RecipientError, SmtpError
+from .recipients import check_address, check_header_text
+
+_KEYS = {"from", "reply_to", "subject", "unsubscribe_mailto", "unsubscribe_url",
+         "postal_address", "attachment_name", "attach", "download_url",
+         "warn_attachment_mb", "max_attachment_mb", "send_log"}
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """What guide.yaml says about the welcome email. ``send_log`` is absolute or None."""
+
+    sender: str
+    sender_address: str
+    reply_to: str
+    subject: str
+    unsubscribe_mailto: str | None
+    unsubscribe_url: str | None
+    postal_address: str
+    attachment_name: str
+    attach: bool
+    download_url: str | None
+    budget: SizeBudget
+    send_log: Path | None
+
+    def unsubscribe_link(self, address: str) -> str:
+        """The reader-facing unsubscribe link: the https URL if there is one, else mailto."""
+        if self.unsubscribe_url:
+            return self.unsubscribe_url.replace("{email}", _quote(address))
+        return f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe"
+
+
+def _quote(address: str) -> str:
+    return quote(address, safe="@")
+
+
+def load_email_settings(config: GuideConfig) -> EmailSettings:
+    """Validate ``config.email``; every problem is reported at once, with its line."""
+    path = _shown(config.config_path)
+    reader = FieldReader(path, ConfigError)
+    if config.email is None:
+        raise ConfigError("there is no 'email:' section; add one with from, subject, "
+                          "unsubscribe_url (or unsubscribe_mailto) and postal_address "
+                          "(see docs/AUTHORING.md)", path)
+    raw = config.email
+    reader.unknown_keys(raw, _KEYS, "email")
+    settings = _read(config, raw, reader)
+    raise_all(reader.errors)
+    return settings
+
+
+def _shown(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> EmailSettings:
+    sender_name, sender_address = _mailbox(raw, "from", reader, required=True)
+    sender = formataddr((sender_name, sender_address))
+    reply_name, reply_address = _mailbox(raw, "reply_to", reader, required=False)
+    download_url = _url(raw, "download_url", reader)
+    attach = reader.get(raw, "attach", bool, download_url is None, "email")
+    if not attach and not download_url:
+        reader.fail("'attach: false' needs a 'download_url' to link to instead",
+                    raw.line_of("attach"))
+    return EmailSettings(
+        sender=sender, sender_address=sender_address,
+        reply_to=formataddr((reply_name, reply_address)) if reply_address else sender,
+        subject=_text(raw, "subject", reader, required=True),
+        unsubscribe_mailto=_unsubscribe_mailto(raw, reader),
+        unsubscribe_url=_unsubscribe_url(raw, reader),
+        postal_address=_text(raw, "postal_address", reader, required=True),
+        attachment_name=_attachment_name(config, raw, reader),
+        attach=attach, download_url=download_url, budget=_budget(raw, reader),
+        send_log=_send_log(config, raw, reader))
+
+
+def _text(raw: LocatedDict, key: str, reader: FieldReader, required: bool) -> str:
+    if required:
+        value = reader.get(raw, key, str, where="email")
+    else:
+        value = reader.get(raw, key, str, "", "email")
+    if value is None:
+        return ""
+    if required and not value.strip():
+        reader.fail(f"'email.{key}' must not be empty", raw.line_of(key))
+    try:
+        return check_header_text(value, f"'email.{key}'").strip()
+    except RecipientError as error:
+        reader.fail(error.message, raw.line_of(key))
+        return ""
+
+
+def _mailbox(raw: LocatedDict, key: str, reader: FieldReader,
+             required: bool) -> tuple[str, str]:
+    value = _text(raw, key, reader, required)
+    if not value:
+        return "", ""
+    name, address = parseaddr(value)
+    if "@" not in address:
+        name, address = "", value
+    try:
+        return name, check_address(address, f"'email.{key}'")
+    except RecipientError as error:
+        reader.fail(f"{error.message} (write it as: Name <name@example.com>)", raw.line_of(key))
+        return "", ""
+
+
+def _url(raw: LocatedDict, key: str, reader: FieldReader, placeholders: bool = False) -> str | None:
+    value = _text(raw, key, reader, required=False)
+    if not value:
+        return None
+    if not value.startswith("https://") or " " in value:
+        reader.fail(f"'email.{key}' must be an https:// address, not '{value}'", raw.line_of(key))
+        return None
+    unknown = [p for p in _PLACEHOLDER.findall(value) if not (placeholders and p == "{email}")]
+    if unknown:
+        reader.fail(f"'email.{key}': unknown placeholder {unknown[0]}"
+                    f"{' (only {email} is filled in)' if placeholders else ''}", raw.line_of(key))
+        return None
+    return value
+
+
+def _unsubscribe_url(raw: LocatedDict, reader: FieldReader) -> str | None:
+    url = _url(raw, "unsubscribe_url", reader, placeholders=True)
+    if not raw.get("unsubscribe_url") and not raw.get("unsubscribe_mailto"):
+        reader.fail("'email.unsubscribe_url' or 'email.unsubscribe_mailto' is required: "
+                    "every email needs a way to unsubscribe", raw.line or 1)
+    return url
+
+
+def _unsubscribe_mailto(raw: LocatedDict, reader: FieldReader) -> str | None:
+    value = _text(raw, "unsubscribe_mailto", reader, required=False)
+    if not value:
+        return None
+    try:
+        return check_address(value.removeprefix("mailto:"), "'email.unsubscribe_mailto'")
+    except RecipientError as error:
+        reader.fail(error.message, raw.line_of("unsubscribe_mailto"))
+        return None
+
+
+def _attachment_name(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> str:
+    name = _text(raw, "attachment_name", reader, required=False) or config.output
+    if "/" in name or "\\" in name or name.startswith(".") or not name.lower().endswith(".pdf"):
+        reader.fail(f"'email.attachment_name' must be a file name ending in .pdf, not '{name}'",
+                    raw.line_of("attachment_name"))
+        return config.output
+    return name
+
+
+def _budget(raw: LocatedDict, reader: FieldReader) -> SizeBudget:
+    limits = {}
+    for key in ("warn_attachment_mb", "max_attachment_mb"):
+        value = reader.get(raw, key, float, None, "email")
+        if value is not None and value <= 0:
+            reader.fail(f"'email.{key}' must be more than 0", raw.line_of(key))
+        elif value is not None:
+            limits[key] = value
+    budget = size_budget(limits)
+    if budget.warn_bytes > budget.max_bytes:
+        reader.fail("'email.warn_attachment_mb' must not be more than 'max_attachment_mb'",
+                    raw.line_of("warn_attachment_mb"))
+    return budget
+
+
+def _send_log(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> Path | None:
+    value = _text(raw, "send_log", reader, required=False)
+    if not value:
+        return None
+    path = (config.root / Path(value).expanduser()).resolve()
+    if path.is_relative_to(config.root.resolve()):
+        # Every write to the log would look like a guide edit and force a rebuild.
+        reader.fail(f"'email.send_log' must be outside the guide folder, not '{value}'",
+                    raw.line_of("send_log"))
+        return None
+    return path
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the SMTP server. The password is never part of repr or any message."""
+
+    host: str
+    port: int
+    security: str = "starttls"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    ca_file: Path | None = None
+    context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The caller's context, or the system trust store (plus LEADGUIDE_SMTP_CA_FILE)."""
+        if self.context is not None:
+            return self.context
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+
+
+_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+_ENV = "LEADGUIDE_SMTP_"
+
+
+def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
+    """Read LEADGUIDE_SMTP_HOST, _PORT, _USER, _PASSWORD, _SECURITY, _CA_FILE and _TIMEOUT."""
+    env = os.environ if env is None else env
+    errors: list[GuideError] = []
+
+    def fail(message: str) -> None:
+        errors.append(SmtpError(message))
+
+    host = env.get(_ENV + "HOST", "").strip()
+    if not host:
+        fail(f"{_ENV}HOST is not set: export the SMTP server's host name (or use --dry-run)")
+    security = env.get(_ENV + "SECURITY", "starttls").strip().lower() or "starttls"
+    if security not in _DEFAULT_PORTS:
+        fail(f"{_ENV}SECURITY must be starttls, ssl or none, not '{security}'")
+        security = "starttls"
+    if security == "none" and host and not _is_loopback(host):
+        fail(f"{_ENV}SECURITY=none sends the password and every address in clear text; "
+             f"it is only allowed for localhost, not '{host}'")
+    port = _number(env, "PORT", _DEFAULT_PORTS[security], int, fail)
+    timeout = _number(env, "TIMEOUT", 30.0, float, fail)
+    user, password = env.get(_ENV + "USER") or None, env.get(_ENV + "PASSWORD") or None
+    if bool(user) != bool(password):
+        fail(f"set both {_ENV}USER and {_ENV}PASSWORD, or neither")
+    ca_file = Path(env[_ENV + "CA_FILE"]) if env.get(_ENV + "CA_FILE") else None
+    if ca_file and not ca_file.is_file():
+        fail(f"{_ENV}CA_FILE: no such file: {ca_file}")
+    raise_all(errors)
+    return SmtpSettings(host, port, security, user, password, timeout, ca_file)
+
+
+def _number(env: Mapping[str, str], name: str, default, kind: type, fail):
+    raw = env.get(_ENV + name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value <= 0 or (name == "PORT" and value > 65535):
+        fail(f"{_ENV}{name} must be a positive number, not '{raw}'")
+        return default
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,94 @@
+"""The email commands' library side: write one welcome .eml, or plan and run a send."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..build import Progress
+from ..config import GuideConfig, load_config
+from .batch import Job, Report, Summary, dry_run, send_batch
+from .errors import RecipientError
+from .message import Attachment, build_message, guide_key, prepare_attachment, write_eml
+from .recipients import Recipient, read_list, recipient
+from .send import RetryPolicy, SmtpTransport, Transport
+from .sendlog import default_log_path
+from .settings import EmailSettings, SmtpSettings, load_email_settings, smtp_settings
+
+DEFAULT_EML = Path("build/welcome.eml")
+
+
+@dataclass(frozen=True)
+class EmlResult:
+    path: Path
+    size: int
+    attachment: Attachment | None
+
+
+def build_eml(guide_dir: Path | str, to: str, name: str = "", out: Path | None = None,
+              pdf: Path | None = None, progress: Progress | None = None) -> EmlResult:
+    """Write the welcome email one recipient would get, as a .eml file a mail client opens."""
+    person = recipient(to, name)
+    config, settings = _load(guide_dir)
+    attachment = prepare_attachment(config, settings, pdf, progress)
+    target = out or DEFAULT_EML
+    size = write_eml(build_message(config, settings, person, attachment), target)
+    return EmlResult(target, size, attachment)
+
+
+def _load(guide_dir: Path | str) -> tuple[GuideConfig, EmailSettings]:
+    config = load_config(guide_dir)
+    return config, load_email_settings(config)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything checked before the first message goes out."""
+
+    job: Job
+    people: list[Recipient]
+    smtp: SmtpSettings | None
+    dry: bool = False
+    rejected_rows: list[RecipientError] = field(default_factory=list)
+    duplicate_rows: list[RecipientError] = field(default_factory=list)
+
+    @property
+    def log_path(self) -> Path:
+        return self.job.log_path
+
+
+def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
+              list_path: Path | None = None, *, dry: bool = False, rate: float | None = None,
+              log_path: Path | None = None, retry_failed: bool = False,
+              retry: RetryPolicy = RetryPolicy(), smtp: SmtpSettings | None = None,
+              pdf: Path | None = None, progress: Progress | None = None) -> Plan:
+    """Check the guide, the recipients and the SMTP settings, and ready the PDF."""
+    if (to is None) == (list_path is None):
+        raise RecipientError("give either one address (--to) or a subscriber list (--list)")
+    people, rejected, duplicates = _people(to, name, list_path)
+    config, settings = _load(guide_dir)
+    smtp = None if dry else smtp or smtp_settings()
+    attachment = prepare_attachment(config, settings, pdf, progress)
+    log = log_path or settings.send_log or default_log_path(guide_key(config))
+    job = Job(config, settings, attachment, log, rate, retry, retry_failed)
+    return Plan(job, people, smtp, dry, rejected, duplicates)
+
+
+def _people(to: str | None, name: str, list_path: Path | None):
+    if to is not None:
+        return [recipient(to, name)], [], []
+    listed = read_list(list_path)
+    return listed.recipients, listed.problems, listed.duplicates
+
+
+def run(plan: Plan, report: Report = lambda outcome: None,
+        transport: Transport | None = None) -> Summary:
+    """Send (or, for a dry run, only rehearse) the plan."""
+    if plan.dry:
+        summary = dry_run(plan.job, plan.people, report)
+    elif transport is not None:
+        summary = send_batch(plan.job, plan.people, transport, report)
+    else:
+        with SmtpTransport(plan.smtp) as smtp:
+            summary = send_batch(plan.job, plan.people, smtp, report)
+    summary.rejected_rows, summary.duplicate_rows = plan.rejected_rows, plan.duplicate_rows
+    return summary
