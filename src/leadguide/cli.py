@@ -63,6 +63,7 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
         click.secho("DRAFT BUILD: this PDF breaks the page promise; do not send it.",
                     fg="yellow", bold=True, err=True)
     click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
+    _cheap_checks(guide_dir, result.output, draft)
 
 
 # Commands of the other stages, each defined in its own module.
@@ -118,6 +119,49 @@ def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out
     serve(guide_dir, out, host, port, pdf,
           log=lambda line: click.secho(line, fg="red" if "error:" in line else None),
           ready=webbrowser.open if open_browser else None)
+
+
+_STATUS_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
+
+
+def _cheap_checks(guide_dir: Path, pdf: Path, draft: bool) -> None:
+    """After a build: the preflight checks that read only the PDF's structure."""
+    from .preflight import fit_to_send, run_checks, summary, table
+    results = run_checks(guide_dir, pdf, cheap_only=True)
+    for result, line in table([r for r in results if r.status != "pass"]):
+        click.secho(line, fg=_STATUS_COLOURS[result.status], err=True)
+    click.echo(f"{summary(results, 'cheap checks')} (leadguide check runs them all)", err=True)
+    if not draft and not fit_to_send(results):
+        click.get_current_context().exit(1)
+
+
+@cli.command("check")
+@click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The PDF to check (default: build/<output from guide.yaml>). Built first "
+                   "if it is missing or older than the guide.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def check_command(guide_dir: Path, pdf_path: Path | None, as_json: bool) -> None:
+    """Check GUIDE_DIR's finished PDF item by item; exit 1 if it is not fit to send.
+
+    \b
+    Example:
+      leadguide check guide --json
+    """
+    from .preflight import ensure_pdf, fit_to_send, run_checks, summary, table, to_json
+    pdf, built = ensure_pdf(guide_dir, pdf_path, progress=_progress)
+    if built:
+        click.echo(f"Built {pdf} first: it was missing or older than the guide", err=True)
+    results = run_checks(guide_dir, pdf)
+    if as_json:
+        click.echo(to_json(results, pdf))
+    else:
+        for result, line in table(results):
+            click.secho(line, fg=_STATUS_COLOURS[result.status])
+        verdict = "fit to send" if fit_to_send(results) else "NOT fit to send"
+        click.echo(f"{summary(results)}: {pdf} is {verdict}")
+    if not fit_to_send(results):
+        click.get_current_context().exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
