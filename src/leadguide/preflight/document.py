@@ -49,6 +49,8 @@ def check_toc_numbers(facts: Facts) -> list[CheckResult]:
     """Read each contents entry's printed number inside its link and compare it with the
     page the link's chapter really starts on."""
     anchors = {chapter.anchor: chapter for chapter in facts.chapters}
+    if not any(chapter.toc for chapter in facts.chapters):
+        return [CheckResult("toc-numbers", PASS, "no chapter is listed in the contents")]
     toc_pages = _toc_pages(facts, anchors)
     if not toc_pages:
         return [CheckResult("toc-numbers", FAIL, "no contents page: no page links to chapters")]
