@@ -69,6 +69,10 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
 # Commands of the other stages, each defined in its own module.
 # (preview/serve, email, check register here)
 
+from .email.cli import email_group  # noqa: E402  (leadguide email build|send)
+
+cli.add_command(email_group)
+
 _PREVIEW_OUT = click.option("--out", default="build/preview", show_default=True,
                             type=click.Path(file_okay=False, path_type=Path),
                             help="Folder to write the preview pages into.")
