@@ -14,10 +14,15 @@ GUIDE = Path(__file__).parents[1] / "guide"
 
 
 @pytest.fixture(scope="module")
-def default_pdf(tmp_path_factory) -> PdfReader:
+def default_build(tmp_path_factory):
     result = build(GUIDE, out=tmp_path_factory.mktemp("default") / "guide.pdf")  # strict
     assert result.warnings == [] and result.page_error is None
-    return PdfReader(result.output)
+    return result
+
+
+@pytest.fixture(scope="module")
+def default_pdf(default_build) -> PdfReader:
+    return PdfReader(default_build.output)
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +104,10 @@ def test_every_glyph_maps_back_to_real_text(default_pdf):
     for number, page in enumerate(default_pdf.pages, start=1):
         odd = re.findall(r"[\ue000-\uf8ff]", page.extract_text())
         assert not odd, f"page {number}: {len(odd)} unmapped glyphs"
+
+
+def test_default_guide_passes_every_preflight_check(default_build):
+    from leadguide.preflight import PASS, run_checks
+    results = run_checks(GUIDE, default_build.output)
+    assert len({r.name for r in results}) >= 17
+    assert [r for r in results if r.status != PASS] == []
