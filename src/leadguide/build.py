@@ -10,7 +10,7 @@ from typing import Callable
 from urllib.parse import unquote
 
 from .assemble import assemble
-from .assets import allowed_roots, asset_fallbacks
+from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots, asset_fallbacks
 from .chapters import Chapter, load_chapters
 from .checks import ChapterSpan, chapter_spans, check_page_promise
 from .config import GuideConfig, load_config
@@ -135,9 +135,10 @@ def write_manifest(result: BuildResult, config: GuideConfig) -> None:
 
 
 def newest_source_time(guide_dir: Path) -> float:
-    """The newest modification time of any file in the guide folder."""
-    return max((p.stat().st_mtime for p in Path(guide_dir).rglob("*") if p.is_file()),
-               default=0.0)
+    """The newest modification time of any file the guide's PDF is made from."""
+    folders = (Path(guide_dir), BUILTIN_TEMPLATES, BUILTIN_STYLES)
+    return max((p.stat().st_mtime for folder in folders for p in folder.rglob("*")
+                if p.is_file()), default=0.0)
 
 
 def is_stale(pdf: Path, guide_dir: Path) -> bool:
