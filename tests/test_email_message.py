@@ -93,6 +93,18 @@ def test_the_headers(message):
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_with_only_a_mailto_there_is_no_one_click_header(guide):
+    config, settings, _ = guide
+    mailto_only = dataclasses.replace(settings, unsubscribe_url=None,
+                                      postal_address="Test Clinic\n1 Test Street")
+    message = build_message(config, mailto_only, recipient("jane@example.com"), None)
+    assert message["List-Unsubscribe"] == "<mailto:unsubscribe@example.com?subject=unsubscribe>"
+    assert "List-Unsubscribe-Post" not in message
+    text, html = parts(message)
+    assert "Unsubscribe: mailto:unsubscribe@example.com?subject=unsubscribe" in text
+    assert "Test Clinic\r\n1 Test Street" in text and "Test Clinic<br>1 Test Street" in html
+
+
 def test_the_message_id_is_stable_per_recipient_and_guide(guide, message):
     config, settings, _ = guide
     again = build_message(config, settings, recipient("JANE@example.com", "J"), None)
@@ -244,3 +256,9 @@ def test_email_build_refuses_bad_input_before_building(tmp_path, monkeypatch, ca
     assert main(["email", "build", str(root), *args]) == 1
     assert error in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "build")
+
+
+@pytest.mark.parametrize("command", ["build", "send"])
+def test_each_email_command_has_help_with_an_example(command, capsys):
+    assert main(["email", command, "--help"]) == 0
+    assert f"leadguide email {command} guide --" in capsys.readouterr().out

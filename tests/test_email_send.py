@@ -293,19 +293,25 @@ def test_only_one_send_may_use_a_log_at_once(tmp_path):
     SendLog(tmp_path / "log.sqlite", "sample").close()
 
 
-def test_the_send_log_is_durable():
+def test_an_unusable_send_log_is_a_clear_error(tmp_path):
+    (tmp_path / "log.sqlite").write_text("this is not a database, " * 100)
+    with pytest.raises(EmailError, match="cannot open the send log"):
+        SendLog(tmp_path / "log.sqlite", "sample")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(EmailError, match="cannot open the send log"):
+        SendLog(tmp_path / "file" / "log.sqlite", "sample")
+
+
+def test_the_send_log_is_durable(tmp_path):
     import sqlite3
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"leadguide-log-{os.getpid()}.sqlite"
-    try:
-        with SendLog(path, "sample") as log:
-            log.mark_sending("a@example.com", "a@example.com", "<id@example.com>")
-            db = sqlite3.connect(path)
-            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert db.execute("SELECT state FROM deliveries").fetchall() == [(SENDING,)]
-            db.close()
-    finally:
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path = tmp_path / "log.sqlite"
+    with SendLog(path, "sample") as log:
+        assert log._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        log.mark_sending("a@example.com", "a@example.com", "<id@example.com>")
+        other = sqlite3.connect(path)  # committed: another connection sees it at once
+        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert other.execute("SELECT state FROM deliveries").fetchall() == [(SENDING,)]
+        other.close()
 
 
 # TLS and login

@@ -214,3 +214,10 @@ def test_a_broken_quote_is_reported_and_the_rest_read(tmp_path):
     listed = read_list(write_csv(tmp_path, 'email,name\nann@example.com,"An"n\nbo@example.com,Bo\n'))
     assert [p.address for p in listed.recipients] == ["bo@example.com"]
     assert [e.line for e in listed.problems] == [2]
+
+
+def test_a_postal_address_may_span_lines(tmp_path):
+    config, _ = guide_with(tmp_path, EMAIL.replace(
+        '  postal_address: "Test Clinic · 1 Test Street · Testville"\n',
+        "  postal_address: |\n    Test Clinic\n    1 Test Street\n"))
+    assert load_email_settings(config).postal_address == "Test Clinic\n1 Test Street"

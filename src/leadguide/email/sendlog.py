@@ -46,8 +46,11 @@ class SendLog:
 
     def __init__(self, path: Path, guide: str):
         self.path, self.guide = path, guide
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock(path)
+        except OSError as exc:
+            raise EmailError(f"cannot open the send log: {exc.strerror or exc}", path) from None
         try:
             self._db = _connect(path)
         except sqlite3.Error as exc:

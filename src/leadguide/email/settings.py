@@ -89,13 +89,14 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> EmailSe
         subject=_text(raw, "subject", reader, required=True),
         unsubscribe_mailto=_unsubscribe_mailto(raw, reader),
         unsubscribe_url=_unsubscribe_url(raw, reader),
-        postal_address=_text(raw, "postal_address", reader, required=True),
+        postal_address=_text(raw, "postal_address", reader, required=True, header=False),
         attachment_name=_attachment_name(config, raw, reader),
         attach=attach, download_url=download_url, budget=_budget(raw, reader),
         send_log=_send_log(config, raw, reader))
 
 
-def _text(raw: LocatedDict, key: str, reader: FieldReader, required: bool) -> str:
+def _text(raw: LocatedDict, key: str, reader: FieldReader, required: bool,
+          header: bool = True) -> str:
     if required:
         value = reader.get(raw, key, str, where="email")
     else:
@@ -104,6 +105,8 @@ def _text(raw: LocatedDict, key: str, reader: FieldReader, required: bool) -> st
         return ""
     if required and not value.strip():
         reader.fail(f"'email.{key}' must not be empty", raw.line_of(key))
+    if not header:
+        return value.strip()
     try:
         return check_header_text(value, f"'email.{key}'").strip()
     except RecipientError as error:
