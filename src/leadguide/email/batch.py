@@ -42,7 +42,7 @@ class Summary:
 
     @property
     def skipped(self) -> int:
-        return self.count(SKIPPED) + len(self.duplicate_rows)
+        return self.count(SKIPPED)
 
     @property
     def failed(self) -> int:

@@ -94,7 +94,7 @@ def send_command(guide_dir: Path, to: str | None, name: str, list_path: Path | N
     plan = plan_send(guide_dir, to, name, list_path, dry=dry_run, rate=rate, log_path=log_path,
                      retry_failed=retry_failed, progress=_Progress())
     _size_notes(plan.job.attachment)
-    for problem in plan.rejected_rows:
+    for problem in plan.rejected_rows + plan.duplicate_rows:
         click.secho(f"skipped row: {problem}", fg="yellow", err=True)
     summary = run(plan, report=_report)
     _print_summary(summary, plan.log_path, dry_run)
@@ -109,13 +109,15 @@ def _report(outcome: Outcome) -> None:
 
 
 def _print_summary(summary: Summary, log_path: Path, dry: bool) -> None:
+    twice = (f" {len(summary.duplicate_rows)} listed twice: sent once."
+             if summary.duplicate_rows else "")
     if dry:
         click.echo(f"Dry run: would send {summary.count(WOULD_SEND)}, skipped {summary.skipped} "
-                   f"(already sent), failed {summary.failed}. Nothing was sent.")
+                   f"(already sent), failed {summary.failed}.{twice} Nothing was sent.")
         return
     resent = [o for o in summary.outcomes if o.resend and o.status == SENT]
     click.secho(f"Sent {summary.sent}, skipped {summary.skipped} (already sent), "
-                f"failed {summary.failed}.", bold=True, fg="green" if summary.ok else "red")
+                f"failed {summary.failed}.{twice}", bold=True, fg="green" if summary.ok else "red")
     if resent:
         click.echo(f"{len(resent)} were interrupted mid-send by an earlier run and sent again; if "
                    "the first copy also arrived, both carry the same Message-ID.")
