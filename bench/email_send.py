@@ -102,11 +102,13 @@ def main() -> None:
               f"(budget: warn {settings.budget.warn_bytes / 1e6:g} MB, "
               f"max {settings.budget.max_bytes / 1e6:g} MB)")
         print(f"whole message         {len(message) / 1e6:6.2f} MB")
-        print(f"build one message     {per_message_build(config, settings, attachment) * 1000:6.1f} ms")
+        build_ms = per_message_build(config, settings, attachment) * 1000
+        print(f"build one message     {build_ms:6.1f} ms")
         print(f"send-log writes       {log_round_trip(folder) * 1000:6.1f} ms per message "
               "(median; two fsynced commits)")
         rate = send_rate(config, settings, attachment, folder, args.count)
-        print(f"send to localhost     {rate:6.1f} messages/s over one connection ({args.count} sent)")
+        print(f"send to localhost     {rate:6.1f} messages/s over one connection "
+              f"({args.count} sent)")
 
 
 if __name__ == "__main__":

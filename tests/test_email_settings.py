@@ -211,7 +211,8 @@ def test_a_list_without_a_header_row_is_refused(tmp_path):
 
 
 def test_a_broken_quote_is_reported_and_the_rest_read(tmp_path):
-    listed = read_list(write_csv(tmp_path, 'email,name\nann@example.com,"An"n\nbo@example.com,Bo\n'))
+    text = 'email,name\nann@example.com,"An"n\nbo@example.com,Bo\n'
+    listed = read_list(write_csv(tmp_path, text))
     assert [p.address for p in listed.recipients] == ["bo@example.com"]
     assert [e.line for e in listed.problems] == [2]
 

@@ -106,13 +106,15 @@ def _already_done(job: Job, entry: Entry | None, person: Recipient) -> Outcome |
     if entry is None:
         return None
     if entry.state == SENT:
-        return Outcome(person, SKIPPED, f"already sent {entry.updated_at[:16].replace('T', ' ')} UTC")
+        when = entry.updated_at[:16].replace("T", " ")
+        return Outcome(person, SKIPPED, f"already sent {when} UTC")
     if entry.state == FAILED and not job.retry_failed:
         return Outcome(person, FAILED, f"failed earlier, not retried: {entry.detail}")
     return None
 
 
-def dry_run(job: Job, people: Iterable[Recipient], report: Report = lambda outcome: None) -> Summary:
+def dry_run(job: Job, people: Iterable[Recipient],
+            report: Report = lambda outcome: None) -> Summary:
     """Build every message and read the log, but send and write nothing."""
     states = read_states(job.log_path, guide_key(job.config))
     summary = Summary()

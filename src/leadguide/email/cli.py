@@ -68,7 +68,8 @@ def _size_notes(attachment) -> None:
 @click.option("--name", default="", help="The name for --to, for the greeting.")
 @click.option("--list", "list_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A CSV file with a header row and the columns email, name.")
-@click.option("--dry-run", is_flag=True, help="Check everything and show who would get it; send nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Check everything and show who would get it; send nothing.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
               help="Send at most N messages per second (e.g. 0.5 for one every 2 s).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -123,7 +124,8 @@ def _print_summary(summary: Summary, log_path: Path, dry: bool) -> None:
                    "the first copy also arrived, both carry the same Message-ID.")
     failures = [o for o in summary.outcomes if o.status in (FAILED, DEFERRED)]
     for outcome in failures:
-        hint = " (temporary: run the same command later to retry)" if outcome.status == DEFERRED else ""
+        hint = (" (temporary: run the same command later to retry)"
+                if outcome.status == DEFERRED else "")
         click.secho(f"  failed  {outcome.recipient.address}: {outcome.detail}{hint}", fg="red")
     for problem in summary.rejected_rows:
         click.secho(f"  failed  {problem}", fg="red")

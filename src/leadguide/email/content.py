@@ -1,4 +1,4 @@
-"""The welcome email's words: Jinja2 templates rendered to a text part and an inlined-CSS HTML part."""
+"""The welcome email's words: Jinja2 templates to a text part and an inlined-CSS HTML part."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -61,7 +61,8 @@ def _ascii_domain(domain: str, address: str, what: str) -> str:
     try:
         return domain.encode("idna").decode("ascii")
     except UnicodeError:
-        raise RecipientError(f"{what}: '{address}': '{domain}' is not a valid mail domain") from None
+        raise RecipientError(
+            f"{what}: '{address}': '{domain}' is not a valid mail domain") from None
 
 
 def recipient(address: str, name: str = "", line: int | None = None) -> Recipient:

@@ -161,7 +161,8 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
         # An explicit HELO name: smtplib's default looks this host up in DNS.
-        options = {"timeout": settings.timeout, "local_hostname": socket.gethostname() or "localhost"}
+        options = {"timeout": settings.timeout,
+                   "local_hostname": socket.gethostname() or "localhost"}
         if settings.security == "ssl":
             return smtplib.SMTP_SSL(settings.host, settings.port, context=settings.tls_context(),
                                     **options)
