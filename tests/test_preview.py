@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -60,7 +61,7 @@ def test_index_lists_chapters_with_spans_and_budgets(preview: Preview):
 
 def test_index_warns_when_a_chapter_is_over_its_budget(sample_guide, pdf, tmp_path):
     edit(sample_guide / "chapters" / "03-food.md", "pages: 2", "pages: 1")
-    build_preview(sample_guide, tmp_path / "out", pdf, page_images=False)
+    build_preview(sample_guide, tmp_path / "out", pdf, quick=True)
     index = (tmp_path / "out" / "index.html").read_text()
     food = re.search(r'<tr class="[^"]*over">(.*?)</tr>', index, re.S)
     assert food and "Food basics" in food.group(1) and "1 over budget" in food.group(1)
@@ -106,12 +107,28 @@ def test_every_local_url_works_from_disk(preview: Preview):
         assert (preview.out / "styles" / font).is_file()
 
 
-def test_page_break_markers_follow_the_last_build(preview: Preview):
-    food = (preview.out / "03-food.html").read_text()
-    assert re.search(r'page-break-start[^>]*><span>Page 5</span>', food)
-    assert "End of page 6" in food
-    assert re.search(r'page-break-start[^>]*><span>Page 4</span>',
-                     (preview.out / "02-training.html").read_text())
+def page_starts(page: Path) -> dict:
+    return json.loads(re.search(r'id="page-starts">(.*?)</script>', page.read_text()).group(1))
+
+
+def test_page_break_markers_come_from_the_last_build_then_the_layout(preview: Preview):
+    food = preview.out / "03-food.html"
+    assert re.search(r'page-break-start[^>]*><span>Page 5</span>', food.read_text())
+    assert "End of chapter · page 6" in food.read_text()
+    assert page_starts(food) == {"fresh": False, "starts": []}
+
+    assert preview.next_layout() in {"01-intro.md", "02-training.md", "03-food.md"}
+    assert preview.lay_out("03-food.md") == ["03-food.html", "index.html"]
+    # The tracker did not fit under the numbers and the call to action: page 6 begins with it.
+    starts = page_starts(food)
+    assert starts["fresh"] and len(starts["starts"]) == 1
+    start = starts["starts"][0]
+    assert start == {"label": "Page 6", "path": [3], "text": ""}  # h2, table, aside, → h2
+    assert '<h2 id="03-food-track-it">' in preview.states["03-food.md"].section
+    assert "lays out to <strong>2 pages</strong> (budget 2)" in food.read_text()
+    assert preview.lay_out("03-food.md") == []  # nothing new to lay out
+    index = (preview.out / "index.html").read_text()
+    assert re.search(r'title="Laid out from the chapter as it is now">2</td>', index)
 
 
 def test_pages_view_lists_the_chapters_pdf_pages(preview: Preview):
@@ -154,7 +171,7 @@ def test_a_chapter_broken_from_the_start_has_only_its_error(sample_guide, tmp_pa
         "the macro's arguments"]
     page = (tmp_path / "out" / "03-food.html").read_text()
     assert "nothing to show until it is fixed" in page and 'id="ch-03-food"' not in page
-    assert "page-break" not in page
+    assert 'class="page-break' not in page
     index = (tmp_path / "out" / "index.html").read_text()
     assert "badge-error" in index and 'href="03-food.html">03-food.md</a>' in index
 
@@ -162,7 +179,7 @@ def test_a_chapter_broken_from_the_start_has_only_its_error(sample_guide, tmp_pa
 def test_a_chapter_broken_from_the_start_keeps_its_title_from_the_last_build(sample_guide, pdf,
                                                                            tmp_path):
     edit(sample_guide / "chapters" / "03-food.md", "{{ cta() }}", "{{ nope() }}")
-    build_preview(sample_guide, tmp_path / "out", pdf, page_images=False)
+    build_preview(sample_guide, tmp_path / "out", pdf, quick=True)
     index = (tmp_path / "out" / "index.html").read_text()
     assert 'href="03-food.html">Food basics</a>' in index
 
@@ -299,7 +316,7 @@ def test_preview_command(sample_guide, pdf, tmp_path, capsys):
 
 def test_preview_command_reports_errors_without_a_traceback(sample_guide, tmp_path, capsys):
     (sample_guide / "chapters" / "01-intro.md").write_text("no front matter\n")
-    assert main(["preview", str(sample_guide), "--out", str(tmp_path / "p"), "--no-pages"]) == 1
+    assert main(["preview", str(sample_guide), "--out", str(tmp_path / "p"), "--quick"]) == 1
     err = capsys.readouterr().err
     assert "guide/chapters/01-intro.md:1: front matter missing" in err
     assert "Traceback" not in err
@@ -310,3 +327,32 @@ def test_preview_command_reports_errors_without_a_traceback(sample_guide, tmp_pa
 def test_help_has_an_example(command, capsys):
     assert main([command, "--help"]) == 0
     assert f"leadguide {command} guide" in capsys.readouterr().out
+
+
+# ----- page breaks in a real browser, from disk -----
+
+def test_a_page_that_begins_mid_paragraph_is_marked_between_its_words(sample_guide, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    words = " ".join(f"word{n}" for n in range(1400))
+    (sample_guide / "chapters" / "01-intro.md").write_text(
+        f"---\ntitle: Long\n---\n\nShort opening.\n\n{words}\n\nAfter.\n")
+    build_preview(sample_guide, tmp_path / "out", tmp_path / "none.pdf")
+    page = tmp_path / "out" / "01-intro.html"
+    starts = page_starts(page)["starts"]
+    assert len(starts) >= 1 and starts[0]["path"] == [1]
+    first = starts[0]["text"].split()[0]
+    assert re.fullmatch(r"word\d+", first) and first != "word0"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        tab = browser.new_page()
+        tab.goto(page.as_uri())
+        marks = tab.evaluate("""() => Array.from(document.querySelectorAll('.page-break-inner'))
+            .map(m => [m.textContent, m.parentElement.tagName,
+                       (m.nextSibling && m.nextSibling.textContent || '').trim().split(' ')[0]])""")
+        browser.close()
+    assert marks[0] == ["Chapter page 2", "P", first]
+    assert len(marks) == len(starts)

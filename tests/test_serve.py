@@ -216,6 +216,13 @@ def test_browser_shows_a_save_by_itself_and_survives_bad_input(sample_guide, bui
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
+            # Page breaks laid out in the background: page 6 begins with "Track it".
+            page.goto(url + "03-food.html")
+            inner = page.locator(".page-break-inner:not(.stale)")
+            expect(inner).to_have_text("Page 6", timeout=10_000)
+            assert page.evaluate("document.getElementById('03-food-track-it')"
+                                 ".previousElementSibling.textContent") == "Page 6"
+
             page.goto(url + "01-intro.html")
             sheet = page.locator("#sheet")
             expect(sheet).to_contain_text("Hello from the sample guide")

@@ -85,8 +85,9 @@ _PREVIEW_PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=P
 @click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
 @_PREVIEW_OUT
 @_PREVIEW_PDF
-@click.option("--no-pages", is_flag=True, help="Do not render the PDF's pages as images.")
-def preview_command(guide_dir: Path, out: Path, pdf: Path | None, no_pages: bool) -> None:
+@click.option("--quick", is_flag=True,
+              help="HTML only: skip laying out page breaks and drawing the PDF's pages.")
+def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -> None:
     """Write every chapter of GUIDE_DIR as an HTML page, with an index of page spans.
 
     \b
@@ -95,7 +96,7 @@ def preview_command(guide_dir: Path, out: Path, pdf: Path | None, no_pages: bool
     """
     from .errors import raise_all
     from .preview import build_preview, flatten
-    result = build_preview(guide_dir, out, pdf, page_images=not no_pages)
+    result = build_preview(guide_dir, out, pdf, quick=quick)
     click.echo(f"{out / 'index.html'}  {max(len(result.pages) - 1, 0)} chapters")
     raise_all(flatten(result.errors))
 

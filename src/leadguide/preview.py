@@ -11,18 +11,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jinja2
 
-from .assemble import make_environment, render_page, template_context, theme_css
-from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES, STYLESHEETS, style_path
+from .assemble import GuideHtml, make_environment, render_page, template_context, theme_css
+from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES, STYLESHEETS, allowed_roots, style_path
 from .build import default_output, manifest_path
 from .chapters import read_chapter
 from .checks import ChapterSpan
 from .config import GuideConfig, load_config
 from .data import load_data
 from .errors import ErrorGroup, GuideError
+from .fetcher import SafeFetcher
 from .markup import RenderedChapter, render_chapter
 
 DEFAULT_OUT = Path("build/preview")
@@ -127,6 +128,93 @@ class PageImages:
 
 
 @dataclass(frozen=True)
+class PageStart:
+    """Where a printed page of a chapter begins: a path of element indices from the chapter
+    body down to the element the page starts at, and the first words if it starts mid-text."""
+
+    page: int
+    path: tuple[int, ...]
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A chapter laid out alone, as in the PDF: its page count and where pages 2… begin."""
+
+    pages: int
+    starts: tuple[PageStart, ...]
+
+
+# The chapter on its own pages: what guide.html does for every chapter, without the others.
+_LAYOUT_PAGE = '{% extends "base.html" %}{% block body %}{{ section | safe }}{% endblock %}'
+_BODY_CLASS = "chapter-body"
+
+
+def chapter_document(config: GuideConfig, env: jinja2.Environment, data: dict[str, Any],
+                     section: str) -> GuideHtml:
+    """One chapter section as a document of its own, with the PDF's stylesheets."""
+    page = env.from_string(_LAYOUT_PAGE).render({
+        **template_context(config, data), "theme_css": theme_css(config), "section": section})
+    stylesheets = tuple(style_path(config.root, name) for name in STYLESHEETS)
+    return GuideHtml(page, config.root.as_uri() + "/", stylesheets, ())
+
+
+def lay_out_document(document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:
+    """Lay a chapter document out with WeasyPrint, like the PDF build, and find its pages.
+
+    Each chapter starts a new page and left and right pages share their margins, so the pages
+    of a chapter alone are the pages it fills in the guide. (Plain arguments and result: the
+    server runs this in another process.)
+    """
+    from .pdf import render
+
+    rendered = render(document, SafeFetcher(roots), lambda url: (source, None))
+    return Layout(rendered.page_count, tuple(page_starts(rendered.document.pages)))
+
+
+Layouter = Callable[[GuideHtml, tuple[Path, ...], Path], Layout]
+
+
+def page_starts(pages: list) -> Iterable[PageStart]:
+    """For each page after the first, the element (or the words) it begins with."""
+    previous: set[int] = set()
+    for number, page in enumerate(pages, start=1):
+        boxes = list(_descendants(page._page_box))  # WeasyPrint <71: the laid-out box tree
+        body = next((b for b in boxes if b.element is not None and
+                     _BODY_CLASS in (b.element.get("class") or "").split()), None)
+        if number > 1 and body is not None:
+            yield PageStart(number, *_locate(body, previous))
+        previous = {id(b.element) for b in boxes if b.element is not None}
+
+
+def _descendants(box: Any) -> Iterable[Any]:
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _descendants(child)
+
+
+def _locate(box: Any, previous: set[int]) -> tuple[tuple[int, ...], str]:
+    """Follow the first box down from a block that continues from the previous page."""
+    from weasyprint.formatting_structure.boxes import LineBox, TextBox
+
+    path: list[int] = []
+    while children := getattr(box, "children", None):
+        child = children[0]
+        if isinstance(child, LineBox):  # the page begins inside running text
+            words = "".join(b.text for b in _descendants(child) if isinstance(b, TextBox))
+            return tuple(path), " ".join(words.split())[:60]
+        if child.element is not None and child.element is not box.element:
+            siblings = [e for e in box.element if isinstance(e.tag, str)]
+            if child.element not in siblings:
+                break
+            path.append(siblings.index(child.element))
+            if id(child.element) not in previous:  # a fresh element: the page begins before it
+                break
+        box = child
+    return tuple(path), ""
+
+
+@dataclass(frozen=True)
 class Plan:
     """What a set of changed files makes the preview redo."""
 
@@ -188,8 +276,16 @@ class ChapterState:
     name: str
     number: int
     rendered: RenderedChapter | None = None
-    section: str = ""
+    section: str = ""  # the chapter template's HTML, URLs relative to the guide as in the PDF
     error: GuideError | None = None
+    layout: Layout | None = None
+    laid_out: str = ""  # the section the layout was made from: stale once the section moves on
+    layout_error: str = ""
+    rendered_at: float = 0.0
+
+    @property
+    def needs_layout(self) -> bool:
+        return bool(self.section) and self.laid_out != self.section
 
     @property
     def title(self) -> str:
@@ -257,6 +353,8 @@ class Preview:
         self.last_build: LastBuild | None = None
         self.images = PageImages(self.out / PAGES_DIR)
         self._written: set[str] = set()
+        # The watcher rebuilds while a layout thread lays chapters out: one writer at a time.
+        self._lock = threading.RLock()
 
     # ----- what the server needs to know -----
     @property
@@ -285,17 +383,21 @@ class Preview:
     # ----- building -----
     def build_all(self, cause: str = "start") -> Update:
         """Re-read everything: config, data, templates, styles, every chapter."""
-        started = time.perf_counter()
-        self._load()
-        self.out.mkdir(parents=True, exist_ok=True)
-        copy_styles(self.root, self.out / "styles")
-        self.last_build = read_last_build(self.pdf)
-        pages = self._write_all()
-        return Update(pages, self.errors, time.perf_counter() - started, cause)
+        with self._lock:
+            started = time.perf_counter()
+            self._load()
+            self.out.mkdir(parents=True, exist_ok=True)
+            copy_styles(self.root, self.out / "styles")
+            self.last_build = read_last_build(self.pdf)
+            pages = self._write_all()
+            return Update(pages, self.errors, time.perf_counter() - started, cause)
 
     def update(self, changed: Iterable[Path]) -> Update:
         """Redo only what the changed files touch. Never raises for bad guide content."""
-        changed = list(changed)
+        with self._lock:
+            return self._update(list(changed))
+
+    def _update(self, changed: list[Path]) -> Update:
         plan = plan_update(changed, self.root, self.config, self.pdf, self.out)
         cause = ", ".join(sorted({_shown(p, self.root) for p in changed}))
         if plan.full or (plan.chapters and self.global_errors):
@@ -311,6 +413,37 @@ class Preview:
             pages += [INDEX, *(s.page for s in self.states.values())]
         return Update(list(dict.fromkeys(pages)), self.errors, time.perf_counter() - started,
                       cause)
+
+    def next_layout(self) -> str | None:
+        """The chapter whose page breaks are most urgently out of date: the latest edited."""
+        with self._lock:
+            waiting = [s for s in self.states.values() if s.needs_layout]
+            return max(waiting, key=lambda s: s.rendered_at).name if waiting else None
+
+    def lay_out(self, name: str, layouter: Layouter = lay_out_document) -> list[str]:
+        """Lay a chapter out as in the PDF and mark its page breaks; return the pages rewritten.
+
+        The slow part runs outside the lock, so saves keep being rebuilt meanwhile; a layout
+        that a newer save has overtaken is dropped.
+        """
+        with self._lock:
+            state = self.states.get(name)
+            if not state or not state.needs_layout or not self.config or not self.env:
+                return []
+            config, env, data, section = self.config, self.env, self.data, state.section
+        try:
+            document = chapter_document(config, env, data, section)
+            layout = layouter(document, allowed_roots(config.root), config.config_path)
+            problem = ""
+        except Exception as error:  # the PDF build reports it properly; here it only costs markers
+            layout, problem = None, f"{type(error).__name__}: {error}"
+        with self._lock:
+            if state.section != section or self.states.get(name) is not state:
+                return []
+            before = state.layout.pages if state.layout else None
+            state.layout, state.laid_out, state.layout_error = layout, section, problem
+            pages = self._write_chapters([name])
+            return pages + (self._write_index() if (layout and layout.pages) != before else [])
 
     def page_images(self) -> list[Path]:
         """Render every chapter page of the last PDF now (for reading the preview from disk)."""
@@ -361,8 +494,8 @@ class Preview:
         except Exception as error:  # a bug in a template or extension must not stop the preview
             state.error = GuideError(f"{type(error).__name__}: {error}", _shown(path, self.root))
         else:
-            state.rendered, state.error = rendered, None
-            state.section = rebase_urls(section, self.guide_prefix)
+            state.rendered, state.error, state.section = rendered, None, section
+            state.rendered_at = time.monotonic()
 
     def _rendered(self) -> list[RenderedChapter]:
         return [s.rendered for s in self.states.values() if s.rendered]
@@ -386,7 +519,7 @@ class Preview:
             entry = by_name[name]
             at = entries.index(entry)
             self._write(entry.page, "preview/chapter.html", {
-                "entry": entry, "section": self.states[name].section,
+                "entry": entry, "section": rebase_urls(self.states[name].section, self.guide_prefix),
                 "previous": entries[at - 1] if at > 0 else None,
                 "next": entries[at + 1] if at + 1 < len(entries) else None})
         return [by_name[name].page for name in names]
@@ -430,6 +563,9 @@ class ChapterEntry:
     error: GuideError | None
     rendered: bool
     edited_since_build: bool
+    layout: Layout | None = None
+    layout_fresh: bool = False
+    layout_error: str = ""
 
     @classmethod
     def of(cls, state: ChapterState, last_build: LastBuild | None, root: Path) -> ChapterEntry:
@@ -441,7 +577,8 @@ class ChapterEntry:
         return cls(state.name, state.number, title, state.page,
                    f"{root.name}/chapters/{state.name}", budget, span, state.error,
                    state.rendered is not None,
-                   bool(last_build) and _mtime(source) > last_build.built_at)
+                   bool(last_build) and _mtime(source) > last_build.built_at,
+                   state.layout, not state.needs_layout, state.layout_error)
 
     @property
     def pages(self) -> list[int]:
@@ -449,9 +586,29 @@ class ChapterEntry:
 
     @property
     def over_by(self) -> int:
+        """Pages over budget in the last PDF build."""
         if not self.span or self.budget is None:
             return 0
         return max(self.span.pages - self.budget, 0)
+
+    @property
+    def now_over_by(self) -> int:
+        """Pages over budget as the chapter lays out now."""
+        if not self.layout or self.budget is None:
+            return 0
+        return max(self.layout.pages - self.budget, 0)
+
+    def page_label(self, page: int) -> str:
+        """A chapter page by its number in the PDF, as far as the last build tells."""
+        return f"Page {self.span.first + page - 1}" if self.span else f"Chapter page {page}"
+
+    @property
+    def page_starts_json(self) -> str:
+        """Where the page breaks go, for the page's script to mark (safe inside <script>)."""
+        starts = self.layout.starts if self.layout else ()
+        return json.dumps({"fresh": self.layout_fresh, "starts": [
+            {"label": self.page_label(s.page), "path": s.path, "text": s.text}
+            for s in starts]}, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _budget(state: ChapterState) -> int | None:
@@ -490,14 +647,17 @@ def fallback_page(errors: list[GuideError]) -> str:
 
 
 def build_preview(guide_dir: Path | str, out: Path | str = DEFAULT_OUT,
-                  pdf: Path | str | None = None, page_images: bool = True) -> Update:
-    """Write the whole preview once: index, one page per chapter, styles, PDF page images."""
+                  pdf: Path | str | None = None, quick: bool = False) -> Update:
+    """Write the whole preview once: index, a page per chapter with its page breaks, styles,
+    and the last PDF's pages as images (``quick``: the HTML alone)."""
     preview = Preview(guide_dir, out, pdf)
     update = preview.build_all()
-    if page_images:
+    if not quick:
+        while name := preview.next_layout():
+            preview.lay_out(name)
         preview.page_images()
     return update
 
 
-__all__ = ["DEFAULT_OUT", "LastBuild", "PageImages", "Plan", "Preview", "Update",
+__all__ = ["DEFAULT_OUT", "LastBuild", "Layout", "PageStart", "lay_out_document", "PageImages", "Plan", "Preview", "Update",
            "build_preview", "plan_update", "read_last_build", "rebase_urls"]

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import multiprocessing
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
@@ -14,9 +18,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import watchfiles
 
+from .assemble import GuideHtml
 from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES
 from .errors import GuideError
-from .preview import ASSET_SUFFIXES, INDEX, PAGES_DIR, Preview, Update, flatten
+from .preview import (ASSET_SUFFIXES, INDEX, PAGES_DIR, Layout, Layouter, Preview, Update,
+                      flatten, lay_out_document)
 
 GUIDE_URL = "/_guide/"
 EVENTS_URL = "/_events"
@@ -258,8 +264,12 @@ def watch_paths(preview: Preview) -> list[Path]:
     return [preview.root, BUILTIN_TEMPLATES, BUILTIN_STYLES, build_dir]
 
 
-def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log) -> None:
-    """Rebuild what each save touches until ``stop`` is set. Bad input never ends it."""
+def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
+          rebuilt: threading.Event | None = None) -> None:
+    """Rebuild what each save touches until ``stop`` is set. Bad input never ends it.
+
+    ``rebuilt`` is set after each rebuild, to wake the layout thread.
+    """
     out = str(preview.out)
     default = watchfiles.DefaultFilter()
 
@@ -274,6 +284,8 @@ def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log)
                                             raise_interrupt=False,
                                             ignore_permission_denied=True):
                 _apply(preview, versions, {Path(path) for _, path in changes}, log)
+                if rebuilt:
+                    rebuilt.set()
         except Exception as exc:  # a watched folder vanished, say: wait and watch again
             if str(exc) != reported:
                 reported = str(exc)
@@ -292,6 +304,61 @@ def _apply(preview: Preview, versions: Versions, changed: set[Path], log: Log) -
         log(describe(update))
 
 
+class LayoutProcess:
+    """Runs WeasyPrint layouts in a process of its own.
+
+    A layout takes 0.1–1 s of pure Python; in the server's process it would hold the GIL and
+    slow down the rebuild of the next save and the answers to the browser.
+    """
+
+    def __init__(self) -> None:
+        self._pool = self._start()
+
+    @staticmethod
+    def _start() -> ProcessPoolExecutor:
+        # Forked before the server starts its threads (nothing to copy in a half-held lock),
+        # and not spawned: that would run ``python -m leadguide`` again in the child.
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        pool.submit(int).result()
+        return pool
+
+    def __call__(self, document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:
+        try:
+            return self._pool.submit(lay_out_document, document, roots, source).result()
+        except BrokenProcessPool:  # the worker died (out of memory, killed): start another
+            self._pool = self._start()
+            return self._pool.submit(lay_out_document, document, roots, source).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def lay_out(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
+            wake: threading.Event, layouter: Layouter = lay_out_document) -> None:
+    """Mark the print page breaks of each rebuilt chapter, the latest edit first.
+
+    Laying out takes 0.1–1 s a chapter, so it runs after the HTML is up, and the page
+    reloads once more with its markers.
+    """
+    while not stop.is_set():
+        wake.wait(1.0)
+        wake.clear()
+        while not stop.is_set() and (name := preview.next_layout()):
+            started = time.perf_counter()
+            try:
+                pages = preview.lay_out(name, layouter)
+            except Exception as exc:  # never expected; the markers can wait for the next save
+                log(f"layout of {name} failed: {type(exc).__name__}: {exc}")
+                continue
+            if pages:
+                versions.bump(pages)
+                state = preview.states.get(name)
+                layout = state.layout if state else None
+                if layout:
+                    log(f"  {name} lays out to {layout.pages} page{'s' * (layout.pages > 1)} "
+                        f"({(time.perf_counter() - started) * 1000:.0f} ms)")
+
+
 def describe(update: Update) -> str:
     """One line per rebuild for the terminal, then one per problem."""
     pages = update.pages if len(update.pages) <= 3 else [f"{len(update.pages)} pages"]
@@ -306,12 +373,22 @@ def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port:
     if not Path(guide_dir).is_dir():
         raise ServeError(f"guide folder not found: {guide_dir}", Path(guide_dir))
     preview = Preview(guide_dir, out, pdf)
-    server = PreviewServer(preview, host, port, log)  # first: a taken port fails at once
+    layouter = LayoutProcess()  # first: before the server's socket and threads exist
+    try:
+        server = PreviewServer(preview, host, port, log)  # a taken port fails at once
+    except ServeError:
+        layouter.close()
+        raise
     log(describe(preview.build_all()))
-    stop = threading.Event()
-    watcher = threading.Thread(target=watch, args=(preview, server.versions, stop, log),
-                               name="leadguide-watch", daemon=True)
-    watcher.start()
+    stop, rebuilt = threading.Event(), threading.Event()
+    rebuilt.set()  # lay out every chapter of the first build
+    workers = [threading.Thread(target=watch, args=(preview, server.versions, stop, log, rebuilt),
+                                name="leadguide-watch", daemon=True),
+               threading.Thread(target=lay_out, args=(preview, server.versions, stop, log,
+                                                      rebuilt, layouter),
+                                name="leadguide-layout", daemon=True)]
+    for worker in workers:
+        worker.start()
     log(f"Serving {preview.guide_dir} at {server.url} (Ctrl+C to stop)")
     if ready:
         ready(server.url)
@@ -322,7 +399,9 @@ def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port:
     finally:
         stop.set()
         server.server_close()
-        watcher.join(timeout=2)
+        for worker in workers:
+            worker.join(timeout=2)
+        layouter.close()
 
 
 __all__ = ["PreviewServer", "ServeError", "Versions", "route", "serve", "watch"]
