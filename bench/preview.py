@@ -5,8 +5,8 @@
 Serves a temporary copy of the guide with ``leadguide serve`` (a real subprocess), opens the
 chapter in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright), then saves the
 chapter with a new sentence several times. Prints median and worst of both intervals.
-Targets: save → HTML ≤ 100 ms, save → visible ≤ 1 s. Also prints when the page shows the print
-page breaks of the saved text (a WeasyPrint layout in the background; no target).
+Targets: save → HTML ≤ 100 ms, save → visible ≤ 1 s. Also prints when the page shows the
+print page breaks of the saved text (a WeasyPrint layout in the background; no target).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The preview builder: pages from the real templates, spans from a real build, incremental updates."""
+"""The preview builder: pages from the real templates, spans from a real build, updates."""
 from __future__ import annotations
 
 import html
@@ -149,8 +149,9 @@ def test_guide_styles_override_the_built_in_ones(sample_guide, tmp_path):
 # ----- errors -----
 
 def test_broken_front_matter_shows_path_line_and_message(preview: Preview, sample_guide):
-    edit(sample_guide / "chapters" / "02-training.md", "title: Training plan", "title Training plan")
-    update = preview.update([sample_guide / "chapters" / "02-training.md"])
+    chapter = sample_guide / "chapters" / "02-training.md"
+    edit(chapter, "title: Training plan", "title Training plan")
+    update = preview.update([chapter])
     assert update.pages == ["02-training.html"] and len(update.errors) == 1
     page = (preview.out / "02-training.html").read_text()
     errors = page.split('class="preview-errors"')[1].split("</section>")[0]
@@ -158,8 +159,8 @@ def test_broken_front_matter_shows_path_line_and_message(preview: Preview, sampl
     assert "showing the last good version" in errors
     assert 'id="ch-02-training"' in page  # the last good chapter is still there
 
-    edit(sample_guide / "chapters" / "02-training.md", "title Training plan", "title: Training plan")
-    assert preview.update([sample_guide / "chapters" / "02-training.md"]).errors == []
+    edit(chapter, "title Training plan", "title: Training plan")
+    assert preview.update([chapter]).errors == []
     assert "preview-errors" not in (preview.out / "02-training.html").read_text()
 
 
@@ -309,9 +310,11 @@ def test_page_images_render_on_demand_and_follow_the_pdf(preview: Preview, pdf: 
 # ----- the command -----
 
 def test_preview_command(sample_guide, pdf, tmp_path, capsys):
-    assert main(["preview", str(sample_guide), "--out", str(tmp_path / "p"), "--pdf", str(pdf)]) == 0
+    out = tmp_path / "p"
+    assert main(["preview", str(sample_guide), "--out", str(out), "--pdf", str(pdf)]) == 0
     assert "3 chapters" in capsys.readouterr().out
-    assert (tmp_path / "p" / "pages" / "p006.png").is_file()
+    assert (out / "pages" / "p006.png").is_file()
+    assert page_starts(out / "03-food.html")["fresh"]  # laid out, not --quick
 
 
 def test_preview_command_reports_errors_without_a_traceback(sample_guide, tmp_path, capsys):

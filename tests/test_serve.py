@@ -1,4 +1,4 @@
-"""leadguide serve: what it serves, how tabs learn of changes, and a real browser watching a save."""
+"""leadguide serve: what it serves, how tabs learn of changes, a real browser watching a save."""
 from __future__ import annotations
 
 import http.client

@@ -198,17 +198,20 @@ def _locate(box: Any, previous: set[int]) -> tuple[tuple[int, ...], str]:
     from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
     path: list[int] = []
+    parent = box.element
     while children := getattr(box, "children", None):
         child = children[0]
         if isinstance(child, LineBox):  # the page begins inside running text
             words = "".join(b.text for b in _descendants(child) if isinstance(b, TextBox))
             return tuple(path), " ".join(words.split())[:60]
-        if child.element is not None and child.element is not box.element:
-            siblings = [e for e in box.element if isinstance(e.tag, str)]
-            if child.element not in siblings:
+        element = child.element
+        if element is not None and element is not parent:  # not a wrapper or anonymous box
+            siblings = [e for e in parent if isinstance(e.tag, str)]  # as the DOM's .children
+            if element not in siblings:
                 break
-            path.append(siblings.index(child.element))
-            if id(child.element) not in previous:  # a fresh element: the page begins before it
+            path.append(siblings.index(element))
+            parent = element
+            if id(element) not in previous:  # a fresh element: the page begins before it
                 break
         box = child
     return tuple(path), ""
@@ -518,8 +521,9 @@ class Preview:
         for name in names:
             entry = by_name[name]
             at = entries.index(entry)
+            section = rebase_urls(self.states[name].section, self.guide_prefix)
             self._write(entry.page, "preview/chapter.html", {
-                "entry": entry, "section": rebase_urls(self.states[name].section, self.guide_prefix),
+                "entry": entry, "section": section,
                 "previous": entries[at - 1] if at > 0 else None,
                 "next": entries[at + 1] if at + 1 < len(entries) else None})
         return [by_name[name].page for name in names]
@@ -659,5 +663,6 @@ def build_preview(guide_dir: Path | str, out: Path | str = DEFAULT_OUT,
     return update
 
 
-__all__ = ["DEFAULT_OUT", "LastBuild", "Layout", "PageStart", "lay_out_document", "PageImages", "Plan", "Preview", "Update",
-           "build_preview", "plan_update", "read_last_build", "rebase_urls"]
+__all__ = ["DEFAULT_OUT", "LastBuild", "Layout", "PageImages", "PageStart", "Plan", "Preview",
+           "Update", "build_preview", "lay_out_document", "plan_update", "read_last_build",
+           "rebase_urls"]

@@ -4,13 +4,15 @@ from __future__ import annotations
 import json
 import mimetypes
 import multiprocessing
+import os
 import re
+import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
@@ -318,7 +320,8 @@ class LayoutProcess:
     def _start() -> ProcessPoolExecutor:
         # Forked before the server starts its threads (nothing to copy in a half-held lock),
         # and not spawned: that would run ``python -m leadguide`` again in the child.
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_layout_worker, initargs=(os.getpid(),))
         pool.submit(int).result()
         return pool
 
@@ -331,6 +334,22 @@ class LayoutProcess:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _layout_worker(server: int) -> None:
+    """In the layout process: leave Ctrl+C to the server, and end when the server ends.
+
+    A forked worker keeps both ends of its task pipe, so it would never see the server go if
+    the server is killed; it looks for its parent instead.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def end_with_server() -> None:
+        while os.getppid() == server:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=end_with_server, daemon=True).start()
 
 
 def lay_out(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
