@@ -192,3 +192,15 @@ def test_photos_are_downsampled_to_150_dpi(sample_guide):
     assert len(images) == 1
     width = next(iter(images.values())).image.width
     assert 290 <= width <= 310  # 2 in at 150 dpi, down from 3000 px
+
+
+def test_pdf_is_readable_by_others_like_any_written_file(sample_guide):
+    out = sample_guide.parent / "shared.pdf"
+    build(sample_guide, out=out)
+    assert out.stat().st_mode & 0o044 == 0o044 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

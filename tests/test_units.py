@@ -101,3 +101,15 @@ def test_every_command_help_has_an_example(capsys):
         argv = ["--help"] if name is None else [name, "--help"]
         assert main(argv) == 0
         assert "Example" in capsys.readouterr().out, name
+
+
+def test_size_limits_in_guide_yaml_must_be_numbers(sample_guide):
+    from leadguide.errors import ConfigError
+    from leadguide.limits import size_budget
+    path = sample_guide / "guide.yaml"
+    path.write_text(path.read_text() + "email:\n  max_attachment_mb: lots\n")
+    config = load_config(sample_guide)
+    assert size_budget({}).max_bytes == 10_000_000
+    with pytest.raises(ConfigError, match="'email.max_attachment_mb' must be a number") as error:
+        size_budget(config.email, config.config_path)
+    assert error.value.line == path.read_text().count("\n")

@@ -138,7 +138,12 @@ def newest_source_time(guide_dir: Path) -> float:
     """The newest modification time of any file the guide's PDF is made from."""
     folders = (Path(guide_dir), BUILTIN_TEMPLATES, BUILTIN_STYLES)
     return max((p.stat().st_mtime for folder in folders for p in folder.rglob("*")
-                if p.is_file()), default=0.0)
+                if p.is_file() and not _outside_the_pdf(p)), default=0.0)
+
+
+def _outside_the_pdf(path: Path) -> bool:
+    """Email and preview templates do not go into the PDF."""
+    return {"email", "preview"} & set(path.parts) != set() and "templates" in path.parts
 
 
 def is_stale(pdf: Path, guide_dir: Path) -> bool:

@@ -105,6 +105,12 @@ def first_pages(document: weasyprint.document.Document) -> dict[str, int]:
     return anchors
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(rendered: Rendered, target: Path) -> int:
     """Write the PDF beside ``target`` and rename it into place; return its size in bytes."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +121,7 @@ def write_atomically(rendered: Rendered, target: Path) -> int:
             rendered.document.write_pdf(stream, **RENDER_OPTIONS)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes it private; a PDF is to share
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)

@@ -117,7 +117,7 @@ def check_tagged(facts: Facts) -> list[CheckResult]:
 def check_file_size(facts: Facts) -> list[CheckResult]:
     raw = len(facts.data)
     encoded = encoded_size(raw)
-    budget = size_budget(facts.config.email)
+    budget = size_budget(facts.config.email, facts.config.config_path)
     figures = f"{raw / 1e6:.2f} MB ({encoded / 1e6:.2f} MB as an email attachment)"
     if encoded > budget.max_bytes:
         return [CheckResult("file-size", FAIL, f"{figures} is over the {budget.max_bytes / 1e6:g}"
