@@ -86,7 +86,7 @@ def main() -> None:
         shutil.copytree(args.guide, guide)
         chapter = guide / "chapters" / (args.chapter or longest_chapter(guide))
         out = Path(temp) / "preview"
-        pdf = Path("build") / "none.pdf"  # spans do not matter for speed
+        pdf = Path(temp) / "build" / "none.pdf"  # spans do not matter for speed
         process, url, log = start_server(guide, out, pdf)
         page_name = re.sub(r"[^a-z0-9]+", "-", chapter.stem.lower()).strip("-") + ".html"
         to_html, to_visible, to_marked = [], [], []
