@@ -381,5 +381,7 @@ def test_build_runs_the_cheap_checks_and_fails_on_one_unless_draft(good, tmp_pat
     err = capsys.readouterr().err
     assert "FAIL  chapter-budget" in err and "'Food basics' takes 3 pages" in err
     assert "cheap checks: 6 passed, 0 warnings, 1 failed (leadguide check runs them all)" in err
+    assert "the last good PDF was kept" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert main(["build", str(guide), "--out", str(out), "--draft"]) == 0
     assert "1 failed" in capsys.readouterr().err

@@ -56,8 +56,12 @@ class _Stopwatch:
 
 
 def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool = False,
-          progress: Progress | None = None) -> BuildResult:
-    """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing."""
+          progress: Progress | None = None,
+          verify: Callable[[Path], None] | None = None) -> BuildResult:
+    """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
+
+    ``verify`` sees the written file before it replaces the last one (see write_atomically).
+    """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
     config = load_config(guide_dir)
@@ -82,7 +86,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
 
     started = time.perf_counter()
     target = out or default_output(config)
-    size = write_atomically(rendered, target)
+    size = write_atomically(rendered, target, verify)
     result = BuildResult(target, rendered.page_count, size, spans, watch.timings,
                          list(rendered.warnings), page_error)
     write_manifest(result, config)

@@ -55,7 +55,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
       leadguide build guide --out build/guide.pdf
     """
     click.echo(f"Building {guide_dir}{' (draft)' if draft else ''}", err=True)
-    result = build(guide_dir, out=out, draft=draft, progress=_progress)
+    result = build(guide_dir, out=out, draft=draft, progress=_progress,
+                   verify=_cheap_checks(guide_dir, draft))
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     if result.page_error:
@@ -63,7 +64,6 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
         click.secho("DRAFT BUILD: this PDF breaks the page promise; do not send it.",
                     fg="yellow", bold=True, err=True)
     click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
-    _cheap_checks(guide_dir, result.output, draft)
 
 
 # Commands of the other stages, each defined in its own module.
@@ -129,15 +129,21 @@ def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out
 _STATUS_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
 
 
-def _cheap_checks(guide_dir: Path, pdf: Path, draft: bool) -> None:
-    """After a build: the preflight checks that read only the PDF's structure."""
+def _cheap_checks(guide_dir: Path, draft: bool):
+    """The preflight checks that read only the PDF's structure, run on the new file before it
+    replaces the last good one."""
     from .preflight import fit_to_send, run_checks, summary, table
-    results = run_checks(guide_dir, pdf, cheap_only=True)
-    for result, line in table([r for r in results if r.status != "pass"]):
-        click.secho(line, fg=_STATUS_COLOURS[result.status], err=True)
-    click.echo(f"{summary(results, 'cheap checks')} (leadguide check runs them all)", err=True)
-    if not draft and not fit_to_send(results):
-        click.get_current_context().exit(1)
+
+    def verify(pdf: Path) -> None:
+        results = run_checks(guide_dir, pdf, cheap_only=True)
+        for result, line in table([r for r in results if r.status != "pass"]):
+            click.secho(line, fg=_STATUS_COLOURS[result.status], err=True)
+        click.echo(f"{summary(results, 'cheap checks')} (leadguide check runs them all)",
+                   err=True)
+        if not draft and not fit_to_send(results):
+            raise GuideError("the new PDF fails the checks above, so the last good PDF was "
+                             "kept (use --draft to write it anyway)", guide_dir)
+    return verify
 
 
 @cli.command("check")

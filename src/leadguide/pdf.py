@@ -111,8 +111,13 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(rendered: Rendered, target: Path) -> int:
-    """Write the PDF beside ``target`` and rename it into place; return its size in bytes."""
+def write_atomically(rendered: Rendered, target: Path,
+                     verify: Callable[[Path], None] | None = None) -> int:
+    """Write the PDF beside ``target`` and rename it into place; return its size in bytes.
+
+    ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
+    at ``target`` is left as it was.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                          dir=target.parent)
@@ -122,6 +127,8 @@ def write_atomically(rendered: Rendered, target: Path) -> int:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes it private; a PDF is to share
+        if verify:
+            verify(Path(temp_name))
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
