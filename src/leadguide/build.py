@@ -146,8 +146,9 @@ def newest_source_time(guide_dir: Path) -> float:
 
 
 def _outside_the_pdf(path: Path) -> bool:
-    """Email and preview templates do not go into the PDF."""
-    return {"email", "preview"} & set(path.parts) != set() and "templates" in path.parts
+    """Email and preview templates and the screen stylesheet do not go into the PDF."""
+    in_templates = "templates" in path.parts and bool({"email", "preview"} & set(path.parts))
+    return in_templates or path.name == "screen.css"
 
 
 def is_stale(pdf: Path, guide_dir: Path) -> bool:
