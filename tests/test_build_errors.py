@@ -204,3 +204,14 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_css_rejected_after_var_substitution_names_its_stylesheet(sample_guide):
+    from leadguide.assets import BUILTIN_STYLES
+    styles = sample_guide / "styles"
+    styles.mkdir()
+    css = (BUILTIN_STYLES / "theme.css").read_text() + "\nbody { width: var(--color-navy); }\n"
+    (styles / "theme.css").write_text(css)
+    with pytest.raises(RenderError, match=r"Ignored `width: #1B2A41`") as error:
+        build(sample_guide, out=sample_guide / "x.pdf")
+    assert (error.value.path, error.value.line) == (styles / "theme.css", css.count("\n"))

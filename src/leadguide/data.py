@@ -47,12 +47,20 @@ class Day:
 
 
 @dataclass(frozen=True)
+class WeekDay:
+    day: str
+    plan: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Program:
     weeks: int
     sessions_per_week: int
     rest: dict[str, str]
     phases: tuple[Phase, ...]
     days: tuple[Day, ...]
+    week: tuple[WeekDay, ...] = ()
 
     def day(self, day_id: str) -> Day:
         for day in self.days:
@@ -158,9 +166,10 @@ def _validate(stem: str, raw: Any, shown: Path) -> Any:
     return result
 
 
-def _items(reader: FieldReader, mapping: LocatedDict, key: str, where: str = ""):
+def _items(reader: FieldReader, mapping: LocatedDict, key: str, where: str = "",
+           optional: bool = False):
     """Yield each mapping item of a list field."""
-    items = reader.get(mapping, key, list, where=where)
+    items = reader.get(mapping, key, list, [] if optional else FieldReader._MISSING, where)
     for index, item in enumerate(items or []):
         line = items.line_of(index) if isinstance(items, LocatedList) else mapping.line
         yield reader.mapping(item, f"'{key}' item {index + 1}", line)
@@ -187,7 +196,10 @@ def _program(raw: LocatedDict, reader: FieldReader) -> Program:
                    sessions_per_week=reader.get(raw, "sessions_per_week", int, 3),
                    rest={kind: reader.get(rest, kind, str, where="rest") for kind in
                          ("main", "accessory")},
-                   phases=phases, days=days)
+                   phases=phases, days=days,
+                   week=tuple(WeekDay(day=reader.get(w, "day", str), plan=reader.get(w, "plan", str),
+                                      note=reader.get(w, "note", str, ""))
+                              for w in _items(reader, raw, "week", optional=True)))
 
 
 def _program_exercise(reader: FieldReader, item: LocatedDict) -> ProgramExercise:

@@ -69,6 +69,23 @@ def load_stylesheets(paths: tuple[Path, ...], fetcher: SafeFetcher,
     return sheets, problems
 
 
+def _css_source(message: str, stylesheets: tuple[Path, ...]) -> tuple[Path, int] | None:
+    """The stylesheet behind a declaration WeasyPrint rejected only once var() was filled in.
+
+    Such a message names the property and the line but not the file: find the stylesheet
+    whose line it is."""
+    import re
+    match = re.search(r"Ignored `([\w-]+):.*` at (\d+):\d+", message)
+    if not match:
+        return None
+    prop, line = match.group(1), int(match.group(2))
+    for path in stylesheets:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if line <= len(lines) and f"{prop}:" in lines[line - 1]:
+            return path, line
+    return None
+
+
 def _css_line(message: str) -> int | None:
     import re
     match = re.search(r" at (\d+):\d+", message)
@@ -91,8 +108,8 @@ def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
     refused = {url for url, _ in fetcher.refused}
     problems += [RenderError(f"cannot use {url}: {reason}", *locate(url)) for url, reason in
                  fetcher.refused]
-    problems += [RenderError(message, *locate(message)) for message in log.messages
-                 if not any(url in message for url in refused)]
+    problems += [RenderError(message, *_css_source(message, guide.stylesheets) or locate(message))
+                 for message in log.messages if not any(url in message for url in refused)]
     return Rendered(document, first_pages(document), tuple(problems))
 
 
