@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 from pypdf import PdfReader
-from pypdf.generic import IndirectObject
 
 
 def _start_pages(reader: PdfReader) -> dict[str, int]:

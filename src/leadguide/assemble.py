@@ -1,6 +1,7 @@
 """The whole guide as one HTML document: chapters through the page templates."""
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,6 @@ def render_page(env: jinja2.Environment, name: str, context: dict[str, Any]) -> 
 
 
 def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:
-    import traceback
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.endswith(".html"):
             return frame.filename, frame.lineno
@@ -105,5 +105,3 @@ def _toc_index(config: GuideConfig, rendered: list[RenderedChapter]) -> int:
     names = [r.chapter.path.name for r in rendered]
     return names.index(config.toc_after) + 1 if config.toc_after in names else 0
 
-
-__all__ = ["GuideHtml", "assemble", "make_environment", "raise_all"]

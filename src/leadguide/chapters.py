@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .config import GuideConfig
 from .errors import ContentError, GuideError, raise_all
-from .yamlsource import FieldReader, LocatedDict, load_yaml
+from .yamlsource import FieldReader, load_yaml
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
 _KNOWN = {"title", "summary", "pages", "template", "opener", "toc"}
@@ -94,5 +94,3 @@ def _chapter(raw: object, shown: Path, path: Path, number: int, body: str,
     raise_all(reader.errors)
     return chapter
 
-
-__all__ = ["Chapter", "LocatedDict", "load_chapters", "read_chapter"]

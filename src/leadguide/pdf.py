@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,7 +75,6 @@ def _css_source(message: str, stylesheets: tuple[Path, ...]) -> tuple[Path, int]
 
     Such a message names the property and the line but not the file: find the stylesheet
     whose line it is."""
-    import re
     match = re.search(r"Ignored `([\w-]+):.*` at (\d+):\d+", message)
     if not match:
         return None
@@ -87,7 +87,6 @@ def _css_source(message: str, stylesheets: tuple[Path, ...]) -> tuple[Path, int]
 
 
 def _css_line(message: str) -> int | None:
-    import re
     match = re.search(r" at (\d+):\d+", message)
     return int(match.group(1)) if match else None
 
