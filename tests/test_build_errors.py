@@ -215,3 +215,10 @@ def test_css_rejected_after_var_substitution_names_its_stylesheet(sample_guide):
     with pytest.raises(RenderError, match=r"Ignored `width: #1B2A41`") as error:
         build(sample_guide, out=sample_guide / "x.pdf")
     assert (error.value.path, error.value.line) == (styles / "theme.css", css.count("\n"))
+
+
+def test_a_key_missing_its_colon_is_reported_on_its_own_line(sample_guide):
+    _edit(sample_guide / "chapters" / "03-food.md", "pages: 2", "pages 2")
+    with pytest.raises(ContentError, match="could not find expected ':'") as error:
+        build(sample_guide, out=sample_guide / "x.pdf")
+    assert error.value.line == 3

@@ -80,7 +80,9 @@ def load_yaml(text: str, path: Path, error: type[GuideError], first_line: int = 
         loader.line_offset = first_line - 1
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # A key without its ':' is noticed a line later; the key's own line is the one to fix.
+        simple_key = exc.context == "while scanning a simple key" and exc.context_mark
+        mark = exc.context_mark if simple_key else exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise error(f"YAML: {problem}", path, line) from None
