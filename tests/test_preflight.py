@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pypdf import PdfWriter
-from pypdf.generic import NameObject, TextStringObject
+from pypdf.generic import BooleanObject, DictionaryObject, NameObject, TextStringObject
 
 from leadguide.build import build
 from leadguide.cli import main
 from leadguide.preflight import CHECKS, PreflightError, run_checks, summary, to_json
+from leadguide.preflight.facts import Facts
 
 SAMPLE = Path(__file__).parent / "sample_guide"
 
@@ -209,6 +210,37 @@ def test_an_internal_link_without_destination_fails(good, good_results, tmp_path
         ("link to '#nowhere' goes nowhere", "p. 2")]
 
 
+def _goto_actions(writer: PdfWriter) -> None:
+    """The first two internal links on the contents page become GoTo and JavaScript actions."""
+    first, second = [annotation.get_object() for annotation in writer.pages[2]["/Annots"]
+                     if "/Dest" in annotation.get_object()][:2]
+    for annotation, action in ((first, {"/S": NameObject("/GoTo"), "/D": TextStringObject("gone")}),
+                               (second, {"/S": NameObject("/JavaScript"),
+                                         "/JS": TextStringObject("app.alert(1)")})):
+        del annotation["/Dest"]
+        annotation[NameObject("/A")] = DictionaryObject(
+            {NameObject(key): value for key, value in action.items()})
+
+
+def test_links_that_run_actions_are_named(good, tmp_path):
+    results = damaged(good, tmp_path, _goto_actions)
+    assert [(r.status, r.message) for r in of(results, "internal-links")] == [
+        ("fail", "link to '#gone' goes nowhere"),
+        ("warn", "a link runs a JavaScript action: readers may block it")]
+
+
+def test_cheap_checks_leave_pypdf_alone(good):
+    """pypdf's first look parses WeasyPrint's whole object stream: too slow for every build."""
+    facts = Facts(*good)
+    try:
+        for check in CHECKS:
+            if check.cheap:
+                check.run(facts)
+    finally:
+        facts.close()
+    assert "reader" not in facts.__dict__
+
+
 def test_a_link_to_a_missing_id_is_found_in_the_html(good_results, defects, defect_results):
     assert passes(good_results, "link-targets")
     [broken] = of(defect_results, "link-targets", "fail")
@@ -268,6 +300,14 @@ def test_an_untagged_pdf_fails(good, good_results, tmp_path):
                                                  for k in ("/StructTreeRoot", "/MarkInfo")])
     [untagged] = of(results, "tagged", "fail")
     assert "no StructTreeRoot and no MarkInfo" in untagged.message
+
+
+def test_a_pdf_marked_false_is_not_tagged(good, tmp_path):
+    def unmark(writer: PdfWriter) -> None:
+        writer._root_object[NameObject("/MarkInfo")] = DictionaryObject(
+            {NameObject("/Marked"): BooleanObject(False)})
+    [untagged] = of(damaged(good, tmp_path, unmark), "tagged", "fail")
+    assert untagged.message.startswith("not a tagged PDF: no MarkInfo /Marked true;")
 
 
 # ---- content from the HTML

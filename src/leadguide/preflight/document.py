@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Iterator
-
-from pypdf.generic import Destination
+from typing import TYPE_CHECKING, Iterator
 
 from ..checks import chapter_spans
 from .facts import HEADINGS, Facts, Rect
 from .model import FAIL, PASS, WARN, CheckResult, page, pages, plural
+
+if TYPE_CHECKING:
+    from pypdf.generic import Destination
 
 _NUMBER_AT_END = re.compile(r"(\d+)\s*$")
 
@@ -207,7 +208,7 @@ def _intended_pages(facts: Facts) -> tuple[dict[int, str], list[CheckResult]]:
 
 def _filled_share(facts: Facts, number: int) -> float:
     """Share of the page's pixel rows (running heads excluded) that carry any ink."""
-    image = facts.pdfium[number - 1].render(scale=RENDER_DPI / 72, grayscale=True).to_pil()
+    image = facts.page(number).render(scale=RENDER_DPI / 72, grayscale=True).to_pil()
     width, height = image.size
     body = image.crop((0, int(height * BLANK_BAND), width, int(height * (1 - BLANK_BAND))))
     histogram = body.histogram()

@@ -1,17 +1,15 @@
-"""What the checks read: the finished PDF (pypdf for structure, PDFium for text and pixels)
-and the HTML it came from, each read once and only when a check asks for it."""
+"""What the checks read, each once and only when asked: the finished PDF and its HTML."""
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 import pypdfium2 as pdfium
 import tinyhtml5  # the HTML parser WeasyPrint itself uses, so we read the tree it laid out
-from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject
 
 from ..assemble import assemble
 from ..chapters import Chapter, load_chapters
@@ -19,8 +17,12 @@ from ..checks import PART_ANCHORS
 from ..config import GuideConfig, load_config
 from ..data import load_data
 from ..errors import GuideError
+from . import structure
+from .structure import Font, Link, Rect
 
-Rect = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "--",
                              "—": "---", "…": "...", "\u00a0": " "})
@@ -28,22 +30,6 @@ _TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "�
 
 class PreflightError(GuideError):
     """The PDF to check is missing or cannot be read."""
-
-
-@dataclass(frozen=True)
-class Link:
-    """A link annotation: internal (``dest`` names it, ``target`` is its page) or ``uri``."""
-
-    page: int
-    rect: Rect
-    dest: str | None = None
-    target: int | None = None
-    uri: str | None = None
-    action: str | None = None  # an action other than GoTo or URI (Launch, JavaScript, ...)
-
-    @property
-    def internal(self) -> bool:
-        return self.uri is None and self.action is None
 
 
 @dataclass(frozen=True)
@@ -88,6 +74,7 @@ class Facts:
         if not self.pdf.is_file():
             raise PreflightError("no PDF to check: build it first", self.pdf)
         self.data = self.pdf.read_bytes()
+        self._pages: dict[int, pdfium.PdfPage] = {}
         self._textpages: dict[int, pdfium.PdfTextPage] = {}
 
     # ---- the guide
@@ -99,36 +86,33 @@ class Facts:
     def config_text(self) -> str:
         return self.config.config_path.read_text(encoding="utf-8")
 
-    # ---- the PDF's structure (pypdf)
+    # ---- the PDF as PDFium reads it: quick to open, each page parsed when first asked for
     @cached_property
-    def reader(self) -> PdfReader:
+    def pdfium(self) -> pdfium.PdfDocument:
         try:
-            reader = PdfReader(io.BytesIO(self.data))
-            len(reader.pages)
-        except Exception as exc:  # pypdf raises many kinds for a damaged file
+            return pdfium.PdfDocument(self.data)
+        except pdfium.PdfiumError as exc:
             raise PreflightError(f"cannot read the PDF: {exc}", self.pdf) from None
-        return reader
+
+    def page(self, number: int) -> pdfium.PdfPage:
+        """PDFium's page ``number`` (1-based), loaded once."""
+        if number not in self._pages:
+            self._pages[number] = self.pdfium[number - 1]
+        return self._pages[number]
+
+    @property
+    def numbers(self) -> range:
+        """Every page number, 1-based."""
+        return range(1, self.page_count + 1)
 
     @cached_property
     def page_count(self) -> int:
-        return len(self.reader.pages)
-
-    @cached_property
-    def page_numbers(self) -> dict[int, int]:
-        """Page object number → 1-based page number."""
-        return {page.indirect_reference.idnum: number
-                for number, page in enumerate(self.reader.pages, start=1)
-                if page.indirect_reference is not None}
-
-    def page_of(self, reference: object) -> int | None:
-        idnum = getattr(reference, "idnum", None)
-        return self.page_numbers.get(idnum) if idnum is not None else None
+        return len(self.pdfium)
 
     @cached_property
     def destinations(self) -> dict[str, int | None]:
         """Every named destination (an HTML id) → its 1-based page (None if it has none)."""
-        return {str(name).lstrip("/"): self.page_of(dest.page)
-                for name, dest in self.reader.named_destinations.items()}
+        return structure.named_destinations(self.pdfium)
 
     @cached_property
     def anchor_pages(self) -> dict[str, int]:
@@ -151,48 +135,42 @@ class Facts:
 
     @cached_property
     def links(self) -> list[Link]:
-        return [link for number, page in enumerate(self.reader.pages, start=1)
-                for link in self._page_links(number, page.get("/Annots"))]
+        return [link for number in self.numbers for link in self._page_links(number)]
 
-    def _page_links(self, number: int, annotations: object) -> list[Link]:
-        found = []
-        for reference in annotations.get_object() if annotations else []:
-            annotation = reference.get_object()
-            if isinstance(annotation, DictionaryObject) and annotation.get("/Subtype") == "/Link":
-                found.append(self._link(number, annotation))
-        return found
+    def _page_links(self, number: int) -> list[Link]:
+        return [structure.read_link(self.pdfium, annotation, number)
+                or self._pypdf_link(number, index)
+                for index, annotation in structure.link_annotations(self.page(number))]
 
-    def _link(self, number: int, annotation: DictionaryObject) -> Link:
-        x1, y1, x2, y2 = (float(v) for v in annotation.get("/Rect", [0, 0, 0, 0]))
-        rect = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
-        dest = annotation.get("/Dest")
-        action = annotation.get("/A")
-        action = action.get_object() if action is not None else None
-        if isinstance(action, DictionaryObject):
-            kind = action.get("/S")
-            if kind == "/URI":
-                return Link(number, rect, uri=str(action.get("/URI", "")))
-            if kind != "/GoTo":
-                return Link(number, rect, action=str(kind))
-            dest = action.get("/D")
-        dest = dest.get_object() if dest is not None else None
-        if isinstance(dest, ArrayObject):
-            return Link(number, rect, target=self.page_of(dest[0]) if dest else None)
-        name = str(dest).lstrip("/") if dest is not None else None
-        return Link(number, rect, dest=name, target=self.destinations.get(name or ""))
-
-    # ---- the PDF's text and pixels (PDFium)
     @cached_property
-    def pdfium(self) -> pdfium.PdfDocument:
-        try:
-            return pdfium.PdfDocument(self.data)
-        except pdfium.PdfiumError as exc:
-            raise PreflightError(f"cannot read the PDF: {exc}", self.pdf) from None
+    def fonts(self) -> dict[int, set[Font]]:
+        """Page number → the fonts its text is set in."""
+        return {number: structure.page_fonts(self.page(number)) for number in self.numbers}
+
+    @cached_property
+    def metadata(self) -> dict[str, str]:
+        """The title and author (the Info dictionary) and the language (the catalog's /Lang)."""
+        return {"title": self.pdfium.get_metadata_value("Title"),
+                "author": self.pdfium.get_metadata_value("Author"),
+                "language": structure.language(self.pdfium)}
+
+    @cached_property
+    def marked(self) -> bool:
+        """The catalog's MarkInfo says /Marked true."""
+        return structure.marked(self.pdfium)
+
+    @cached_property
+    def structured(self) -> bool:
+        """The PDF has a structure tree. PDFium reads it only when the PDF is marked; for an
+        unmarked one (already a failure) pypdf looks for the catalog's StructTreeRoot."""
+        if not self.marked:
+            return "/StructTreeRoot" in self.reader.trailer["/Root"]
+        return any(structure.structured(self.page(number)) for number in self.numbers)
 
     def textpage(self, number: int) -> pdfium.PdfTextPage:
         """PDFium's text layer of page ``number`` (1-based), loaded once."""
         if number not in self._textpages:
-            self._textpages[number] = self.pdfium[number - 1].get_textpage()
+            self._textpages[number] = self.page(number).get_textpage()
         return self._textpages[number]
 
     def text(self, number: int) -> str:
@@ -205,6 +183,46 @@ class Facts:
     def close(self) -> None:
         if "pdfium" in self.__dict__:
             self.pdfium.close()
+
+    # ---- the PDF as pypdf reads it: the outline, form fields and resources (full checks only;
+    # its first look at the catalog parses WeasyPrint's whole object stream)
+    @cached_property
+    def reader(self) -> PdfReader:
+        from pypdf import PdfReader
+        try:
+            reader = PdfReader(io.BytesIO(self.data))
+            len(reader.pages)
+        except Exception as exc:  # pypdf raises many kinds for a damaged file
+            raise PreflightError(f"cannot read the PDF: {exc}", self.pdf) from None
+        return reader
+
+    @cached_property
+    def page_numbers(self) -> dict[int, int]:
+        """Page object number → 1-based page number."""
+        return {page.indirect_reference.idnum: number
+                for number, page in enumerate(self.reader.pages, start=1)
+                if page.indirect_reference is not None}
+
+    def page_of(self, reference: object) -> int | None:
+        idnum = getattr(reference, "idnum", None)
+        return self.page_numbers.get(idnum) if idnum is not None else None
+
+    def _pypdf_link(self, number: int, index: int) -> Link:
+        """A link that runs an action other than URI: PDFium follows it but cannot tell its kind
+        or, for a GoTo, the name of its destination (WeasyPrint writes no such link)."""
+        from pypdf.generic import ArrayObject
+        annotation = self.reader.pages[number - 1]["/Annots"].get_object()[index].get_object()
+        x1, y1, x2, y2 = (float(v) for v in annotation.get("/Rect", [0, 0, 0, 0]))
+        rect = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+        action = annotation["/A"].get_object()
+        if action.get("/S") != "/GoTo":
+            return Link(number, rect, action=str(action.get("/S")))
+        dest = action.get("/D")
+        dest = dest.get_object() if dest is not None else None
+        if isinstance(dest, ArrayObject):
+            return Link(number, rect, target=self.page_of(dest[0]) if dest else None)
+        name = str(dest).lstrip("/") if dest is not None else None
+        return Link(number, rect, dest=name, target=self.destinations.get(name or ""))
 
     # ---- the HTML it came from
     @cached_property
