@@ -23,6 +23,15 @@ class GuideCommand(click.Group):
             click.secho(str(error), fg="red", err=True)
             ctx.exit(1)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "email"])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "email":  # imported when used: a build needs no SMTP, SQLite or CSS inlining
+            from .email.cli import email_group
+            return email_group
+        return super().get_command(ctx, name)
+
 
 @click.group(cls=GuideCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
@@ -66,12 +75,7 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
     click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
 
 
-# Commands of the other stages, each defined in its own module.
-# (preview/serve, email, check register here)
-
-from .email.cli import email_group  # noqa: E402  (leadguide email build|send)
-
-cli.add_command(email_group)
+# Commands of the other stages (`leadguide email` is loaded by GuideCommand.get_command)
 
 _PREVIEW_OUT = click.option("--out", default="build/preview", show_default=True,
                             type=click.Path(file_okay=False, path_type=Path),
