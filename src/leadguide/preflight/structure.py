@@ -72,15 +72,14 @@ def link_annotations(page: pdfium.PdfPage) -> Iterator[tuple[int, Any]]:
 def read_link(document: pdfium.PdfDocument, annotation: Any, number: int) -> Link | None:
     """A link to a destination (/Dest) or a URI; None for another action (GoTo, Launch, ...),
     which PDFium can follow but not name."""
-    rect = _rect(annotation)
     link = pdfium_c.FPDFAnnot_GetLink(annotation)
     action = pdfium_c.FPDFLink_GetAction(link)
-    if action and pdfium_c.FPDFAction_GetType(action) == pdfium_c.PDFACTION_URI:
-        return Link(number, rect, uri=_uri(document, action))
-    if action:
-        return None
-    return Link(number, rect, dest=_name_value(annotation, b"Dest"),
-                target=page_of(document, pdfium_c.FPDFLink_GetDest(document, link)))
+    if not action:
+        return Link(number, _rect(annotation), dest=_name_value(annotation, b"Dest"),
+                    target=page_of(document, pdfium_c.FPDFLink_GetDest(document, link)))
+    if pdfium_c.FPDFAction_GetType(action) == pdfium_c.PDFACTION_URI:
+        return Link(number, _rect(annotation), uri=_uri(document, action))
+    return None
 
 
 def _rect(annotation: Any) -> Rect:
