@@ -222,3 +222,14 @@ def test_a_key_missing_its_colon_is_reported_on_its_own_line(sample_guide):
     with pytest.raises(ContentError, match="could not find expected ':'") as error:
         build(sample_guide, out=sample_guide / "x.pdf")
     assert error.value.line == 3
+
+
+def test_broken_macros_template_in_a_guide_names_its_line(sample_guide):
+    from leadguide.assets import BUILTIN_TEMPLATES
+    (sample_guide / "templates").mkdir()
+    text = (BUILTIN_TEMPLATES / "macros.html").read_text() + "\n{% macro oops( %}\n"
+    (sample_guide / "templates" / "macros.html").write_text(text)
+    with pytest.raises(TemplateError, match="template syntax") as error:
+        build(sample_guide, out=sample_guide / "x.pdf")
+    assert error.value.path.name == "macros.html"
+    assert error.value.line == text.count("\n")

@@ -12,7 +12,7 @@ from .assets import STYLESHEETS, style_path, template_dirs
 from .chapters import Chapter
 from .config import GuideConfig
 from .errors import GuideError, TemplateError, raise_all
-from .markup import RenderedChapter, render_chapter
+from .markup import RenderedChapter, macro_functions, render_chapter
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,11 @@ def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str
                     env: jinja2.Environment) -> list[RenderedChapter]:
     """Every chapter body rendered; all broken chapters are reported together."""
     context = template_context(config, data)
+    macros = macro_functions(env, context)
     rendered, errors = [], []
     for chapter in chapters:
         try:
-            rendered.append(render_chapter(chapter, env, context))
+            rendered.append(render_chapter(chapter, env, context, macros))
         except GuideError as error:
             errors.append(error)
     raise_all(errors)

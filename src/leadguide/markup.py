@@ -56,15 +56,23 @@ class BlockStash:
 
 def macro_functions(env: jinja2.Environment, context: dict[str, Any]) -> dict[str, Callable]:
     """The public macros of macros.html, bound to the guide's data."""
-    module = env.get_template("macros.html").make_module(vars=context)
+    try:
+        module = env.get_template("macros.html").make_module(vars=context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax: {exc.message}", exc.filename or "macros.html",
+                            exc.lineno) from None
+    except jinja2.TemplateNotFound:
+        raise TemplateError("template not found: macros.html", "macros.html") from None
     return {name: getattr(module, name) for name in dir(module)
             if not name.startswith("_") and callable(getattr(module, name))}
 
 
-def render_chapter(chapter: Chapter, env: jinja2.Environment,
-                   context: dict[str, Any]) -> RenderedChapter:
+def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str, Any],
+                   macros: dict[str, Callable] | None = None) -> RenderedChapter:
+    """``macros`` (from macro_functions) can be shared by all chapters of one guide."""
     stash = BlockStash()
-    macros = {name: stash.wrap(fn) for name, fn in macro_functions(env, context).items()}
+    macros = {name: stash.wrap(fn) for name, fn in
+              (macros or macro_functions(env, context)).items()}
     source = _run_jinja(chapter, env, {**context, **macros, "chapter": chapter})
     converter = markdown.Markdown(
         extensions=MARKDOWN_EXTENSIONS,
