@@ -11,20 +11,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import jinja2
 
-from .assemble import GuideHtml, make_environment, render_page, template_context, theme_css
-from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES, STYLESHEETS, allowed_roots, style_path
+from .assemble import make_environment, render_page, template_context, theme_css
+from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES, STYLESHEETS, allowed_roots
 from .build import default_output, manifest_path
 from .chapters import read_chapter
 from .checks import ChapterSpan
 from .config import GuideConfig, load_config
 from .data import load_data
 from .errors import ErrorGroup, GuideError
-from .fetcher import SafeFetcher
 from .markup import RenderedChapter, render_chapter
+from .pagebreaks import Layout, Layouter, chapter_document, lay_out_document
 
 DEFAULT_OUT = Path("build/preview")
 PREVIEW_STYLESHEETS = (*STYLESHEETS, "screen.css")
@@ -125,96 +125,6 @@ class PageImages:
             return True
         finally:
             document.close()
-
-
-@dataclass(frozen=True)
-class PageStart:
-    """Where a printed page of a chapter begins: a path of element indices from the chapter
-    body down to the element the page starts at, and the first words if it starts mid-text."""
-
-    page: int
-    path: tuple[int, ...]
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A chapter laid out alone, as in the PDF: its page count and where pages 2… begin."""
-
-    pages: int
-    starts: tuple[PageStart, ...]
-
-
-# The chapter on its own pages: what guide.html does for every chapter, without the others.
-_LAYOUT_PAGE = '{% extends "base.html" %}{% block body %}{{ section | safe }}{% endblock %}'
-_BODY_CLASS = "chapter-body"
-
-
-def chapter_document(config: GuideConfig, env: jinja2.Environment, data: dict[str, Any],
-                     section: str) -> GuideHtml:
-    """One chapter section as a document of its own, with the PDF's stylesheets."""
-    page = env.from_string(_LAYOUT_PAGE).render({
-        **template_context(config, data), "theme_css": theme_css(config), "section": section})
-    stylesheets = tuple(style_path(config.root, name) for name in STYLESHEETS)
-    return GuideHtml(page, config.root.as_uri() + "/", stylesheets, ())
-
-
-def lay_out_document(document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:
-    """Lay a chapter document out with WeasyPrint, like the PDF build, and find its pages.
-
-    Each chapter starts a new page and left and right pages share their margins, so the pages
-    of a chapter alone are the pages it fills in the guide. (Plain arguments and result: the
-    server runs this in another process.)
-    """
-    from .pdf import render
-
-    rendered = render(document, SafeFetcher(roots), lambda url: (source, None))
-    return Layout(rendered.page_count, tuple(page_starts(rendered.document.pages)))
-
-
-Layouter = Callable[[GuideHtml, tuple[Path, ...], Path], Layout]
-
-
-def page_starts(pages: list) -> Iterable[PageStart]:
-    """For each page after the first, the element (or the words) it begins with."""
-    previous: set[int] = set()
-    for number, page in enumerate(pages, start=1):
-        boxes = list(_descendants(page._page_box))  # WeasyPrint <71: the laid-out box tree
-        body = next((b for b in boxes if b.element is not None and
-                     _BODY_CLASS in (b.element.get("class") or "").split()), None)
-        if number > 1 and body is not None:
-            yield PageStart(number, *_locate(body, previous))
-        previous = {id(b.element) for b in boxes if b.element is not None}
-
-
-def _descendants(box: Any) -> Iterable[Any]:
-    yield box
-    for child in getattr(box, "children", ()):
-        yield from _descendants(child)
-
-
-def _locate(box: Any, previous: set[int]) -> tuple[tuple[int, ...], str]:
-    """Follow the first box down from a block that continues from the previous page."""
-    from weasyprint.formatting_structure.boxes import LineBox, TextBox
-
-    path: list[int] = []
-    parent = box.element
-    while children := getattr(box, "children", None):
-        child = children[0]
-        if isinstance(child, LineBox):  # the page begins inside running text
-            words = "".join(b.text for b in _descendants(child) if isinstance(b, TextBox))
-            return tuple(path), " ".join(words.split())[:60]
-        element = child.element
-        if element is not None and element is not parent:  # not a wrapper or anonymous box
-            siblings = [e for e in parent if isinstance(e.tag, str)]  # as the DOM's .children
-            if element not in siblings:
-                break
-            path.append(siblings.index(element))
-            parent = element
-            if id(element) not in previous:  # a fresh element: the page begins before it
-                break
-        box = child
-    return tuple(path), ""
 
 
 @dataclass(frozen=True)
@@ -663,6 +573,5 @@ def build_preview(guide_dir: Path | str, out: Path | str = DEFAULT_OUT,
     return update
 
 
-__all__ = ["DEFAULT_OUT", "LastBuild", "Layout", "PageImages", "PageStart", "Plan", "Preview",
-           "Update", "build_preview", "lay_out_document", "plan_update", "read_last_build",
-           "rebase_urls"]
+__all__ = ["DEFAULT_OUT", "LastBuild", "PageImages", "Plan", "Preview", "Update", "build_preview",
+           "plan_update", "read_last_build", "rebase_urls"]

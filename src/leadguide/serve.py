@@ -23,8 +23,8 @@ import watchfiles
 from .assemble import GuideHtml
 from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES
 from .errors import GuideError
-from .preview import (ASSET_SUFFIXES, INDEX, PAGES_DIR, Layout, Layouter, Preview, Update,
-                      flatten, lay_out_document)
+from .pagebreaks import Layout, Layouter, lay_out_document
+from .preview import ASSET_SUFFIXES, INDEX, PAGES_DIR, Preview, Update, flatten
 
 GUIDE_URL = "/_guide/"
 EVENTS_URL = "/_events"
