@@ -151,6 +151,17 @@ def _outside_the_pdf(path: Path) -> bool:
     return in_templates or path.name == "screen.css"
 
 
+def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool = False,
+                   progress: Progress | None = None) -> tuple[Path, BuildResult | None]:
+    """The guide's PDF, built first when it is missing or older than the guide.
+
+    Returns the path and the build, if one ran."""
+    target = pdf or default_output(load_config(guide_dir))
+    if not is_stale(target, Path(guide_dir)):
+        return target, None
+    return target, build(guide_dir, out=target, draft=draft, progress=progress)
+
+
 def is_stale(pdf: Path, guide_dir: Path) -> bool:
     """True when the PDF is missing or older than something in its guide."""
     return not pdf.is_file() or pdf.stat().st_mtime < newest_source_time(guide_dir)

@@ -11,7 +11,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 
-from ..build import Progress, build, default_output, is_stale
+from ..build import Progress, build_if_stale, default_output
 from ..config import GuideConfig
 from ..limits import encoded_size
 from .content import render_welcome
@@ -43,11 +43,8 @@ def guide_key(config: GuideConfig) -> str:
 def ensure_pdf(config: GuideConfig, pdf: Path | None = None,
                progress: Progress | None = None) -> tuple[Path, bool]:
     """The PDF path, built (strictly) first if it is missing or older than the guide."""
-    pdf = pdf or default_output(config)
-    if not is_stale(pdf, config.root):
-        return pdf, False
-    build(config.root, out=pdf, progress=progress)
-    return pdf, True
+    path, result = build_if_stale(config.root, pdf or default_output(config), progress=progress)
+    return path, result is not None
 
 
 def prepare_attachment(config: GuideConfig, settings: EmailSettings, pdf: Path | None = None,

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..build import BuildResult, Progress, build, default_output, is_stale
-from ..config import load_config
+from ..build import BuildResult, Progress, build_if_stale
 from ..errors import GuideError
 from . import content, document, links, technical
 from .facts import Facts, PreflightError
@@ -64,12 +63,8 @@ def _run(check: Check, facts: Facts) -> list[CheckResult]:
 
 def ensure_pdf(guide_dir: Path | str, pdf: Path | None = None,
                progress: Progress | None = None) -> tuple[Path, BuildResult | None]:
-    """The PDF to check, built first (as a draft, so its faults can be reported) when it is
-    missing or older than the guide. Returns the path and the build, if one ran."""
-    target = pdf or default_output(load_config(guide_dir))
-    if not is_stale(target, Path(guide_dir)):
-        return target, None
-    return target, build(guide_dir, out=target, draft=True, progress=progress)
+    """The PDF to check, built first when stale: as a draft, so its faults can be reported."""
+    return build_if_stale(guide_dir, pdf, draft=True, progress=progress)
 
 
 __all__ = ["CHECKS", "FAIL", "PASS", "WARN", "Check", "CheckResult", "PreflightError", "counts",
