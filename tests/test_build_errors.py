@@ -36,7 +36,7 @@ def test_config_problems_are_all_reported_at_once(sample_guide):
     messages = str(error.value).splitlines()
     assert any(m.endswith("guide.yaml:5: 'pages' must be a whole number, not text")
                for m in messages), messages
-    assert any("guide.yaml:4: 'page_size' must be Letter or A4" in m for m in messages)
+    assert any("guide.yaml:4: 'page_size' must be Letter, A4, A5 or a size like" in m for m in messages)
     assert any("'title' is required" in m for m in messages)
 
 
@@ -210,7 +210,7 @@ def test_css_rejected_after_var_substitution_names_its_stylesheet(sample_guide):
     from leadguide.assets import BUILTIN_STYLES
     styles = sample_guide / "styles"
     styles.mkdir()
-    css = (BUILTIN_STYLES / "theme.css").read_text() + "\nbody { width: var(--color-navy); }\n"
+    css = (BUILTIN_STYLES / "theme.css").read_text() + "\nbody { width: var(--color-primary); }\n"
     (styles / "theme.css").write_text(css)
     with pytest.raises(RenderError, match=r"Ignored `width: #1B2A41`") as error:
         build(sample_guide, out=sample_guide / "x.pdf")

@@ -11,7 +11,7 @@ from leadguide.cli import main
 from leadguide.config import load_config
 from leadguide.data import load_data
 from leadguide.fetcher import RefusedResource, SafeFetcher
-from leadguide.nutrition import energy_plan, mifflin_st_jeor
+from leadguide.kits.fitness.nutrition import energy_plan, mifflin_st_jeor
 
 
 def test_mifflin_st_jeor_matches_the_fact_sheet():
@@ -81,7 +81,7 @@ def test_guide_templates_override_builtin_ones_file_by_file(sample_guide):
 def test_theme_values_from_guide_yaml_become_css_properties(sample_guide):
     config = load_config(sample_guide)
     html = assemble(config, load_chapters(config), load_data(sample_guide)).html
-    assert "--color-navy: #1B2A41;" in html
+    assert "--color-primary: #1B2A41;" in html
 
 
 def test_a_chapter_can_choose_its_template(sample_guide):

@@ -1,6 +1,7 @@
 """The whole guide as one HTML document: chapters through the page templates."""
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,11 +9,13 @@ from typing import Any
 
 import jinja2
 
-from .assets import STYLESHEETS, style_path, template_dirs
+from .assets import macro_templates, stylesheets, template_dirs
 from .chapters import Chapter
 from .config import GuideConfig
 from .errors import GuideError, TemplateError, raise_all
 from .markup import RenderedChapter, macro_functions, render_chapter
+from .qr import qr_data_uri
+from .theme import theme_css as _theme_css
 
 
 @dataclass(frozen=True)
@@ -26,13 +29,35 @@ class GuideHtml:
 
 
 def make_environment(config: GuideConfig) -> jinja2.Environment:
-    loader = jinja2.FileSystemLoader([str(p) for p in template_dirs(config.root)])
+    loader = jinja2.FileSystemLoader([str(p) for p in template_dirs(config.root, config.kit)])
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                              autoescape=jinja2.select_autoescape(["html"]),
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["thousands"] = lambda n: f"{n:,}"
     env.globals["raise_error"] = _raise_error
+    env.globals["qr_data_uri"] = qr_data_uri
+    env.globals["data_list"] = _data_list
+    env.filters["slug"] = _slug
     return env
+
+
+@jinja2.pass_context
+def _data_list(context: jinja2.runtime.Context, value: Any, macro: str) -> list:
+    """A macro's list argument: the list itself, or the name of a data file that is one."""
+    if isinstance(value, str):
+        data = context.get("data", {})
+        if value not in data:
+            raise LookupError(f"{macro}(): no data file data/{value}.yaml "
+                              f"(data files: {', '.join(sorted(data)) or 'none'})")
+        value = data[value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise LookupError(f"{macro}() needs a non-empty list (or the name of a data file "
+                          f"holding one), not {type(value).__name__}")
+    return list(value)
+
+
+def _slug(value: Any) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")[:40] or "item"
 
 
 def _raise_error(message: str) -> None:
@@ -48,7 +73,7 @@ def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str
                     env: jinja2.Environment) -> list[RenderedChapter]:
     """Every chapter body rendered; all broken chapters are reported together."""
     context = template_context(config, data)
-    macros = macro_functions(env, context)
+    macros = macro_functions(env, context, macro_templates(config.root, config.kit))
     rendered, errors = [], []
     for chapter in chapters:
         try:
@@ -60,10 +85,8 @@ def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str
 
 
 def theme_css(config: GuideConfig) -> str:
-    """guide.yaml's theme values as CSS custom properties, overriding theme.css."""
-    lines = [f"--color-{name}: {value};" for name, value in config.theme.colors.items()]
-    lines += [f'--font-{role}: "{family}";' for role, family in config.theme.fonts.items()]
-    return ":root { " + " ".join(lines) + " }" if lines else ""
+    """guide.yaml's theme and page as CSS custom properties, overriding theme.css."""
+    return _theme_css(config.theme, config.page)
 
 
 def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
@@ -75,8 +98,8 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
                "theme_css": theme_css(config),
                "toc_index": _toc_index(config, rendered)}
     html = render_page(env, page_template, context)
-    stylesheets = tuple(style_path(config.root, name) for name in STYLESHEETS)
-    return GuideHtml(html, config.root.as_uri() + "/", stylesheets, tuple(rendered))
+    return GuideHtml(html, config.root.as_uri() + "/", stylesheets(config.root, config.kit),
+                     tuple(rendered))
 
 
 def render_page(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:

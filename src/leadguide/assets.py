@@ -1,7 +1,9 @@
-"""Where built-in templates, styles and fonts live, and how a guide overrides them."""
+"""Where built-in templates, styles, fonts and kits live, and how a guide overrides or adds to them."""
 from __future__ import annotations
 
 from pathlib import Path
+
+from .kits import Kit, get_kit
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -15,24 +17,59 @@ def _builtin(name: str) -> Path:
 
 BUILTIN_TEMPLATES = _builtin("templates")
 BUILTIN_STYLES = _builtin("styles")
+BUILTIN_KITS = _PACKAGE / "kits"
 STYLESHEETS = ("theme.css", "print.css")
+EXTRA_STYLESHEET = "extra.css"  # a guide's own additions, loaded after every built-in sheet
+MACROS = "macros.html"
+GUIDE_MACROS = "macros"  # a guide's templates/macros/*.html, added to the built-in macros
 
 
-def template_dirs(guide_root: Path) -> list[Path]:
-    """The guide's own templates first, then the built-in ones (file-by-file override)."""
+def kit_of(kit_name: str | None) -> Kit | None:
+    return get_kit(kit_name) if kit_name else None
+
+
+def template_dirs(guide_root: Path, kit_name: str | None = None) -> list[Path]:
+    """The guide's own templates first, then its kit's, then the built-in ones (file-by-file
+    override)."""
     own = guide_root / "templates"
-    return [own, BUILTIN_TEMPLATES] if own.is_dir() else [BUILTIN_TEMPLATES]
+    kit = kit_of(kit_name)
+    dirs = [own] if own.is_dir() else []
+    return [*dirs, *([kit.templates_dir] if kit else []), BUILTIN_TEMPLATES]
 
 
-def style_path(guide_root: Path, name: str) -> Path:
+def macro_templates(guide_root: Path, kit_name: str | None = None) -> list[str]:
+    """The macro templates chapters can call, in override order: built-in, kit, guide."""
+    kit = kit_of(kit_name)
+    own = sorted(p.name for p in (guide_root / "templates" / GUIDE_MACROS).glob("*.html"))
+    return [MACROS, *(kit.macros if kit else ()), *(f"{GUIDE_MACROS}/{name}" for name in own)]
+
+
+def style_path(guide_root: Path, name: str, builtin: Path = BUILTIN_STYLES) -> Path:
     """A stylesheet from the guide's styles/ if it has one, else the built-in one."""
     own = guide_root / "styles" / name
-    return own if own.is_file() else BUILTIN_STYLES / name
+    return own if own.is_file() else builtin / name
+
+
+def stylesheet_names(guide_root: Path, kit_name: str | None = None) -> list[str]:
+    """The stylesheets' file names in cascade order (as the preview copies them)."""
+    kit = kit_of(kit_name)
+    extra = [EXTRA_STYLESHEET] if (guide_root / "styles" / EXTRA_STYLESHEET).is_file() else []
+    return [*STYLESHEETS, *(kit.stylesheets if kit else ()), *extra]
+
+
+def stylesheets(guide_root: Path, kit_name: str | None = None) -> tuple[Path, ...]:
+    """The PDF's stylesheets: theme, print, the kit's, then the guide's extra.css."""
+    kit = kit_of(kit_name)
+    kit_sheets = kit.stylesheets if kit else ()
+    return tuple(style_path(guide_root, name, kit.styles_dir if name in kit_sheets else
+                            BUILTIN_STYLES)
+                 for name in stylesheet_names(guide_root, kit_name))
 
 
 def allowed_roots(guide_root: Path) -> tuple[Path, ...]:
     """The only folders a build may read files from."""
-    return (guide_root.resolve(), BUILTIN_STYLES.resolve(), BUILTIN_TEMPLATES.resolve())
+    return (guide_root.resolve(), BUILTIN_STYLES.resolve(), BUILTIN_TEMPLATES.resolve(),
+            BUILTIN_KITS.resolve())
 
 
 def asset_fallbacks(guide_root: Path) -> dict[Path, Path]:

@@ -10,7 +10,8 @@ from typing import Callable
 from urllib.parse import unquote
 
 from .assemble import assemble
-from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots, asset_fallbacks
+from .assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
+                     asset_fallbacks)
 from .chapters import Chapter, load_chapters
 from .checks import ChapterSpan, chapter_spans, check_page_promise
 from .config import GuideConfig, load_config
@@ -104,7 +105,7 @@ def _read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
     except GuideError as error:
         errors.append(error)
     try:
-        data = load_data(config.root)
+        data = load_data(config)
     except GuideError as error:
         errors.append(error)
     raise_all(errors)
@@ -140,15 +141,16 @@ def write_manifest(result: BuildResult, config: GuideConfig) -> None:
 
 def newest_source_time(guide_dir: Path) -> float:
     """The newest modification time of any file the guide's PDF is made from."""
-    folders = (Path(guide_dir), BUILTIN_TEMPLATES, BUILTIN_STYLES)
+    folders = (Path(guide_dir), BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS)
     return max((p.stat().st_mtime for folder in folders for p in folder.rglob("*")
                 if p.is_file() and not _outside_the_pdf(p)), default=0.0)
 
 
 def _outside_the_pdf(path: Path) -> bool:
-    """Email and preview templates and the screen stylesheet do not go into the PDF."""
+    """Email and preview templates, the screen stylesheet and compiled Python do not go into
+    the PDF."""
     in_templates = "templates" in path.parts and bool({"email", "preview"} & set(path.parts))
-    return in_templates or path.name == "screen.css"
+    return in_templates or path.name == "screen.css" or "__pycache__" in path.parts
 
 
 def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool = False,

@@ -1,153 +1,63 @@
-"""data/*.yaml: structured content that chapters place through macros, validated on load."""
+"""data/*.yaml: structured content that chapters place through macros, validated on load.
+
+Any data file is available to templates as ``data.<stem>``. ``trackers.yaml`` is the core's
+own schema; a guide's kit brings schemas for its files. A validated file rejects unknown keys.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from .config import GuideConfig, load_config
 from .errors import ContentError, GuideError, raise_all
-from .nutrition import SEX_CONSTANT, EnergyPlan, energy_plan
+from .kits import Validator, get_kit
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
 
-
-@dataclass(frozen=True)
-class Prescription:
-    sets: str
-    reps: str
-    rir: str
+CELL_TYPES = ("text", "number", "checkbox", "date")
+_WIDTH = re.compile(r"^\d+(\.\d+)?(%|in|mm|cm|pt)$")
+_TRACKER = {"title", "label", "rows", "columns", "notes"}
+_COLUMN = {"label", "type", "width"}
 
 
 @dataclass(frozen=True)
-class Phase:
-    name: str
-    weeks: str
-    focus: str
-    main: Prescription
-    accessory: Prescription
-
-    def prescription(self, kind: str) -> Prescription:
-        return self.main if kind == "main" else self.accessory
-
-
-@dataclass(frozen=True)
-class ProgramExercise:
-    name: str
-    kind: str
-    home: str
-    exercise: str | None
-    sets: str | None
-    reps: str | None
-
-
-@dataclass(frozen=True)
-class Day:
-    id: str
-    name: str
-    exercises: tuple[ProgramExercise, ...]
-
-
-@dataclass(frozen=True)
-class WeekDay:
-    day: str
-    plan: str
-    note: str
-
-
-@dataclass(frozen=True)
-class Program:
-    weeks: int
-    sessions_per_week: int
-    rest: dict[str, str]
-    phases: tuple[Phase, ...]
-    days: tuple[Day, ...]
-    week: tuple[WeekDay, ...] = ()
-
-    def day(self, day_id: str) -> Day:
-        for day in self.days:
-            if day.id == day_id:
-                return day
-        raise LookupError(f"no day '{day_id}' in data/program.yaml "
-                          f"(days: {', '.join(d.id for d in self.days)})")
-
-
-@dataclass(frozen=True)
-class Exercise:
-    slug: str
-    name: str
-    purpose: str
-    setup: str
-    cues: tuple[str, ...]
-    easier: str
-    harder: str
-    avoid: str
-    caution: str
-    evidence: str
-    image_alt: str
-
-
-@dataclass(frozen=True)
-class Exercises:
-    items: tuple[Exercise, ...]
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def get(self, slug: str) -> Exercise:
-        for exercise in self.items:
-            if exercise.slug == slug:
-                return exercise
-        raise LookupError(f"no exercise '{slug}' in data/exercises.yaml")
-
-
-@dataclass(frozen=True)
-class Partner:
-    id: str
+class Column:
     label: str
-    sex: str
-    weight_kg: float
-    height_cm: float
-    age: int
-    deficit_kcal: int
-    protein_g_per_kg: float
-    protein_basis_kg: float
-    plan: EnergyPlan
+    type: str
+    width: str
 
 
 @dataclass(frozen=True)
-class Meal:
-    meal: str
-    food: str
-    protein_g: int
+class Tracker:
+    """A fillable grid: one row per label (or numbered blank rows), one cell per column."""
+
+    name: str
+    title: str
+    label: str
+    rows: tuple[str, ...]
+    columns: tuple[Column, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def labelled(self) -> bool:
+        return any(self.rows) or bool(self.label)
 
 
-@dataclass(frozen=True)
-class Nutrition:
-    activity_factor: float
-    partners: tuple[Partner, ...]
-    sample_days: dict[str, tuple[Meal, ...]]
-    grocery_list: tuple[tuple[str, tuple[str, ...]], ...]
+def load_data(config: GuideConfig | Path | str) -> dict[str, Any]:
+    """Every ``data/*.yaml`` by file stem; files with a schema become validated objects.
 
-    def partner(self, partner_id: str) -> Partner:
-        for partner in self.partners:
-            if partner.id == partner_id:
-                return partner
-        raise LookupError(f"no partner '{partner_id}' in data/nutrition.yaml")
-
-    def sample_day(self, partner_id: str) -> tuple[Meal, ...]:
-        if partner_id not in self.sample_days:
-            raise LookupError(f"no sample day for '{partner_id}' in data/nutrition.yaml")
-        return self.sample_days[partner_id]
-
-
-def load_data(root: Path) -> dict[str, Any]:
-    """Every ``data/*.yaml`` by file stem; known files become validated objects."""
+    ``config`` may be a guide folder, whose guide.yaml is read first."""
+    if not isinstance(config, GuideConfig):
+        config = load_config(config)
+    schemas = data_schemas(config)
     data: dict[str, Any] = {}
     errors: list[GuideError] = []
-    for path in sorted((root / "data").glob("*.y*ml")):
-        shown = path.relative_to(root.parent)
+    for path in sorted((config.root / "data").glob("*.y*ml")):
+        shown = path.relative_to(config.root.parent)
         try:
             raw = load_yaml(path.read_text(encoding="utf-8"), shown, ContentError)
-            data[path.stem] = _validate(path.stem, raw, shown)
+            data[path.stem] = _validate(schemas.get(path.stem), raw, shown)
         except GuideError as error:
             errors.append(error)
         except UnicodeDecodeError:
@@ -156,113 +66,77 @@ def load_data(root: Path) -> dict[str, Any]:
     return data
 
 
-def _validate(stem: str, raw: Any, shown: Path) -> Any:
-    reader = FieldReader(shown, ContentError)
-    validator = _VALIDATORS.get(stem)
+def data_schemas(config: GuideConfig) -> dict[str, Validator]:
+    """The core's schemas, then the kit's (by data file stem)."""
+    kit = dict(get_kit(config.kit).schemas) if config.kit else {}
+    return {"trackers": validate_trackers, **kit}
+
+
+def _validate(validator: Validator | None, raw: Any, shown: Path) -> Any:
     if validator is None:
         return raw
+    reader = FieldReader(shown, ContentError)
     result = validator(reader.mapping(raw, shown.name, 1), reader)
     raise_all(reader.errors)
     return result
 
 
-def _items(reader: FieldReader, mapping: LocatedDict, key: str, where: str = "",
-           optional: bool = False):
-    """Yield each mapping item of a list field."""
-    items = reader.get(mapping, key, list, [] if optional else FieldReader._MISSING, where)
-    for index, item in enumerate(items or []):
-        line = items.line_of(index) if isinstance(items, LocatedList) else mapping.line
-        yield reader.mapping(item, f"'{key}' item {index + 1}", line)
+def validate_trackers(raw: LocatedDict, reader: FieldReader) -> dict[str, Tracker]:
+    """``trackers.yaml``: tracker name → title, label, rows, columns, notes."""
+    trackers = {}
+    for name in raw:
+        spec = reader.mapping(raw[name], f"tracker '{name}'", raw.line_of(name))
+        reader.unknown_keys(spec, _TRACKER, name)
+        trackers[name] = Tracker(name=name, title=reader.get(spec, "title", str, "", name),
+                                 label=reader.get(spec, "label", str, "", name),
+                                 rows=_rows(spec, name, reader),
+                                 columns=tuple(_columns(spec, name, reader)),
+                                 notes=tuple(_texts(spec, "notes", name, reader)))
+    return trackers
 
 
-def _prescription(reader: FieldReader, phase: LocatedDict, kind: str) -> Prescription:
-    rx = reader.mapping(reader.get(phase, kind, dict, LocatedDict()), kind, phase.line_of(kind))
-    return Prescription(*(reader.get(rx, key, str, where=kind) or "" for key in
-                          ("sets", "reps", "rir")))
+def _rows(spec: LocatedDict, name: str, reader: FieldReader) -> tuple[str, ...]:
+    rows = spec.get("rows", 7)
+    if isinstance(rows, int) and not isinstance(rows, bool):
+        if not 1 <= rows <= 100:
+            reader.fail(f"'{name}.rows' must be between 1 and 100", spec.line_of("rows"))
+        return ("",) * max(min(rows, 100), 0)
+    if not isinstance(rows, list):
+        reader.fail(f"'{name}.rows' must be a number of rows or a list of row labels",
+                    spec.line_of("rows"))
+        return ()
+    return tuple(_texts(spec, "rows", name, reader))
 
 
-def _program(raw: LocatedDict, reader: FieldReader) -> Program:
-    phases = tuple(Phase(name=reader.get(p, "name", str), weeks=reader.get(p, "weeks", str),
-                         focus=reader.get(p, "focus", str, ""),
-                         main=_prescription(reader, p, "main"),
-                         accessory=_prescription(reader, p, "accessory"))
-                   for p in _items(reader, raw, "phases"))
-    days = tuple(Day(id=reader.get(d, "id", str), name=reader.get(d, "name", str),
-                     exercises=tuple(_program_exercise(reader, e)
-                                     for e in _items(reader, d, "exercises")))
-                 for d in _items(reader, raw, "days"))
-    rest = reader.mapping(reader.get(raw, "rest", dict, LocatedDict()), "rest", raw.line_of("rest"))
-    return Program(weeks=reader.get(raw, "weeks", int, 12),
-                   sessions_per_week=reader.get(raw, "sessions_per_week", int, 3),
-                   rest={kind: reader.get(rest, kind, str, where="rest") for kind in
-                         ("main", "accessory")},
-                   phases=phases, days=days,
-                   week=tuple(WeekDay(day=reader.get(w, "day", str), plan=reader.get(w, "plan", str),
-                                      note=reader.get(w, "note", str, ""))
-                              for w in _items(reader, raw, "week", optional=True)))
+def _columns(spec: LocatedDict, name: str, reader: FieldReader):
+    values = reader.get(spec, "columns", list, where=name) or []
+    if not values:
+        reader.fail(f"'{name}.columns' lists no column", spec.line_of("columns"))
+    for index, item in enumerate(values):
+        line = values.line_of(index) if isinstance(values, LocatedList) else spec.line
+        where = f"{name}.columns[{index + 1}]"
+        if isinstance(item, str):
+            item = LocatedDict(label=item)
+            item.line = line
+        column = reader.mapping(item, where, line)
+        reader.unknown_keys(column, _COLUMN, where)
+        kind = reader.get(column, "type", str, "text", where)
+        if kind not in CELL_TYPES:
+            reader.fail(f"'{where}.type' must be one of {', '.join(CELL_TYPES)}, not '{kind}'",
+                        column.line_of("type"))
+        width = reader.get(column, "width", str, "", where)
+        if width and not _WIDTH.match(width):
+            reader.fail(f"'{where}.width' must be a length like 30% or 1.2in, not '{width}'",
+                        column.line_of("width"))
+            width = ""
+        yield Column(label=reader.get(column, "label", str, where=where) or "", type=kind,
+                     width=width)
 
 
-def _program_exercise(reader: FieldReader, item: LocatedDict) -> ProgramExercise:
-    kind = reader.get(item, "kind", str, "main")
-    if kind not in ("main", "accessory"):
-        reader.fail(f"'kind' must be main or accessory, not '{kind}'", item.line_of("kind"))
-    return ProgramExercise(name=reader.get(item, "name", str), kind=kind,
-                           home=reader.get(item, "home", str),
-                           exercise=reader.get(item, "exercise", str, None),
-                           sets=reader.get(item, "sets", str, None),
-                           reps=reader.get(item, "reps", str, None))
-
-
-def _exercises(raw: LocatedDict, reader: FieldReader) -> Exercises:
-    items = []
-    for item in _items(reader, raw, "exercises"):
-        text = {key: reader.get(item, key, str) or "" for key in
-                ("slug", "name", "purpose", "setup", "easier", "harder", "avoid", "image_alt")}
-        cues = reader.get(item, "cues", list, [])
-        items.append(Exercise(cues=tuple(str(cue) for cue in cues),
-                              caution=reader.get(item, "caution", str, ""),
-                              evidence=reader.get(item, "evidence", str, ""), **text))
-    return Exercises(tuple(items))
-
-
-def _nutrition(raw: LocatedDict, reader: FieldReader) -> Nutrition:
-    factor = reader.get(raw, "activity_factor", float, 1.55)
-    partners = tuple(p for p in (_partner(reader, item, factor)
-                                 for item in _items(reader, raw, "partners")) if p)
-    days = reader.mapping(reader.get(raw, "sample_days", dict, LocatedDict()), "sample_days")
-    sample_days = {pid: tuple(Meal(meal=reader.get(m, "meal", str),
-                                   food=reader.get(m, "food", str),
-                                   protein_g=reader.get(m, "protein_g", int, 0))
-                              for m in _items(reader, days, pid, "sample_days"))
-                   for pid in days}
-    grocery = tuple((reader.get(g, "aisle", str),
-                     tuple(str(i) for i in reader.get(g, "items", list, [])))
-                    for g in _items(reader, raw, "grocery_list"))
-    return Nutrition(activity_factor=factor, partners=partners, sample_days=sample_days,
-                     grocery_list=grocery)
-
-
-def _partner(reader: FieldReader, item: LocatedDict, factor: float) -> Partner | None:
-    before = len(reader.errors)
-    values = dict(id=reader.get(item, "id", str), label=reader.get(item, "label", str),
-                  sex=reader.get(item, "sex", str), weight_kg=reader.get(item, "weight_kg", float),
-                  height_cm=reader.get(item, "height_cm", float), age=reader.get(item, "age", int),
-                  deficit_kcal=reader.get(item, "deficit_kcal", int),
-                  protein_g_per_kg=reader.get(item, "protein_g_per_kg", float),
-                  protein_basis_kg=reader.get(item, "protein_basis_kg", float, None))
-    if values["sex"] is not None and values["sex"] not in SEX_CONSTANT:
-        reader.fail(f"'sex' must be female or male, not '{values['sex']}'", item.line_of("sex"))
-    for key in ("weight_kg", "height_cm", "age", "protein_g_per_kg"):
-        if values[key] is not None and values[key] <= 0:
-            reader.fail(f"'{key}' must be greater than 0", item.line_of(key))
-    if len(reader.errors) > before:
-        return None
-    values["protein_basis_kg"] = values["protein_basis_kg"] or values["weight_kg"]
-    plan = energy_plan(values["sex"], values["weight_kg"], values["height_cm"], values["age"],
-                       factor, values["deficit_kcal"], values["protein_g_per_kg"],
-                       values["protein_basis_kg"])
-    return Partner(plan=plan, **values)
-
-
-_VALIDATORS: dict[str, Callable[[LocatedDict, FieldReader], Any]] = {
-    "program": _program, "exercises": _exercises, "nutrition": _nutrition}
+def _texts(spec: LocatedDict, key: str, name: str, reader: FieldReader) -> list[str]:
+    values = reader.get(spec, key, list, [], name)
+    for index, value in enumerate(values):
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            line = values.line_of(index) if isinstance(values, LocatedList) else spec.line
+            reader.fail(f"'{name}.{key}' item {index + 1} must be text", line)
+    return [str(v) for v in values if isinstance(v, (str, int, float)) and not isinstance(v, bool)]

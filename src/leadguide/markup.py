@@ -54,17 +54,28 @@ class BlockStash:
         return _TOKEN_RE.sub(lambda m: self.blocks[int(m.group(1))], html)
 
 
-def macro_functions(env: jinja2.Environment, context: dict[str, Any]) -> dict[str, Callable]:
-    """The public macros of macros.html, bound to the guide's data."""
+def macro_functions(env: jinja2.Environment, context: dict[str, Any],
+                    templates: list[str] | None = None) -> dict[str, Callable]:
+    """The public macros of macros.html (and of each template after it, which may replace
+    them by name: a kit's, then the guide's own), bound to the guide's data."""
+    macros: dict[str, Callable] = {}
+    for name in templates or ["macros.html"]:
+        module = _macro_module(env, context, name)
+        macros.update({attr: getattr(module, attr) for attr in dir(module)
+                       if not attr.startswith("_") and callable(getattr(module, attr))})
+    return macros
+
+
+def _macro_module(env: jinja2.Environment, context: dict[str, Any], name: str) -> Any:
     try:
-        module = env.get_template("macros.html").make_module(vars=context)
+        return env.get_template(name).make_module(vars=context)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax: {exc.message}", exc.filename or "macros.html",
+        raise TemplateError(f"template syntax: {exc.message}", exc.filename or name,
                             exc.lineno) from None
-    except jinja2.TemplateNotFound:
-        raise TemplateError("template not found: macros.html", "macros.html") from None
-    return {name: getattr(module, name) for name in dir(module)
-            if not name.startswith("_") and callable(getattr(module, name))}
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name}", name) from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{exc}", name) from None
 
 
 def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str, Any],

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 import jinja2
 
 from .assemble import GuideHtml, template_context, theme_css
-from .assets import STYLESHEETS, style_path
+from .assets import stylesheets
 from .config import GuideConfig
 from .fetcher import SafeFetcher
 
@@ -41,8 +41,7 @@ def chapter_document(config: GuideConfig, env: jinja2.Environment, data: dict[st
     """One chapter section as a document of its own, with the PDF's stylesheets."""
     page = env.from_string(_LAYOUT_PAGE).render({
         **template_context(config, data), "theme_css": theme_css(config), "section": section})
-    stylesheets = tuple(style_path(config.root, name) for name in STYLESHEETS)
-    return GuideHtml(page, config.root.as_uri() + "/", stylesheets, ())
+    return GuideHtml(page, config.root.as_uri() + "/", stylesheets(config.root, config.kit), ())
 
 
 def lay_out_document(document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:

@@ -16,18 +16,19 @@ from typing import Any, Iterable
 import jinja2
 
 from .assemble import make_environment, render_page, template_context, theme_css
-from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES, STYLESHEETS, allowed_roots
+from .assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots, kit_of,
+                     macro_templates, stylesheet_names)
 from .build import default_output, manifest_path
 from .chapters import read_chapter
 from .checks import ChapterSpan
 from .config import GuideConfig, load_config
 from .data import load_data
 from .errors import ErrorGroup, GuideError
-from .markup import RenderedChapter, render_chapter
+from .markup import RenderedChapter, macro_functions, render_chapter
 from .pagebreaks import Layout, Layouter, chapter_document, lay_out_document
 
 DEFAULT_OUT = Path("build/preview")
-PREVIEW_STYLESHEETS = (*STYLESHEETS, "screen.css")
+SCREEN_STYLESHEET = "screen.css"
 INDEX = "index.html"
 PAGES_DIR = "pages"
 PAGE_IMAGE_SCALE = 1.5  # 108 dpi: a Letter page is 918 px wide, sharp at half size on screen
@@ -152,7 +153,8 @@ def plan_update(changed: Iterable[Path], root: Path, config: GuideConfig | None,
         elif (path.is_relative_to(out) or path.name.startswith(".")
               or path.suffix.lower() not in SOURCE_SUFFIXES | ASSET_SUFFIXES):
             continue
-        elif path.is_relative_to(BUILTIN_TEMPLATES) or path.is_relative_to(BUILTIN_STYLES):
+        elif any(path.is_relative_to(folder) for folder in
+                 (BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS)):
             full = True
         elif not path.is_relative_to(root):
             continue
@@ -232,9 +234,11 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def copy_styles(root: Path, target: Path) -> None:
-    """The built-in styles folder, then the guide's own styles over it, file by file."""
-    for source in (BUILTIN_STYLES, root / "styles"):
+def copy_styles(root: Path, target: Path, kit_name: str | None = None) -> None:
+    """The built-in styles folder, the kit's, then the guide's own styles over them, file by
+    file."""
+    kit = kit_of(kit_name)
+    for source in (BUILTIN_STYLES, *([kit.styles_dir] if kit else []), root / "styles"):
         if not source.is_dir():
             continue
         for path in source.rglob("*"):
@@ -300,7 +304,7 @@ class Preview:
             started = time.perf_counter()
             self._load()
             self.out.mkdir(parents=True, exist_ok=True)
-            copy_styles(self.root, self.out / "styles")
+            copy_styles(self.root, self.out / "styles", self.config and self.config.kit)
             self.last_build = read_last_build(self.pdf)
             pages = self._write_all()
             return Update(pages, self.errors, time.perf_counter() - started, cause)
@@ -370,7 +374,7 @@ class Preview:
         """Config, data and templates; on a problem keep the last good ones and say why."""
         try:
             config = load_config(self.guide_dir)
-            data = load_data(config.root)
+            data = load_data(config)
         except GuideError as error:
             self.global_errors = [error]
             return
@@ -399,7 +403,8 @@ class Preview:
         try:
             chapter = read_chapter(path, state.number, self.config.root)
             context = template_context(self.config, self.data)
-            rendered = render_chapter(chapter, self.env, context)
+            rendered = render_chapter(chapter, self.env, context, macro_functions(
+                self.env, context, macro_templates(self.config.root, self.config.kit)))
             section = render_page(self.env, chapter.template, {
                 **context, "chapter": rendered, "chapters": self._rendered()})
         except GuideError as error:
@@ -452,9 +457,11 @@ class Preview:
                 text = render_page(self.env, template, {
                     **template_context(self.config, self.data), **context,
                     "theme_css": theme_css(self.config), "errors": errors,
-                    "stylesheets": [f"styles/{name}" for name in PREVIEW_STYLESHEETS],
+                    "stylesheets": [f"styles/{name}" for name in (
+                        *stylesheet_names(self.config.root, self.config.kit), SCREEN_STYLESHEET)],
                     "last_build": self.last_build, "index": INDEX,
-                    "page_size": self.config.page_size.lower(), "pages_dir": PAGES_DIR})
+                    "page_size": re.sub(r"\W+", "", self.config.page_size.lower()),
+                    "pages_dir": PAGES_DIR})
             except Exception as error:  # the preview's own templates are broken: say so plainly
                 problem = error if isinstance(error, GuideError) else GuideError(
                     f"{type(error).__name__}: {error}", template)

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import watchfiles
 
 from .assemble import GuideHtml
-from .assets import BUILTIN_STYLES, BUILTIN_TEMPLATES
+from .assets import BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES
 from .errors import GuideError
 from .pagebreaks import Layout, Layouter, lay_out_document
 from .preview import ASSET_SUFFIXES, INDEX, PAGES_DIR, Preview, Update, flatten
@@ -263,7 +263,7 @@ def watch_paths(preview: Preview) -> list[Path]:
     """The guide, the built-in templates and styles, and the folder the PDF is built into."""
     build_dir = preview.pdf.parent
     build_dir.mkdir(parents=True, exist_ok=True)
-    return [preview.root, BUILTIN_TEMPLATES, BUILTIN_STYLES, build_dir]
+    return [preview.root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS, build_dir]
 
 
 def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log,

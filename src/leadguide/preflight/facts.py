@@ -228,7 +228,7 @@ class Facts:
     @cached_property
     def html(self) -> list[Node]:
         """Every element of the re-assembled guide, in document order."""
-        guide = assemble(self.config, self.chapters, load_data(self.config.root))
+        guide = assemble(self.config, self.chapters, load_data(self.config))
         root = tinyhtml5.parse(guide.html, namespace_html_elements=False)
         return _nodes(root, {chapter.anchor: chapter for chapter in self.chapters})
 
