@@ -43,9 +43,9 @@ def errors_of(error: GuideError) -> list[GuideError]:
 def test_the_full_section_is_read(tmp_path):
     config, _ = guide_with(tmp_path, EMAIL)
     settings = load_email_settings(config)
-    assert settings.sender == "Test Clinic <coach@example.com>"
-    assert settings.sender_address == "coach@example.com"
-    assert settings.reply_to == "Front Desk <desk@example.com>"
+    assert str(settings.sender) == "Test Clinic <coach@example.com>"
+    assert settings.sender.addr_spec == "coach@example.com"
+    assert str(settings.reply_to) == "Front Desk <desk@example.com>"
     assert settings.attach is True and settings.download_url is None
     assert settings.attachment_name == "The Sample Guide.pdf"
     assert settings.budget.warn_bytes == 5_000_000 and settings.budget.max_bytes == 10_000_000
@@ -55,7 +55,7 @@ def test_the_full_section_is_read(tmp_path):
 
 def test_the_default_guides_email_section_is_valid():
     settings = load_email_settings(load_config(Path(__file__).parents[1] / "guide"))
-    assert settings.sender_address == "coach@insideoutstrength.com"
+    assert settings.sender.addr_spec == "coach@insideoutstrength.com"
     assert settings.unsubscribe_url and settings.unsubscribe_mailto
 
 

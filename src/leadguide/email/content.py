@@ -11,6 +11,7 @@ import jinja2
 from ..assemble import make_environment, render_page
 from ..assets import template_dirs
 from ..config import GuideConfig
+from .display import greeting_name
 from .recipients import Recipient
 from .settings import EmailSettings
 
@@ -50,7 +51,7 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
              attached: bool) -> dict[str, Any]:
     return {
         "guide": config, "email": settings, "recipient": person,
-        "first_name": person.name.split()[0] if person.name else "",
+        "first_name": greeting_name(person.name),
         "attached": attached, "download_url": settings.download_url,
         "unsubscribe_link": settings.unsubscribe_link(person.address),
         "cta": config.cta, "colors": config.theme.colors,

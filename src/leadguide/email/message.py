@@ -77,7 +77,7 @@ def _size_warning(size: int, settings: EmailSettings, path: Path) -> str | None:
 def message_id(config: GuideConfig, settings: EmailSettings, person: Recipient) -> str:
     """The same Message-ID every time for one recipient and guide, so a resend is recognisable."""
     digest = hashlib.sha256(f"{guide_key(config)}\n{person.key}".encode()).hexdigest()[:32]
-    domain = settings.sender_address.rpartition("@")[2]
+    domain = settings.sender.domain
     return f"<welcome.{digest}@{domain}>"
 
 

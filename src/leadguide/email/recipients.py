@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .display import display_text
 from .errors import RecipientError
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = re.compile(rf"^(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -27,19 +27,9 @@ class Recipient:
         return self.address.lower()
 
 
-def check_header_text(value: str, what: str) -> str:
-    """Refuse CR, LF and other control characters, which could forge extra headers."""
-    if _CONTROL.search(value):
-        found = "a line break" if re.search(r"[\r\n]", value) else "a control character"
-        raise RecipientError(f"{what} contains {found}, which is not allowed in an email "
-                             f"header: {value!r}")
-    return value
-
-
 def check_address(address: str, what: str = "address") -> str:
     """Return the address (domain lower-cased, IDN as punycode) or raise RecipientError."""
-    check_header_text(address, what)
-    address = address.strip()
+    address = display_text(address, what, limit=320)
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise RecipientError(f"{what}: '{address}' is not an email address (expected name@domain)")
@@ -67,9 +57,7 @@ def _ascii_domain(domain: str, address: str, what: str) -> str:
 
 def recipient(address: str, name: str = "", line: int | None = None) -> Recipient:
     """One checked recipient; the name may be empty."""
-    # Runs of spaces would not survive header folding anyway.
-    name = " ".join(check_header_text(name or "", "name").split())
-    return Recipient(check_address(address), name, line)
+    return Recipient(check_address(address), display_text(name or "", "name"), line)
 
 
 @dataclass

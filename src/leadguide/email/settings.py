@@ -6,7 +6,8 @@ import os
 import re
 import ssl
 from dataclasses import dataclass, field
-from email.utils import formataddr, parseaddr
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote
@@ -16,7 +17,8 @@ from ..errors import ConfigError, GuideError, raise_all
 from ..limits import SizeBudget, size_budget
 from ..yamlsource import FieldReader, LocatedDict
 from .errors import RecipientError, SmtpError
-from .recipients import check_address, check_header_text
+from .display import display_text
+from .recipients import check_address
 
 _KEYS = {"from", "reply_to", "subject", "unsubscribe_mailto", "unsubscribe_url",
          "postal_address", "attachment_name", "attach", "download_url",
@@ -28,9 +30,8 @@ _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 class EmailSettings:
     """What guide.yaml says about the welcome email. ``send_log`` is absolute or None."""
 
-    sender: str
-    sender_address: str
-    reply_to: str
+    sender: Address
+    reply_to: Address
     subject: str
     unsubscribe_mailto: str | None
     unsubscribe_url: str | None
@@ -75,17 +76,15 @@ def _shown(path: Path) -> Path:
 
 
 def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> EmailSettings:
-    sender_name, sender_address = _mailbox(raw, "from", reader, required=True)
-    sender = formataddr((sender_name, sender_address))
-    reply_name, reply_address = _mailbox(raw, "reply_to", reader, required=False)
+    sender = _mailbox(raw, "from", reader, required=True)
+    reply_to = _mailbox(raw, "reply_to", reader, required=False)
     download_url = _url(raw, "download_url", reader)
     attach = reader.get(raw, "attach", bool, download_url is None, "email")
     if not attach and not download_url:
         reader.fail("'attach: false' needs a 'download_url' to link to instead",
                     raw.line_of("attach"))
     return EmailSettings(
-        sender=sender, sender_address=sender_address,
-        reply_to=formataddr((reply_name, reply_address)) if reply_address else sender,
+        sender=sender, reply_to=reply_to if reply_to.username else sender,
         subject=_text(raw, "subject", reader, required=True),
         unsubscribe_mailto=_unsubscribe_mailto(raw, reader),
         unsubscribe_url=_unsubscribe_url(raw, reader),
@@ -108,25 +107,27 @@ def _text(raw: LocatedDict, key: str, reader: FieldReader, required: bool,
     if not header:
         return value.strip()
     try:
-        return check_header_text(value, f"'email.{key}'").strip()
+        return display_text(value, f"'email.{key}'", limit=250)
     except RecipientError as error:
         reader.fail(error.message, raw.line_of(key))
         return ""
 
 
-def _mailbox(raw: LocatedDict, key: str, reader: FieldReader,
-             required: bool) -> tuple[str, str]:
+def _mailbox(raw: LocatedDict, key: str, reader: FieldReader, required: bool) -> Address:
+    """``Name <address>`` or a bare address; an empty Address when missing or invalid."""
     value = _text(raw, key, reader, required)
     if not value:
-        return "", ""
+        return Address()
     name, address = parseaddr(value)
     if "@" not in address:
         name, address = "", value
+    what = f"'email.{key}'"
     try:
-        return name, check_address(address, f"'email.{key}'")
+        # parseaddr unquotes, so the name is checked again as it will be sent.
+        return Address(display_text(name, what), addr_spec=check_address(address, what))
     except RecipientError as error:
         reader.fail(f"{error.message} (write it as: Name <name@example.com>)", raw.line_of(key))
-        return "", ""
+        return Address()
 
 
 def _url(raw: LocatedDict, key: str, reader: FieldReader, placeholders: bool = False) -> str | None:
