@@ -280,6 +280,25 @@ def test_an_invalid_address_is_refused_before_anything_is_sent(guide, server, tm
     assert server.recorder.rcpt_calls == 0 and not (tmp_path / "log.sqlite").exists()
 
 
+def test_a_rerun_from_another_folder_sends_nothing(guide, server, tmp_path, monkeypatch, capsys):
+    """The default send log is in the guide's folder, not the working folder's."""
+    root = shutil.copytree(guide, tmp_path / "guide")
+    csv = write_list(tmp_path, ["ann@example.com,Ann", "bob@example.com,Bob"])
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    first, second = tmp_path / "here", tmp_path / "there" / "deeper"
+    for folder, guide_arg in ((first, str(root)), (second, "../../guide")):
+        folder.mkdir(parents=True)
+        monkeypatch.chdir(folder)
+        assert main(["email", "send", guide_arg, "--list", str(csv)]) == 0
+    out = capsys.readouterr().out
+    assert "Sent 2, skipped 0" in out and "Sent 0, skipped 2 (already sent)" in out
+    assert server.recorder.count() == {"ann@example.com": 1, "bob@example.com": 1}
+    assert (root / "build" / "sample.sendlog.sqlite").is_file()
+    assert not (first / "build" / "sample.sendlog.sqlite").exists()
+    assert f"Send log: {root / 'build' / 'sample.sendlog.sqlite'}" in out
+
+
 def test_a_dry_run_sends_and_writes_nothing(guide, server, tmp_path):
     summary = run(plan(guide, tmp_path, server, to="jane@example.com", dry=True))
     assert [o.status for o in summary.outcomes] == ["would send"]

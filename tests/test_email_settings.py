@@ -108,12 +108,22 @@ def test_link_instead_of_attachment(tmp_path):
         load_email_settings(config)
 
 
-def test_the_send_log_may_not_live_inside_the_guide(tmp_path):
-    config, _ = guide_with(tmp_path, EMAIL + "  send_log: build/log.sqlite\n")
-    with pytest.raises(ConfigError, match="outside the guide folder"):
-        load_email_settings(config)
-    config, _ = guide_with(tmp_path / "2", EMAIL + "  send_log: ../state/log.sqlite\n")
-    assert load_email_settings(config).send_log == (tmp_path / "2" / "state" / "log.sqlite")
+def test_the_send_log_lives_inside_the_guide_folder(tmp_path):
+    config, _ = guide_with(tmp_path, EMAIL + "  send_log: build/send-log.sqlite\n")
+    assert load_email_settings(config).send_log == config.root / "build" / "send-log.sqlite"
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    for n, (value, reason) in enumerate([("../state/log.sqlite", "leads outside"),
+                                         ("state/log.sqlite", "leads outside"),
+                                         ("/tmp/log.sqlite", "inside the guide folder"),
+                                         ("~/log.sqlite", "inside the guide folder"),
+                                         ("build/log.db", "end in .sqlite")]):
+        config, _ = guide_with(tmp_path / str(n), EMAIL + f"  send_log: {value}\n")
+        if value.startswith("state/"):
+            (config.root / "state").symlink_to(outside)
+        with pytest.raises(ConfigError, match=reason) as error:
+            load_email_settings(config)
+        assert error.value.line is not None
 
 
 # SMTP settings from the environment
@@ -222,3 +232,41 @@ def test_a_postal_address_may_span_lines(tmp_path):
         '  postal_address: "Test Clinic · 1 Test Street · Testville"\n',
         "  postal_address: |\n    Test Clinic\n    1 Test Street\n"))
     assert load_email_settings(config).postal_address == "Test Clinic\n1 Test Street"
+
+
+ROWS = "email,name\nann@example.com,Anné Müller\nbob@example.com,Bob “Bobby” Ōta\n"
+
+
+@pytest.mark.parametrize("encoding, kind", [
+    ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"),
+    ("latin-1", "not UTF-8"), ("cp1252", "not UTF-8")])
+def test_a_list_in_another_encoding_says_save_it_as_utf8(tmp_path, encoding, kind):
+    text = ROWS.replace("Ō", "O")
+    if encoding == "latin-1":
+        text = text.replace("“", '"').replace("”", '"')
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes(text.encode(encoding))
+    with pytest.raises(RecipientError) as caught:
+        read_list(path)
+    message = str(caught.value)
+    assert kind in message and "save it as UTF-8" in message
+    assert message.startswith(f"{path}:2: " if kind == "not UTF-8" else f"{path}: ")
+
+
+def test_a_utf8_list_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes(ROWS.encode("utf-8-sig"))
+    assert [p.name for p in read_list(path).recipients] == ["Anné Müller", "Bob “Bobby” Ōta"]
+
+
+@pytest.mark.parametrize("separator", ["\r", "\n", "\r\n", "\u2028", "\u2029", "\x85", "\x0b"])
+def test_a_line_break_inside_a_quoted_name_is_a_bad_row_not_two(tmp_path, separator):
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes((f'email,name\n"eve@example.com","Eve{separator}Bcc: x@example.net"\n'
+                      "fay@example.com,Fay\n").encode())
+    listed = read_list(path)
+    [problem] = listed.problems
+    assert problem.line == 2 and "not allowed in an email header" in problem.message
+    line_breaks = separator.count("\n") + (separator == "\r")
+    assert [(p.address, p.line) for p in listed.recipients] == [("fay@example.com",
+                                                                 3 + line_breaks)]

@@ -147,10 +147,11 @@ def newest_source_time(guide_dir: Path) -> float:
 
 
 def _outside_the_pdf(path: Path) -> bool:
-    """Email and preview templates, the screen stylesheet and compiled Python do not go into
-    the PDF."""
+    """Email and preview templates, the screen stylesheet, compiled Python and the email send
+    log (``*.sqlite`` and its -wal, -shm and .lock files) do not go into the PDF."""
     in_templates = "templates" in path.parts and bool({"email", "preview"} & set(path.parts))
-    return in_templates or path.name == "screen.css" or "__pycache__" in path.parts
+    return (in_templates or path.name == "screen.css" or "__pycache__" in path.parts
+            or ".sqlite" in path.suffixes or path.suffix.startswith(".sqlite"))
 
 
 def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool = False,

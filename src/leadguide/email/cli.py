@@ -73,7 +73,8 @@ def _size_notes(attachment) -> None:
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
               help="Send at most N messages per second (e.g. 0.5 for one every 2 s).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The send log (default: email.send_log, else build/<guide>.sendlog.sqlite).")
+              help="The send log (default: email.send_log, else build/<name>.sendlog.sqlite "
+                   "in the guide folder).")
 @click.option("--retry-failed", is_flag=True,
               help="Also retry recipients whose earlier send failed permanently.")
 def send_command(guide_dir: Path, to: str | None, name: str, list_path: Path | None,

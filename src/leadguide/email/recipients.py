@@ -1,7 +1,9 @@
 """Who gets the welcome email: address checks, header-safe names, and the subscribers CSV."""
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,18 +73,44 @@ class RecipientList:
 
 def read_list(path: Path) -> RecipientList:
     """Read ``email,name`` rows; a bad row is recorded with its line number and skipped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise RecipientError("subscriber list not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipientError(f"cannot read the subscriber list: {exc}", path) from None
-    rows = csv.reader(text.splitlines(keepends=True), strict=True)
+    # Only CR and LF end a row: U+2028 and friends inside a name must not split it.
+    rows = csv.reader(io.StringIO(_read_text(path), newline=""), strict=True)
     columns = _header(rows, path)
     result, seen = RecipientList(), {}
     for line, row in _numbered(rows, path, result):
         _add_row(result, seen, columns, row, line, path)
     return result
+
+
+_SAVE_AS = ("save it as UTF-8 (in Excel: Save As → 'CSV UTF-8'; in Numbers or Google Sheets, "
+            "CSV export is UTF-8 already)")
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: UTF-8, with or without a byte-order mark, and nothing else."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RecipientError("subscriber list not found", path) from None
+    except OSError as exc:
+        raise RecipientError(f"cannot read the subscriber list: {exc.strerror or exc}",
+                             path) from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
+        raise RecipientError(f"the subscriber list is saved as UTF-16: {_SAVE_AS}", path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RecipientError(f"the subscriber list is not UTF-8 (byte 0x{data[exc.start]:02x} "
+                             f"here; probably Latin-1 or Windows-1252): {_SAVE_AS}",
+                             path, line) from None
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte-order mark: text with a zero byte in every other place."""
+    head = data[:200]
+    return len(head) >= 4 and (head[1::2].count(0) > len(head) // 4
+                               or head[0::2].count(0) > len(head) // 4)
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,25 @@ class Entry:
     updated_at: str
 
 
-def default_log_path(guide_key: str) -> Path:
-    return Path("build") / f"{guide_key}.sendlog.sqlite"
+def default_log_path(root: Path, guide_key: str) -> Path:
+    """``<guide>/build/<name>.sendlog.sqlite``: where the guide is, wherever the command runs."""
+    return root.resolve() / "build" / f"{guide_key}.sendlog.sqlite"
+
+
+def log_place(root: Path, value: str) -> Path:
+    """An ``email.send_log`` setting as a path: relative to the guide folder and inside it
+    (symlinks resolved), ending in .sqlite. Raises ValueError saying why not."""
+    path = Path(value)
+    if path.is_absolute() or value.startswith("~"):
+        raise ValueError("must be a path inside the guide folder, relative to it "
+                         "(like build/send-log.sqlite)")
+    if path.suffix != ".sqlite":
+        raise ValueError("must end in .sqlite (like build/send-log.sqlite)")
+    resolved = (root.resolve() / path).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ValueError("leads outside the guide folder (through '..' or a symlink); keep "
+                         "it inside, like build/send-log.sqlite")
+    return resolved
 
 
 class SendLog:

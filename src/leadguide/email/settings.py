@@ -19,6 +19,7 @@ from ..yamlsource import FieldReader, LocatedDict
 from .errors import RecipientError, SmtpError
 from .display import display_text
 from .recipients import check_address
+from .sendlog import log_place
 
 _KEYS = {"from", "reply_to", "subject", "unsubscribe_mailto", "unsubscribe_url",
          "postal_address", "attachment_name", "attach", "download_url",
@@ -192,13 +193,11 @@ def _send_log(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> Pat
     value = _text(raw, "send_log", reader, required=False)
     if not value:
         return None
-    path = (config.root / Path(value).expanduser()).resolve()
-    if path.is_relative_to(config.root.resolve()):
-        # Every write to the log would look like a guide edit and force a rebuild.
-        reader.fail(f"'email.send_log' must be outside the guide folder, not '{value}'",
-                    raw.line_of("send_log"))
+    try:
+        return log_place(config.root, value)
+    except ValueError as error:
+        reader.fail(f"'email.send_log' {error}, not '{value}'", raw.line_of("send_log"))
         return None
-    return path
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 from ..build import Progress
 from ..config import GuideConfig, load_config
 from .batch import Job, Report, Summary, dry_run, send_batch
-from .errors import RecipientError
+from .errors import EmailError, RecipientError
 from .message import Attachment, build_message, guide_key, prepare_attachment, write_eml
 from .recipients import Recipient, read_list, recipient
 from .send import RetryPolicy, SmtpTransport, Transport
-from .sendlog import default_log_path
+from .sendlog import default_log_path, log_place
 from .settings import EmailSettings, SmtpSettings, load_email_settings, smtp_settings
 
 DEFAULT_EML = Path("build/welcome.eml")
@@ -68,9 +68,18 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
     config, settings = _load(guide_dir)
     smtp = None if dry else smtp or smtp_settings()
     attachment = prepare_attachment(config, settings, pdf, progress)
-    log = log_path or settings.send_log or default_log_path(guide_key(config))
+    log = log_path or settings.send_log or _default_log(config)
     job = Job(config, settings, attachment, log, rate, retry, retry_failed)
     return Plan(job, people, smtp, dry, rejected, duplicates)
+
+
+def _default_log(config: GuideConfig) -> Path:
+    path = default_log_path(config.root, guide_key(config))
+    try:
+        return log_place(config.root, str(path.relative_to(config.root)))
+    except ValueError:
+        raise EmailError(f"the default send log {path} leads outside the guide folder (is "
+                         "build/ a symlink?); set email.send_log", config.config_path) from None
 
 
 def _people(to: str | None, name: str, list_path: Path | None):
