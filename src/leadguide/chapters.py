@@ -5,12 +5,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 from .config import GuideConfig
 from .errors import ContentError, GuideError, raise_all
 from .yamlsource import FieldReader, load_yaml
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
-_KNOWN = {"title", "summary", "pages", "template", "opener", "toc"}
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+_KNOWN = {"title", "summary", "pages", "template", "opener", "toc", "templating"}
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class Chapter:
     slug: str
     number: int
     path: Path
-    title: str
+    title_markdown: str  # as written: `code` spans allowed
     summary: str
     pages: int | None
     template: str
@@ -28,10 +31,33 @@ class Chapter:
     toc: bool
     body: str
     body_line: int
+    templating: bool = True  # false: the body is Markdown only, Jinja never sees it
 
     @property
     def anchor(self) -> str:
         return f"ch-{self.slug}"
+
+    @property
+    def title(self) -> str:
+        """Plain text, for the contents, running heads, bookmarks and metadata."""
+        return _CODE_SPAN.sub(lambda m: _span_text(m.group(2)), self.title_markdown)
+
+    @property
+    def title_html(self) -> Markup:
+        """The title with its code spans as ``<code>``, for the chapter's heading."""
+        parts, position = [], 0
+        for match in _CODE_SPAN.finditer(self.title_markdown):
+            parts += [escape(self.title_markdown[position:match.start()]),
+                      Markup("<code>{}</code>").format(_span_text(match.group(2)))]
+            position = match.end()
+        return Markup("").join([*parts, escape(self.title_markdown[position:])])
+
+
+def _span_text(code: str) -> str:
+    """A code span's text: one space inside each backtick run is padding (CommonMark)."""
+    if len(code) > 2 and code.startswith(" ") and code.endswith(" ") and code.strip():
+        return code[1:-1]
+    return code
 
 
 def load_chapters(config: GuideConfig) -> list[Chapter]:
@@ -83,12 +109,13 @@ def _chapter(raw: object, shown: Path, path: Path, number: int, body: str,
     chapter = Chapter(
         slug=re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or f"chapter-{number}",
         number=number, path=shown,
-        title=reader.get(meta, "title", str) or "",
+        title_markdown=reader.get(meta, "title", str) or "",
         summary=reader.get(meta, "summary", str, ""),
         pages=pages, template=template,
         opener=reader.get(meta, "opener", bool, True),
         toc=reader.get(meta, "toc", bool, True),
-        body=body, body_line=body_line)
+        body=body, body_line=body_line,
+        templating=reader.get(meta, "templating", bool, True))
     if meta and not chapter.title.strip() and not reader.errors:
         reader.fail("'title' must not be empty", meta.line_of("title"))
     raise_all(reader.errors)

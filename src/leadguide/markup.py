@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import jinja2
-import markdown
-from markdown.extensions.toc import slugify
 
 from .chapters import Chapter
+from .codeguard import protect
 from .errors import GuideError, TemplateError
+from .mdengine import converter as markdown_converter
 
-MARKDOWN_EXTENSIONS = ["tables", "attr_list", "footnotes", "def_list", "admonition", "smarty",
-                       "md_in_html", "sane_lists", "toc"]
 _CHAPTER_TEMPLATE = "<chapter>"
 _TOKEN = "LGBLOCK{}X"
 _TOKEN_RE = re.compile(r"(?:<p>)?LGBLOCK(\d+)X(?:</p>)?")
@@ -84,22 +82,15 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
     stash = BlockStash()
     macros = {name: stash.wrap(fn) for name, fn in
               (macros or macro_functions(env, context)).items()}
-    source = _run_jinja(chapter, env, {**context, **macros, "chapter": chapter})
-    converter = markdown.Markdown(
-        extensions=MARKDOWN_EXTENSIONS,
-        extension_configs={"toc": {"toc_depth": "2-3", "slugify": _prefixed_slugify(chapter.slug)},
-                           "footnotes": {"UNIQUE_IDS": True},
-                           "smarty": {"smart_angled_quotes": False}})
+    source = (_run_jinja(chapter, env, {**context, **macros, "chapter": chapter})
+              if chapter.templating else chapter.body)
+    converter = markdown_converter(chapter.slug)
     html = stash.restore(converter.convert(source))
     html = html.replace('id="fn:', f'id="{chapter.slug}-fn:').replace(
         'href="#fn:', f'href="#{chapter.slug}-fn:').replace(
         'id="fnref:', f'id="{chapter.slug}-fnref:').replace(
         'href="#fnref:', f'href="#{chapter.slug}-fnref:')
     return RenderedChapter(chapter, html, tuple(_headings(converter.toc_tokens)))
-
-
-def _prefixed_slugify(prefix: str) -> Callable[[str, str], str]:
-    return lambda value, separator: f"{prefix}-{slugify(value, separator)}"
 
 
 def _headings(tokens: list[dict]) -> list[Heading]:
@@ -111,9 +102,11 @@ def _headings(tokens: list[dict]) -> list[Heading]:
 
 
 def _run_jinja(chapter: Chapter, env: jinja2.Environment, context: dict[str, Any]) -> str:
+    body, restore_code = protect(chapter.body)  # code is never templated
     try:
-        code = env.compile(chapter.body, _CHAPTER_TEMPLATE, _CHAPTER_TEMPLATE)
-        return env.template_class.from_code(env, code, env.make_globals(None)).render(context)
+        code = env.compile(body, _CHAPTER_TEMPLATE, _CHAPTER_TEMPLATE)
+        template = env.template_class.from_code(env, code, env.make_globals(None))
+        return restore_code(template.render(context))
     except jinja2.TemplateSyntaxError as exc:
         raise _chapter_error(chapter, f"template syntax: {exc.message}", exc.lineno) from None
     except GuideError:
