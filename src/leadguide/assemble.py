@@ -16,6 +16,7 @@ from .errors import GuideError, TemplateError, raise_all
 from .markup import RenderedChapter, macro_functions, render_chapter
 from .qr import qr_data_uri
 from .theme import theme_css as _theme_css
+from .references import file_links, resolve_chapters
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str
         except GuideError as error:
             errors.append(error)
     raise_all(errors)
-    return rendered
+    return resolve_chapters(config, rendered)
 
 
 def theme_css(config: GuideConfig) -> str:
@@ -98,6 +99,7 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
                "theme_css": theme_css(config),
                "toc_index": _toc_index(config, rendered)}
     html = render_page(env, page_template, context)
+    raise_all([_file_link_error(config, url, page_template) for url in file_links(html)])
     return GuideHtml(html, config.root.as_uri() + "/", stylesheets(config.root, config.kit),
                      tuple(rendered))
 
@@ -120,6 +122,16 @@ def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:
         if frame.filename.endswith(".html"):
             return frame.filename, frame.lineno
     return name, None
+
+
+def _file_link_error(config: GuideConfig, url: str, page_template: str) -> GuideError:
+    """A link from guide.yaml or a template that would point at a file on the build machine."""
+    text = config.config_path.read_text(encoding="utf-8")
+    index = text.find(url)
+    where = ((config.config_path, text.count("\n", 0, index) + 1) if index >= 0
+             else (Path(page_template), None))
+    return TemplateError(f"link '{url}' is not a web or mail address: in the PDF it would point "
+                         "at a file on the machine that built it", *where)
 
 
 def _toc_index(config: GuideConfig, rendered: list[RenderedChapter]) -> int:

@@ -18,7 +18,7 @@ def _builtin(name: str) -> Path:
 BUILTIN_TEMPLATES = _builtin("templates")
 BUILTIN_STYLES = _builtin("styles")
 BUILTIN_KITS = _PACKAGE / "kits"
-STYLESHEETS = ("theme.css", "print.css")
+STYLESHEETS = ("theme.css", "print.css", "markdown.css")
 EXTRA_STYLESHEET = "extra.css"  # a guide's own additions, loaded after every built-in sheet
 MACROS = "macros.html"
 GUIDE_MACROS = "macros"  # a guide's templates/macros/*.html, added to the built-in macros

@@ -10,6 +10,7 @@ from typing import Callable
 import markdown
 from markdown.extensions.toc import slugify
 from markdown.postprocessors import Postprocessor
+from markdown.treeprocessors import Treeprocessor
 
 from .mdlists import CommonMarkListsExtension
 
@@ -35,6 +36,14 @@ _CONFIGS = {
     "pymdownx.quotes": {"callouts": True},
     "pymdownx.magiclink": {"hide_protocol": False, "repo_url_shortener": False},
 }
+# GitHub alerts and MkDocs admonition types → the guide's three callout looks (print.css)
+CALLOUTS = {
+    "tip": ("note", "info", "abstract", "summary", "tldr", "todo", "question", "help", "faq",
+            "example", "quote", "cite", "seealso"),
+    "quickwin": ("important", "success", "check", "done", "hint"),
+    "caution": ("warning", "attention", "danger", "error", "failure", "fail", "missing", "bug"),
+}
+_LOOK = {kind: look for look, kinds in CALLOUTS.items() for kind in kinds}
 _CODE_BLOCK = re.compile(r'(<div class="[^"]*\bhighlight\b[^"]*">(?:<span class="filename">.*?</span>)?<pre>'
                          r'(?:<span></span>)?<code[^>]*>)(.*?)(</code></pre>)', re.DOTALL)
 
@@ -45,11 +54,38 @@ def converter(slug: str) -> markdown.Markdown:
     md = markdown.Markdown(extensions=[*EXTENSIONS, CommonMarkListsExtension()],
                            extension_configs=configs)
     md.postprocessors.register(CodeLines(md), "code_lines", 5)  # after raw HTML is back (30)
+    md.treeprocessors.register(CalloutLooks(md), "callout_looks", 19)  # after quotes (19.99)
     return md
 
 
 def _prefixed_slugify(prefix: str) -> Callable[[str, str], str]:
     return lambda value, separator: f"{prefix}-{slugify(value, separator)}"
+
+
+class CalloutLooks(Treeprocessor):
+    """``> [!WARNING]``, ``!!! note`` and ``??? tip`` print as the guide's callouts: each type
+    gets the class of the look it maps to, and a collapsible one prints open, as a callout."""
+
+    def run(self, root):  # type: ignore[no-untyped-def]
+        for element in root.iter():
+            if element.tag == "details":
+                _open_details(element)
+            classes = (element.get("class") or "").split()
+            if element.tag == "div" and "admonition" in classes:
+                look = next((_LOOK[c] for c in classes if c in _LOOK), None)
+                if look and look not in classes:
+                    element.set("class", " ".join([*classes, look]))
+        return root
+
+
+def _open_details(element) -> None:  # type: ignore[no-untyped-def]
+    element.tag = "div"
+    element.set("class", " ".join(["admonition", *(element.get("class") or "").split()]))
+    element.attrib.pop("open", None)
+    summary = element.find("summary")
+    if summary is not None:
+        summary.tag = "p"
+        summary.set("class", "admonition-title")
 
 
 class CodeLines(Postprocessor):

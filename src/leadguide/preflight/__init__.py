@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..build import BuildResult, Progress, build_if_stale
 from ..errors import GuideError
-from . import content, document, links, technical
+from . import bounds, content, document, links, technical
 from .facts import Facts, PreflightError
 from .model import FAIL, PASS, WARN, Check, CheckResult
 from .report import counts, fit_to_send, summary, table, to_json
@@ -27,6 +27,8 @@ CHECKS: tuple[Check, ...] = (
           "every #id link in the HTML has its destination in the PDF"),
     Check("external-links", links.check_external_links, False,
           "external links listed; calls to action carry UTM tags"),
+    Check("trim-box", bounds.check_trim_box, True,
+          "no text or image is drawn outside the page's trim box"),
     Check("fonts", technical.check_fonts, True, "every font is embedded"),
     Check("image-resolution", technical.check_image_resolution, False,
           f"raster images print at {technical.MIN_DPI} dpi or more"),

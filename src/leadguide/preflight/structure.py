@@ -130,6 +130,78 @@ def _text_objects(count: int, get: Callable[[int], Any]) -> Iterator[Any]:
                                      partial(pdfium_c.FPDFFormObj_GetObject, obj))
 
 
+Matrix = tuple[float, float, float, float, float, float]  # a b c d e f, as in a PDF's cm
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A text or image object and where it is drawn, in page space."""
+
+    kind: str  # "text" or "image"
+    rect: Rect
+    handle: Any  # the FPDF_PAGEOBJECT, valid while its page is open
+
+
+def drawn_objects(page: pdfium.PdfPage) -> list[Drawn]:
+    """Every text and image object on the page, inside form XObjects too."""
+    return list(_drawn(pdfium_c.FPDFPage_CountObjects(page),
+                       partial(pdfium_c.FPDFPage_GetObject, page), _IDENTITY))
+
+
+_KINDS = {pdfium_c.FPDF_PAGEOBJ_TEXT: "text", pdfium_c.FPDF_PAGEOBJ_IMAGE: "image"}
+
+
+def _drawn(count: int, get: Callable[[int], Any], matrix: Matrix) -> Iterator[Drawn]:
+    for index in range(count):
+        obj = get(index)
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind in _KINDS:
+            yield Drawn(_KINDS[kind], _transformed(_bounds(obj), matrix), obj)
+        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+            # a form's objects are placed in its own space: its matrix maps them to the page
+            yield from _drawn(pdfium_c.FPDFFormObj_CountObjects(obj),
+                              partial(pdfium_c.FPDFFormObj_GetObject, obj),
+                              _multiply(_matrix(obj), matrix))
+
+
+def object_text(textpage: pdfium.PdfTextPage, obj: Any) -> str:
+    """The text a text object draws."""
+    return _utf16(lambda buffer, size: pdfium_c.FPDFTextObj_GetText(obj, textpage, buffer,
+                                                                    size))
+
+
+def _bounds(obj: Any) -> Rect:
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    pdfium_c.FPDFPageObj_GetBounds(obj, *(ctypes.byref(v) for v in (left, bottom, right, top)))
+    return left.value, bottom.value, right.value, top.value
+
+
+def _matrix(obj: Any) -> Matrix:
+    matrix = pdfium_c.FS_MATRIX()
+    if not pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)):
+        return _IDENTITY
+    return matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
+
+
+def _multiply(inner: Matrix, outer: Matrix) -> Matrix:
+    """The matrix that applies ``inner``, then ``outer``."""
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D,
+            e * A + f * C + E, e * B + f * D + F)
+
+
+def _transformed(rect: Rect, matrix: Matrix) -> Rect:
+    a, b, c, d, e, f = matrix
+    left, bottom, right, top = rect
+    xs, ys = [], []
+    for x, y in ((left, bottom), (left, top), (right, bottom), (right, top)):
+        xs.append(a * x + c * y + e)
+        ys.append(b * x + d * y + f)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 def _font(font: Any) -> Font:
     size = pdfium_c.FPDFFont_GetBaseFontName(font, None, 0)
     buffer = ctypes.create_string_buffer(size)
