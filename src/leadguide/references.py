@@ -94,6 +94,7 @@ def _serialize(tag: Tag, attrs: list[tuple[str, str | None]]) -> str:
 # ---- chapters
 @dataclass(frozen=True)
 class _Guide:
+    config: GuideConfig
     root: Path
     chapters_dir: Path
     by_file: dict[Path, RenderedChapter]
@@ -105,7 +106,7 @@ def resolve_chapters(config: GuideConfig,
                      rendered: list[RenderedChapter]) -> list[RenderedChapter]:
     """Every chapter with its paths and links resolved; all problems are reported together."""
     root = config.root.resolve()
-    guide = _Guide(root, config.chapters_dir.resolve(),
+    guide = _Guide(config, root, config.chapters_dir.resolve(),
                    {(config.chapters_dir / r.chapter.path.name).resolve(): r for r in rendered},
                    {r.chapter.slug: _ids(r.html) for r in rendered},
                    {own.resolve(): builtin for own, builtin in asset_fallbacks(root).items()})
@@ -133,8 +134,7 @@ def _chapter_rewrite(guide: _Guide, chapter: RenderedChapter,
             if (tag, attribute) in _RESOURCES:
                 return _resource(guide, value)
         except _Refused as refused:
-            problems.append(ContentError(str(refused), chapter.chapter.path,
-                                         _line_of(chapter, value)))
+            problems.append(ContentError(str(refused), *_where(guide, chapter, value)))
         return value
     return rewrite
 
@@ -214,11 +214,12 @@ def _local(guide: _Guide, parts, value: str) -> Path:  # type: ignore[no-untyped
         raise _Refused(f"'{value}' is neither a path inside the guide nor a web address")
     path = unquote(parts.path)
     starts = [guide.root] if path.startswith("/") else [guide.chapters_dir, guide.root]
-    candidates = [(start / path.lstrip("/")).resolve() for start in starts]
+    candidates = [(start / path.lstrip("/")).resolve() for start in starts]  # symlinks followed
+    found = next((c for c in candidates if c.exists() or _builtin(guide, c)), None)
     inside = [c for c in candidates if c.is_relative_to(guide.root)]
-    if not inside:
+    if (found and not found.is_relative_to(guide.root)) or not inside:
         raise _Refused(f"'{value}' is outside the guide folder: only files inside it can be used")
-    return next((c for c in inside if c.exists() or _builtin(guide, c)), inside[0])
+    return found or inside[0]
 
 
 def _builtin(guide: _Guide, target: Path) -> bool:
@@ -234,13 +235,19 @@ def _shown(guide: _Guide, target: Path) -> str:
         return str(target)
 
 
-def _line_of(chapter: RenderedChapter, value: str) -> int | None:
+def _where(guide: _Guide, chapter: RenderedChapter, value: str) -> tuple[Path, int | None]:
+    """The chapter line that names ``value``, else guide.yaml's (a macro printed it)."""
     body = chapter.chapter.body
-    for needle in dict.fromkeys((value, unquote(value), html.unescape(value))):
-        index = body.find(needle)
-        if index >= 0:
-            return chapter.chapter.body_line + body.count("\n", 0, index)
-    return None
+    needles = list(dict.fromkeys((value, unquote(value), html.unescape(value))))
+    for needle in needles:
+        if needle in body:
+            return chapter.chapter.path, chapter.chapter.body_line + body.count(
+                "\n", 0, body.index(needle))
+    config = guide.config.config_path.read_text(encoding="utf-8")
+    for needle in needles:
+        if needle in config:
+            return guide.config.config_path, config.count("\n", 0, config.index(needle)) + 1
+    return chapter.chapter.path, None
 
 
 # ---- the whole document

@@ -1,0 +1,251 @@
+"""Markdown as GitHub, MkDocs and Pandoc authors write it: lists, code, alerts, paths, links.
+
+These render HTML only (fast); tests/test_markdown_pdf.py reads the built PDF."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from leadguide.assemble import assemble
+from leadguide.chapters import load_chapters
+from leadguide.codeguard import protect
+from leadguide.config import load_config
+from leadguide.data import load_data
+from leadguide.errors import ContentError, GuideError, TemplateError
+from leadguide.mdengine import converter
+from leadguide.mdsource import scan
+
+
+def html(source: str) -> str:
+    return converter("ch").convert(source)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+# ---- lists nest at the column the item's text starts
+@pytest.mark.parametrize("source", [
+    "- a\n  - b\n    - c\n- d",            # two spaces (GitHub, Prettier)
+    "- a\n    - b\n        - c\n- d",      # four spaces (Python-Markdown's own)
+    "* a\n   * b\n      * c\n* d",         # three
+])
+def test_nested_bullets_at_two_three_or_four_spaces(source):
+    assert squash(html(source)) == ("<ul><li>a<ul><li>b<ul><li>c</li></ul></li></ul></li>"
+                                    "<li>d</li></ul>")
+
+
+def test_ordered_items_nest_three_spaces_in():
+    assert squash(html("1. a\n   1. b\n   2. c\n2. d")) == (
+        "<ol><li>a<ol><li>b</li><li>c</li></ol></li><li>d</li></ol>")
+
+
+def test_a_list_may_interrupt_a_paragraph_but_not_with_a_number_other_than_one():
+    assert squash(html("Steps:\n1. one\n2. two")) == "<p>Steps:</p><ol><li>one</li><li>two</li></ol>"
+    assert squash(html("Steps:\n- one")) == "<p>Steps:</p><ul><li>one</li></ul>"
+    assert squash(html("In\n2024. it rained")) == "<p>In2024.itrained</p>"
+
+
+def test_a_fence_inside_a_two_space_item_is_code_in_that_item():
+    out = html("- step:\n\n  ```bash\n  # not a heading\n  pip install x\n  ```\n- next")
+    assert "<h1" not in out
+    item = out[out.index("<li>"):out.index("</li>")]
+    assert 'class="language-bash highlight"' in item and "# not a heading" in item
+
+
+def test_lists_nest_inside_callouts_and_quotes():
+    assert "<li>a<ul>\n<li>b</li>" in html("!!! tip\n    - a\n      - b")
+    assert "<li>a<ul>\n<li>b</li>" in html("> [!TIP]\n> - a\n>   - b")
+
+
+def test_paragraphs_and_code_keep_their_place_inside_items():
+    out = html("- a\n\n  more about a\n\n      indented code\n- b")
+    assert squash(out).startswith("<ul><li><p>a</p><p>moreabouta</p><divclass=")
+    assert "indented code" in out
+
+
+def test_scan_marks_code_lines():
+    lines = list(scan("text\n\n    code\n\n```\nfence {{ x }}\n```\n- item\n  `inline`"))
+    assert [line.code for line in lines] == [False, False, True, True, True, True, True,
+                                             False, False]
+
+
+# ---- code
+def test_fences_of_any_length_and_tildes_and_indented_code():
+    out = html("````md\n```\ninner\n```\n````\n\n~~~\ntilde\n~~~\n\n    indented\n")
+    assert out.count('<div class="language-') == 3 and "inner" in out and "```" in out
+    assert out.count('<span class="line">') == 5  # ``` inner ``` tilde indented
+
+
+def test_code_is_highlighted_by_pygments_one_span_per_line():
+    out = html('```python\ndef f():\n    return "s"  # c\n```')
+    assert '<span class="k">def</span>' in out and '<span class="c1"># c</span>' in out
+    assert out.count('<span class="line">') == 2
+
+
+def test_strikethrough_task_lists_bare_urls_and_hashtags():
+    assert "<del>old</del>" in html("~~old~~ new")
+    out = html("- [x] done\n- [ ] open")
+    assert out.count('type="checkbox"') == 2 and out.count("checked") == 1
+    assert '<a href="https://example.com/a">' in html("See https://example.com/a today.")
+    assert "<h1" not in html("#hashtag is text")
+
+
+@pytest.mark.parametrize("kind,look", [("NOTE", "tip"), ("TIP", "tip"),
+                                       ("IMPORTANT", "quickwin"), ("WARNING", "caution"),
+                                       ("CAUTION", "caution")])
+def test_github_alerts_are_the_guide_callouts(kind, look):
+    out = html(f"> [!{kind}]\n> Body text.")
+    assert re.search(rf'<div class="admonition {kind.lower()}( {look})?">', out), out
+    assert f'<p class="admonition-title">{kind.title()}</p>' in out and "[!" not in out
+
+
+def test_mkdocs_admonitions_and_collapsibles_print_open_as_callouts():
+    assert '<div class="admonition danger caution">' in html("!!! danger\n    Stop.")
+    out = html('??? note "More"\n    Hidden on the web, printed here.')
+    assert "<details" not in out and '<p class="admonition-title">More</p>' in out
+    assert "Hidden on the web" in out
+
+
+def test_footnotes_tables_definition_lists_and_raw_html_keep_working():
+    out = html("A[^1]\n\n[^1]: Note.\n\n| a | b |\n| - | - |\n| 1 | 2 |\n\nterm\n:   def\n\n"
+               "<details><summary>S</summary>Body</details>")
+    assert 'class="footnote"' in out and "<table>" in out and "<dt>term</dt>" in out
+    assert "<details><summary>S</summary>Body</details>" in out
+
+
+def test_inline_code_in_headings_is_code_and_ids_are_plain():
+    assert html("## Install `pip`") == '<h2 id="ch-install-pip">Install <code>pip</code></h2>'
+
+
+# ---- Jinja never sees code
+def render_jinja(source: str, **context) -> str:
+    protected, restore = protect(source)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    return restore(env.from_string(protected).render(context))
+
+
+CODE_CASES = [
+    "```\n{{ value }}\n```",
+    "~~~django\n{% csrf_token %}\n~~~",
+    "`````\n````\n{{ x }}\n````\n`````",
+    "1. step\n\n   ```\n   {% url 'home' %}\n   ```",
+    "- item\n  ~~~\n  {{ x }}\n  ~~~",
+    "> ```\n> {{ quoted }}\n> ```",
+    "Use `{{ value }}` or ``{{ a `b` }}`` here.",
+    "Para.\n\n    {{ indented }}",
+    "<pre>\n{{ raw }}\n</pre>",
+]
+
+
+@pytest.mark.parametrize("code", CODE_CASES)
+def test_code_reaches_markdown_untemplated(code):
+    source = f"Hi {{{{ name }}}}.\n\n{code}\n\nBye {{{{ name }}}}."
+    out = render_jinja(source, name="Ana")
+    assert out == source.replace("{{ name }}", "Ana")
+
+
+def test_an_unclosed_fence_runs_to_the_end():
+    assert render_jinja("```\n{{ x }}\n") == "```\n{{ x }}\n"
+
+
+def test_jinja_errors_after_code_keep_their_line(sample_guide):
+    path = sample_guide / "chapters" / "01-intro.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "\n```\n{{ fine }}\nline\n```\n\n{{ nope }}\n", encoding="utf-8")
+    config = load_config(sample_guide)
+    with pytest.raises(TemplateError, match="nope") as error:
+        assemble(config, load_chapters(config), load_data(sample_guide))
+    assert error.value.line == text.count("\n") + 7
+
+
+def test_templating_false_leaves_the_body_to_markdown(sample_guide):
+    path = sample_guide / "chapters" / "01-intro.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "pages: 1", "pages: 1\ntemplating: false") + "\n{{ not_a_name }} {% if %}\n",
+        encoding="utf-8")
+    guide = _assembled(sample_guide)
+    assert "{{ not_a_name }} {% if %}" in guide.html
+
+
+def _assembled(root: Path):
+    config = load_config(root)
+    return assemble(config, load_chapters(config), load_data(root))
+
+
+def test_chapter_titles_with_code(sample_guide):
+    path = sample_guide / "chapters" / "01-intro.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "title: Welcome aboard", "title: Welcome to `pip` <now>"), encoding="utf-8")
+    chapter = load_chapters(load_config(sample_guide))[0]
+    assert chapter.title == "Welcome to pip <now>"
+    assert chapter.title_html == "Welcome to <code>pip</code> &lt;now&gt;"
+    page = _assembled(sample_guide).html
+    assert '<h1 class="chapter-title">Welcome to <code>pip</code> &lt;now&gt;</h1>' in page
+    assert "`" not in page[page.index('<nav class="contents"'):page.index("</nav>")]
+
+
+# ---- paths and links
+def _chapter(root: Path, name: str, body: str, title: str = "Extra") -> None:
+    (root / "chapters" / name).write_text(f"---\ntitle: {title}\n---\n\n{body}\n",
+                                          encoding="utf-8")
+    config = root / "guide.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  - 03-food.md", f"  - 03-food.md\n  - {name}"),
+                      encoding="utf-8")
+
+
+def test_paths_resolve_from_the_chapter_and_links_to_chapters_become_pdf_links(sample_guide):
+    (sample_guide / "assets").mkdir()
+    (sample_guide / "assets" / "pic.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    _chapter(sample_guide, "04-more.md", "![Pic](../assets/pic.svg)\n\n## Deep dive\n\n"
+             "[intro](01-intro.md) [here](#deep-dive) [food](03-food.md#"
+             "what-to-eat) [mail](mailto:a@b.c)")
+    (sample_guide / "chapters" / "03-food.md").write_text(
+        (sample_guide / "chapters" / "03-food.md").read_text() + "\n## What to eat\n")
+    page = _assembled(sample_guide).html
+    assert '<img alt="Pic" src="assets/pic.svg" />' in page
+    assert '<a href="#ch-01-intro">intro</a>' in page
+    assert '<a href="#04-more-deep-dive">here</a>' in page
+    assert '<a href="#03-food-what-to-eat">food</a>' in page
+    assert '<a href="mailto:a@b.c">mail</a>' in page and "file:" not in page
+
+
+@pytest.mark.parametrize("link,message", [
+    ("01-intro.md#nowhere", "01-intro.md has no heading '#nowhere'"),
+    ("notes.md", "notes.md is not one of the guide's chapters"),
+    ("../images/mark.svg", "points at a file (images/mark.svg)"),
+    ("file:///etc/passwd", "is a file: URL"),
+    ("//example.com/x", "neither a path inside the guide nor a web address"),
+    ("../../outside.md", "outside the guide folder"),
+])
+def test_bad_links_name_the_chapter_and_line(sample_guide, link, message):
+    (sample_guide / "chapters" / "notes.md").write_text("# not listed\n")
+    _chapter(sample_guide, "04-more.md", f"Some text.\n\nSee [this]({link}).")
+    with pytest.raises(ContentError, match=re.escape(message)) as error:
+        _assembled(sample_guide)
+    assert (error.value.path.name, error.value.line) == ("04-more.md", 7)
+
+
+def test_every_bad_link_is_reported_at_once(sample_guide):
+    _chapter(sample_guide, "04-more.md", "[a](x.md)\n\n![b](missing.png)")
+    with pytest.raises(GuideError) as error:
+        _assembled(sample_guide)
+    assert "x.md" in str(error.value) and "missing.png" in str(error.value)
+
+
+def test_a_file_link_from_guide_yaml_is_an_error(sample_guide):
+    config = sample_guide / "guide.yaml"
+    config.write_text(config.read_text().replace("https://example.com/book?utm_source=guide",
+                                                 "file:///tmp/book.html") + "back_page: true\n")
+    with pytest.raises(ContentError, match="is a file: URL") as error:
+        _assembled(sample_guide)  # the cta() macro prints it in a chapter
+    assert error.value.path.name == "guide.yaml" and error.value.line
+    (sample_guide / "chapters" / "03-food.md").write_text("---\ntitle: Food\n---\n\nNo cta.\n")
+    with pytest.raises(TemplateError, match="not a web or mail address") as error:
+        _assembled(sample_guide)  # back.html prints it
+    assert error.value.path.name == "guide.yaml" and error.value.line
