@@ -267,6 +267,30 @@ def _strip_font_files(writer: PdfWriter) -> None:
                 obj.pop(NameObject(key), None)
 
 
+def test_nothing_off_the_page_passes(good_results):
+    assert passes(good_results, "trim-box")
+    assert "all inside the page" in of(good_results, "trim-box")[0].message
+
+
+def test_text_and_images_off_the_page_fail_with_page_and_text(tmp_path):
+    """A line that will not wrap and a photo pushed past the edge: both drawn off the page."""
+    guide = _copy(tmp_path)
+    Image.new("RGB", (600, 400), (90, 140, 70)).save(guide / "images" / "wide.jpg")
+    _append(guide / "chapters" / "02-training.md",
+            '\n<p style="white-space: nowrap">Keep going: this sentence is set on one line that '
+            'never wraps, so it runs past the margin, past the edge of the paper and on into '
+            'the void beyond it.</p>\n\n'
+            '<img src="images/wide.jpg" alt="A wide photo" '
+            'style="max-width: none; width: 3in; margin-left: 5in">\n')
+    pdf = build(guide, out=tmp_path / "off.pdf", draft=True).output
+    failed = of(run_checks(guide, pdf, cheap_only=True), "trim-box", "fail")
+    text = [r for r in failed if r.message.startswith("text runs off the page at the right")]
+    images = [r for r in failed if r.message.startswith("an image runs off the page at the right")]
+    assert len(text) == 1 and len(images) == 1
+    assert ": 'Keep going: this sentence is set on one line that never wra…'" in text[0].message
+    assert text[0].where == images[0].where == "p. 5"
+
+
 def test_fonts_not_embedded_fail(good, good_results, tmp_path):
     assert passes(good_results, "fonts")
     results = damaged(good, tmp_path, _strip_font_files)
@@ -420,7 +444,7 @@ def test_build_runs_the_cheap_checks_and_fails_on_one_unless_draft(good, tmp_pat
     assert main(["build", str(guide), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "FAIL  chapter-budget" in err and "'Food basics' takes 3 pages" in err
-    assert "cheap checks: 6 passed, 0 warnings, 1 failed (leadguide check runs them all)" in err
+    assert "cheap checks: 7 passed, 0 warnings, 1 failed (leadguide check runs them all)" in err
     assert "the last good PDF was kept" in err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert main(["build", str(guide), "--out", str(out), "--draft"]) == 0

@@ -85,6 +85,11 @@ def _toc_pages(facts: Facts, anchors: dict) -> list[int]:
             linked[link.page].add(link.dest)
     if not linked:
         return []
+    contents = facts.anchor_pages.get("contents")
+    if contents in linked:  # the contents part's pages; a chapter may link to chapters too
+        following = [first for first, _ in facts.starts if first > contents]
+        last = min(following) - 1 if following else contents
+        return [n for n in range(contents, last + 1) if n in linked]
     best = max(linked, key=lambda n: (len(linked[n]), -n))
     first, last = best, best
     while first - 1 in linked:
