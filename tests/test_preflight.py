@@ -229,6 +229,25 @@ def test_links_that_run_actions_are_named(good, tmp_path):
         ("warn", "a link runs a JavaScript action: readers may block it")]
 
 
+def _file_link(writer: PdfWriter) -> None:
+    """The first web link becomes a link to a file on the build machine."""
+    for annotation in writer.pages[-1].get("/Annots", []) + [
+            a for page in writer.pages for a in page.get("/Annots", [])]:
+        action = annotation.get_object().get("/A")
+        if action is not None and "/URI" in action.get_object():
+            action.get_object()[NameObject("/URI")] = TextStringObject("file:///home/me/x.html")
+            return
+    raise AssertionError("no web link to damage")
+
+
+def test_a_file_link_fails(good, good_results, tmp_path):
+    assert not of(good_results, "external-links", "fail")
+    results = damaged(good, tmp_path, _file_link)
+    assert [r.message for r in of(results, "external-links", "fail")] == [
+        "link to file:///home/me/x.html: a file on the machine that built the PDF, which no "
+        "reader has"]
+
+
 def test_cheap_checks_leave_pypdf_alone(good):
     """pypdf's first look parses WeasyPrint's whole object stream: too slow for every build."""
     facts = Facts(*good)

@@ -25,6 +25,7 @@ from .config import GuideConfig, load_config
 from .data import load_data
 from .errors import ErrorGroup, GuideError
 from .markup import RenderedChapter, macro_functions, render_chapter
+from .references import resolve_chapter
 from .pagebreaks import Layout, Layouter, chapter_document, lay_out_document
 
 DEFAULT_OUT = Path("build/preview")
@@ -403,8 +404,10 @@ class Preview:
         try:
             chapter = read_chapter(path, state.number, self.config.root)
             context = template_context(self.config, self.data)
-            rendered = render_chapter(chapter, self.env, context, macro_functions(
-                self.env, context, macro_templates(self.config.root, self.config.kit)))
+            rendered = resolve_chapter(self.config, render_chapter(
+                chapter, self.env, context, macro_functions(
+                    self.env, context, macro_templates(self.config.root, self.config.kit))),
+                self._rendered())
             section = render_page(self.env, chapter.template, {
                 **context, "chapter": rendered, "chapters": self._rendered()})
         except GuideError as error:

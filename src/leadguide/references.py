@@ -105,19 +105,37 @@ class _Guide:
 def resolve_chapters(config: GuideConfig,
                      rendered: list[RenderedChapter]) -> list[RenderedChapter]:
     """Every chapter with its paths and links resolved; all problems are reported together."""
-    root = config.root.resolve()
-    guide = _Guide(config, root, config.chapters_dir.resolve(),
-                   {(config.chapters_dir / r.chapter.path.name).resolve(): r for r in rendered},
-                   {r.chapter.slug: _ids(r.html) for r in rendered},
-                   {own.resolve(): builtin for own, builtin in asset_fallbacks(root).items()})
+    guide = _index(config, rendered)
     results, errors = [], []
     for chapter in rendered:
-        problems: list[GuideError] = []
-        html_text = rewrite_attributes(chapter.html, _chapter_rewrite(guide, chapter, problems))
-        errors += problems
-        results.append(replace(chapter, html=html_text))
+        try:
+            results.append(_resolve(guide, chapter))
+        except GuideError as error:
+            errors.append(error)
     raise_all(errors)
     return results
+
+
+def resolve_chapter(config: GuideConfig, chapter: RenderedChapter,
+                    others: list[RenderedChapter]) -> RenderedChapter:
+    """One chapter resolved, linking to ``others`` (the preview renders chapter by chapter)."""
+    rest = [other for other in others if other.chapter.path.name != chapter.chapter.path.name]
+    return _resolve(_index(config, [chapter, *rest]), chapter)
+
+
+def _index(config: GuideConfig, rendered: list[RenderedChapter]) -> _Guide:
+    root = config.root.resolve()
+    return _Guide(config, root, config.chapters_dir.resolve(),
+                  {(config.chapters_dir / r.chapter.path.name).resolve(): r for r in rendered},
+                  {r.chapter.slug: _ids(r.html) for r in rendered},
+                  {own.resolve(): builtin for own, builtin in asset_fallbacks(root).items()})
+
+
+def _resolve(guide: _Guide, chapter: RenderedChapter) -> RenderedChapter:
+    problems: list[GuideError] = []
+    text = rewrite_attributes(chapter.html, _chapter_rewrite(guide, chapter, problems))
+    raise_all(problems)
+    return replace(chapter, html=text)
 
 
 def _ids(text: str) -> set[str]:

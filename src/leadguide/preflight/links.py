@@ -53,7 +53,11 @@ def check_external_links(facts: Facts) -> list[CheckResult]:
     results = []
     for uri, numbers in on_pages.items():
         missing = [key for key in UTM_KEYS if key not in parse_qs(urlsplit(uri).query)]
-        if uri in calls and urlsplit(uri).scheme in ("http", "https") and missing:
+        if urlsplit(uri).scheme.lower() == "file":
+            results.append(CheckResult("external-links", FAIL, f"link to {uri}: a file on the "
+                                       "machine that built the PDF, which no reader has",
+                                       pages(numbers)))
+        elif uri in calls and urlsplit(uri).scheme in ("http", "https") and missing:
             results.append(CheckResult("external-links", WARN, f"call to action {uri} lacks "
                                        f"{', '.join(missing)}: clicks from the guide will not "
                                        "be counted as such", pages(numbers)))
