@@ -69,3 +69,14 @@ def test_an_explicit_pair_below_aa_is_an_error_with_its_line(sample_guide):
         load_config(sample_guide)
     line = path.read_text().splitlines().index('    on-accent: "#FFFFFF"') + 1
     assert error.value.line == line and "below the 4.5:1 WCAG AA" in str(error.value)
+
+
+CODE_COLOURS = ("text", "comment", "keyword", "string", "number", "name", "builtin", "deleted",
+                "inserted")
+
+
+@pytest.mark.parametrize("role", CODE_COLOURS)
+def test_code_colours_pass_on_the_code_background(role):
+    css = (BUILTIN_STYLES / "theme.css").read_text()
+    code = dict(re.findall(r"--code-([\w-]+):\s*(#[0-9A-Fa-f]{6})", css))
+    assert contrast(code[role], code["background"]) >= 4.5, role
