@@ -90,7 +90,8 @@ def test_chapter_page_uses_the_pdf_chapter_template_and_styles(preview: Preview)
     assert "Training plan" not in sheet and "Food basics" not in sheet  # one chapter a page
     stylesheets = local_urls(preview.out / "01-intro.html", "href")
     assert [s for s in stylesheets if s.endswith(".css")] == [
-        "styles/theme.css", "styles/print.css", "styles/fitness.css", "styles/screen.css"]
+        "styles/theme.css", "styles/print.css", "styles/markdown.css", "styles/fitness.css",
+        "styles/screen.css"]
 
 
 def test_every_local_url_works_from_disk(preview: Preview):

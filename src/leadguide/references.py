@@ -11,6 +11,7 @@ error that names the chapter and the line: no ``file:`` link may reach the PDF.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,6 +28,8 @@ _RESOURCES = {("img", "src"), ("source", "src"), ("video", "poster"), ("video", 
               ("link", "href"), ("input", "src"), ("image", "href")}
 _LINKS = {("a", "href"), ("area", "href")}
 _WEB_SCHEMES = {"http", "https", "mailto", "tel", "sms"}
+_MAYBE_FILE_LINK = re.compile(r"href\s*=\s*[\"']?(?![\"'\s]*(?:#|https?:|mailto:|tel:|sms:))",
+                              re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,7 @@ class _TagFinder(HTMLParser):
     def __init__(self, text: str):
         super().__init__(convert_charrefs=True)
         self.tags: list[Tag] = []
-        self._line_starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                self._line_starts.append(index + 1)
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.feed(text)
         self.close()
 
@@ -72,11 +72,11 @@ def start_tags(text: str) -> list[Tag]:
 Rewrite = Callable[[str, str, str], str]  # (tag, attribute, value) -> new value
 
 
-def rewrite_attributes(text: str, rewrite: Rewrite) -> str:
+def rewrite_attributes(text: str, rewrite: Rewrite, tags: list[Tag] | None = None) -> str:
     """``text`` with each attribute value replaced by ``rewrite``'s answer; other tags as they
-    were written."""
+    were written. ``tags`` are ``start_tags(text)``, if already found."""
     out, position = [], 0
-    for tag in start_tags(text):
+    for tag in start_tags(text) if tags is None else tags:
         attrs = [(name, value if value is None else rewrite(tag.name, name, value))
                  for name, value in tag.attrs]
         if attrs != tag.attrs:
@@ -98,6 +98,7 @@ class _Guide:
     root: Path
     chapters_dir: Path
     by_file: dict[Path, RenderedChapter]
+    tags: dict[str, list[Tag]]  # chapter slug -> its start tags
     ids: dict[str, set[str]]  # chapter slug -> every id in its HTML
     fallbacks: dict[Path, Path]
 
@@ -125,22 +126,23 @@ def resolve_chapter(config: GuideConfig, chapter: RenderedChapter,
 
 def _index(config: GuideConfig, rendered: list[RenderedChapter]) -> _Guide:
     root = config.root.resolve()
+    tags = {r.chapter.slug: start_tags(r.html) for r in rendered}
     return _Guide(config, root, config.chapters_dir.resolve(),
                   {(config.chapters_dir / r.chapter.path.name).resolve(): r for r in rendered},
-                  {r.chapter.slug: _ids(r.html) for r in rendered},
+                  tags, {slug: _ids(found) for slug, found in tags.items()},
                   {own.resolve(): builtin for own, builtin in asset_fallbacks(root).items()})
 
 
 def _resolve(guide: _Guide, chapter: RenderedChapter) -> RenderedChapter:
     problems: list[GuideError] = []
-    text = rewrite_attributes(chapter.html, _chapter_rewrite(guide, chapter, problems))
+    text = rewrite_attributes(chapter.html, _chapter_rewrite(guide, chapter, problems),
+                              guide.tags[chapter.chapter.slug])
     raise_all(problems)
     return replace(chapter, html=text)
 
 
-def _ids(text: str) -> set[str]:
-    return {value for tag in start_tags(text) for name, value in tag.attrs
-            if name == "id" and value}
+def _ids(tags: list[Tag]) -> set[str]:
+    return {value for tag in tags for name, value in tag.attrs if name == "id" and value}
 
 
 def _chapter_rewrite(guide: _Guide, chapter: RenderedChapter,
@@ -273,6 +275,8 @@ def file_links(document: str) -> list[str]:
     """Every link in the assembled document that would become a ``file:`` link in the PDF:
     anything but ``#id``, a web or mail address (relative paths resolve against the guide
     folder's ``file:`` URL)."""
+    if not _MAYBE_FILE_LINK.search(document):
+        return []  # every href is #id, web or mail: no need to parse the whole document
     found = []
     for tag in start_tags(document):
         for name, value in tag.attrs:
