@@ -360,3 +360,14 @@ def test_a_page_that_begins_mid_paragraph_is_marked_between_its_words(sample_gui
         browser.close()
     assert marks[0] == ["Chapter page 2", "P", first]
     assert len(marks) == len(starts)
+
+
+def test_a_chapter_image_by_a_path_from_the_chapter_shows_in_the_preview(sample_guide, pdf,
+                                                                         tmp_path):
+    edit(sample_guide / "chapters" / "01-intro.md", "Hello", "![Mark](../images/mark.svg)\n\nHello")
+    built = Preview(sample_guide, tmp_path / "preview", pdf)
+    assert built.build_all().errors == []
+    page = built.out / "01-intro.html"
+    images = [url for url in local_urls(page, "src") if url.endswith("mark.svg")]
+    assert images and all((page.parent / url).resolve() == (sample_guide / "images" / "mark.svg")
+                          .resolve() for url in images)
