@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 import re
-import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from .assets import macro_templates, stylesheets, template_dirs
+from .assets import allowed_roots, macro_templates, stylesheets, template_dirs
 from .chapters import Chapter
 from .config import GuideConfig
 from .errors import GuideError, TemplateError, raise_all
-from .markup import RenderedChapter, macro_functions, render_chapter
+from .markup import RenderedChapter, chapter_view, macro_functions, render_chapter
 from .qr import qr_data_uri
+from .sandbox import GuideSandbox, describe, make_sandbox, plain, template_frame
 from .theme import theme_css as _theme_css
 from .references import file_links, resolve_chapters
 
@@ -29,17 +29,17 @@ class GuideHtml:
     chapters: tuple[RenderedChapter, ...]
 
 
-def make_environment(config: GuideConfig) -> jinja2.Environment:
-    loader = jinja2.FileSystemLoader([str(p) for p in template_dirs(config.root, config.kit)])
-    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
-                             autoescape=jinja2.select_autoescape(["html"]),
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["thousands"] = lambda n: f"{n:,}"
-    env.globals["raise_error"] = _raise_error
-    env.globals["qr_data_uri"] = qr_data_uri
-    env.globals["data_list"] = _data_list
-    env.filters["slug"] = _slug
+def make_environment(config: GuideConfig) -> GuideSandbox:
+    """The guide's templates, its kit's, then the built-in ones, in the sandbox."""
+    env = make_sandbox(template_dirs(config.root, config.kit), allowed_roots(config.root),
+                       filters={"slug": _slug},
+                       globals={"qr_data_uri": qr_data_uri, "data_list": _data_list})
     return env
+
+
+def guide_view(config: GuideConfig) -> Any:
+    """guide.yaml as plain read-only data for templates: no paths, nothing that reads files."""
+    return plain({f.name: getattr(config, f.name) for f in fields(config) if f.name != "root"})
 
 
 @jinja2.pass_context
@@ -61,13 +61,8 @@ def _slug(value: Any) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")[:40] or "item"
 
 
-def _raise_error(message: str) -> None:
-    """Lets a template stop the build with a message (reported at the calling line)."""
-    raise LookupError(message)
-
-
 def template_context(config: GuideConfig, data: dict[str, Any]) -> dict[str, Any]:
-    return {"guide": config, "data": data}
+    return {"guide": guide_view(config), "data": data}
 
 
 def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
@@ -95,7 +90,8 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
     """Render chapters, then lay them into the page template as one document."""
     env = make_environment(config)
     rendered = render_chapters(config, chapters, data, env)
-    context = {**template_context(config, data), "chapters": rendered,
+    context = {**template_context(config, data),
+               "chapters": tuple(chapter_view(r) for r in rendered),
                "theme_css": theme_css(config),
                "toc_index": _toc_index(config, rendered)}
     html = render_page(env, page_template, context)
@@ -105,23 +101,27 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
 
 
 def render_page(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """A page template rendered; any failure is a TemplateError at the template's line."""
     try:
         return env.get_template(name).render(context)
+    except GuideError:
+        raise
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax: {exc.message}", exc.filename or name,
                             exc.lineno) from None
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template not found: {exc.name} (looked in "
-                            f"{', '.join(env.loader.searchpath)})", name) from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{exc.message}", *_template_location(exc, name)) from None
+        folders = ", ".join(str(f) for f in getattr(env.loader, "folders", []))
+        raise TemplateError(f"template not found: {exc.name} (looked in {folders})",
+                            *_template_location(env, exc, name)) from None
+    except Exception as exc:  # a template's own runtime error or a sandbox limit
+        raise TemplateError(describe(exc), *_template_location(env, exc, name)) from None
 
 
-def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.endswith(".html"):
-            return frame.filename, frame.lineno
-    return name, None
+def _template_location(env: jinja2.Environment, exc: BaseException,
+                       name: str) -> tuple[str, int | None]:
+    folders = tuple(str(f) for f in getattr(env.loader, "folders", []))
+    found = template_frame(exc, lambda filename: filename.startswith(folders))
+    return found if found else (name, None)
 
 
 def _file_link_error(config: GuideConfig, url: str, page_template: str) -> GuideError:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
-import traceback
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import jinja2
@@ -12,10 +12,9 @@ from .chapters import Chapter
 from .codeguard import protect
 from .errors import GuideError, TemplateError
 from .mdengine import converter as markdown_converter
+from .sandbox import Record, describe, template_frame
 
 _CHAPTER_TEMPLATE = "<chapter>"
-_TOKEN = "LGBLOCK{}X"
-_TOKEN_RE = re.compile(r"(?:<p>)?LGBLOCK(\d+)X(?:</p>)?")
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,18 @@ class BlockStash:
 
     def __init__(self) -> None:
         self.blocks: list[str] = []
+        # Unguessable, so text in a chapter can never pose as a placed block.
+        self.key = f"LGBLOCK{secrets.token_hex(8)}"
+        self.pattern = re.compile(rf"(?:<p>)?{self.key}N(\d+)X(?:</p>)?")
 
     def wrap(self, macro: Callable[..., Any]) -> Callable[..., str]:
         def placed(*args: Any, **kwargs: Any) -> str:
             self.blocks.append(str(macro(*args, **kwargs)))
-            return f"\n\n{_TOKEN.format(len(self.blocks) - 1)}\n\n"
+            return f"\n\n{self.key}N{len(self.blocks) - 1}X\n\n"
         return placed
 
     def restore(self, html: str) -> str:
-        return _TOKEN_RE.sub(lambda m: self.blocks[int(m.group(1))], html)
+        return self.pattern.sub(lambda m: self.blocks[int(m.group(1))], html)
 
 
 def macro_functions(env: jinja2.Environment, context: dict[str, Any],
@@ -72,8 +74,11 @@ def _macro_module(env: jinja2.Environment, context: dict[str, Any], name: str) -
                             exc.lineno) from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template not found: {exc.name}", name) from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{exc}", name) from None
+    except GuideError:
+        raise
+    except Exception as exc:  # a runtime error or sandbox limit at the template's top level
+        found = template_frame(exc, lambda filename: filename.endswith(name))
+        raise TemplateError(describe(exc), *(found or (name, None))) from None
 
 
 def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str, Any],
@@ -82,7 +87,7 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
     stash = BlockStash()
     macros = {name: stash.wrap(fn) for name, fn in
               (macros or macro_functions(env, context)).items()}
-    source = (_run_jinja(chapter, env, {**context, **macros, "chapter": chapter})
+    source = (_run_jinja(chapter, env, {**context, **macros, "chapter": chapter_view(chapter)})
               if chapter.templating else chapter.body)
     converter = markdown_converter(chapter.slug)
     html = stash.restore(converter.convert(source))
@@ -91,6 +96,17 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
         'id="fnref:', f'id="{chapter.slug}-fnref:').replace(
         'href="#fnref:', f'href="#{chapter.slug}-fnref:')
     return RenderedChapter(chapter, html, tuple(_headings(converter.toc_tokens)))
+
+
+def chapter_view(chapter: Chapter | RenderedChapter) -> Record:
+    """A chapter as plain read-only data for templates (no path, nothing that reads files)."""
+    source = chapter.chapter if isinstance(chapter, RenderedChapter) else chapter
+    names = [f.name for f in fields(source) if f.name not in ("path", "body", "body_line")]
+    values = {name: getattr(source, name) for name in [*names, "anchor", "title", "title_html"]}
+    if isinstance(chapter, RenderedChapter):
+        values["html"] = chapter.html
+        values["headings"] = tuple(Record(vars(h)) for h in chapter.headings)
+    return Record(values)
 
 
 def _headings(tokens: list[dict]) -> list[Heading]:
@@ -111,23 +127,9 @@ def _run_jinja(chapter: Chapter, env: jinja2.Environment, context: dict[str, Any
         raise _chapter_error(chapter, f"template syntax: {exc.message}", exc.lineno) from None
     except GuideError:
         raise
-    except Exception as exc:  # a macro's bad argument, an unknown name, a lookup that failed
-        line = _chapter_line(exc)
-        raise _chapter_error(chapter, _describe(exc), line) from None
-
-
-def _chapter_line(exc: BaseException) -> int | None:
-    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
-             if frame.filename == _CHAPTER_TEMPLATE]
-    return lines[-1] if lines else None
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, jinja2.UndefinedError):
-        return f"{exc.message}: check the spelling of the name or the macro's arguments"
-    if isinstance(exc, LookupError):
-        return str(exc.args[0]) if exc.args else "lookup failed"
-    return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a macro's bad argument, an unknown name, a sandbox limit
+        found = template_frame(exc, lambda name: name == _CHAPTER_TEMPLATE)
+        raise _chapter_error(chapter, describe(exc), found[1] if found else None) from None
 
 
 def _chapter_error(chapter: Chapter, message: str, line: int | None) -> TemplateError:
