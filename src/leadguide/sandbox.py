@@ -139,7 +139,7 @@ def _children(item: Any) -> Iterable[Any] | None:
 def _iter_metered(iterable: Any) -> Iterator[Any]:
     for item in iterable:
         tick()
-        yield item
+        yield _text_if_path(item)
 
 
 # ---------------------------------------------------------------- sizes before making them
@@ -387,19 +387,19 @@ class GuideSandbox(ImmutableSandboxedEnvironment):
         return "".join(collected)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        return (super().is_safe_attribute(obj, attr, value)
-                and not _forbidden(obj) and not _forbidden(value))
+        return (super().is_safe_attribute(obj, attr, value) and not _forbidden(obj)
+                and (isinstance(value, PurePath) or not _forbidden(value)))
 
     def is_safe_callable(self, obj: Any) -> bool:
         return super().is_safe_callable(obj) and not _forbidden(obj)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         tick()
-        return super().getattr(obj, attribute)
+        return _text_if_path(super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         tick()
-        value = super().getitem(obj, argument)
+        value = _text_if_path(super().getitem(obj, argument))
         if _forbidden(value):
             return self.unsafe_undefined(obj, str(argument))
         return value
@@ -444,10 +444,15 @@ class GuideSandbox(ImmutableSandboxedEnvironment):
             size = _str_method_size(owner, __obj.__name__, args, plain_kwargs)
             if size is not None:
                 charge(size)
-        result = super().call(__context, __obj, *args, **kwargs)
+        result = _text_if_path(super().call(__context, __obj, *args, **kwargs))
         if isinstance(result, (str, list, tuple)) and not isinstance(owner, LoopContext):
             charge(size_of(result, MAX_TEXT + 1))
         return result
+
+
+def _text_if_path(value: Any) -> Any:
+    """A path is only ever text to a template: it can be printed, never opened."""
+    return str(value) if isinstance(value, PurePath) else value
 
 
 def _bounded_list(iterable: Any) -> list:
@@ -483,7 +488,7 @@ def _sized_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         size = _filter_size(name, plain_args, kwargs)
         if size is not None:
             charge(size)
-        result = fn(*args, **kwargs)
+        result = _text_if_path(fn(*args, **kwargs))
         if isinstance(result, (str, list, tuple)):
             charge(size_of(result, MAX_TEXT + 1))
         return result
