@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from leadguide.assemble import assemble
-from leadguide.build import _read_sources
+from leadguide.build import read_sources
 from leadguide.config import load_config
 from leadguide.pdf import RENDER_OPTIONS
 
@@ -36,7 +36,7 @@ def timed(command: list[str]) -> tuple[float, int]:
 def final_html(guide_dir: Path, folder: Path) -> tuple[Path, list[str]]:
     """Write the exact HTML leadguide renders, and the weasyprint flags for its options."""
     config = load_config(guide_dir)
-    guide = assemble(config, *_read_sources(config))
+    guide = assemble(config, *read_sources(config))
     html = folder / "guide.html"
     html.write_text(guide.html, encoding="utf-8")
     flags = [f"--base-url={guide.base_url}"]  # relative image paths resolve in the guide

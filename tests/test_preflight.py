@@ -416,7 +416,9 @@ def test_json_has_every_result(good, good_results):
     assert data["counts"] == {"pass": len(good_results), "warn": 0, "fail": 0}
     assert data["checks"][0] == {"name": "page-count", "status": "pass",
                                  "message": "7 pages, as guide.yaml promises",
-                                 "where": data["checks"][0]["where"]}
+                                 "where": data["checks"][0]["where"], "details": {}}
+    fill = next(c for c in data["checks"] if c["name"] == "page-fill")
+    assert [p["page"] for p in fill["details"]["pages"]] == list(range(1, 8))
 
 
 def test_a_file_that_is_not_a_pdf_is_a_guide_error(good, tmp_path):
@@ -442,7 +444,7 @@ def test_check_command_json_and_exit_code_for_a_defective_pdf(defects, capsys):
     assert data["fit_to_send"] is False and data["counts"]["fail"] >= 7
     [disclaimer] = [c for c in data["checks"] if c["name"] == "disclaimer"]
     assert disclaimer["status"] == "fail" and disclaimer["message"].startswith("no disclaimer")
-    assert set(disclaimer) == {"name", "status", "message", "where"}
+    assert set(disclaimer) == {"name", "status", "message", "where", "details"}
 
 
 def test_check_command_reports_an_unreadable_pdf_without_a_traceback(good, tmp_path, capsys):

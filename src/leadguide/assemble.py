@@ -9,9 +9,10 @@ from typing import Any
 import jinja2
 
 from .assets import allowed_roots, macro_templates, stylesheets, template_dirs
-from .chapters import Chapter
+from .chapters import Chapter, chapter_anchor
 from .config import GuideConfig
 from .errors import GuideError, TemplateError, raise_all
+from .fitfile import fit_css
 from .markup import RenderedChapter, chapter_view, macro_functions, render_chapter
 from .qr import qr_data_uri
 from .sandbox import GuideSandbox, describe, make_sandbox, plain, template_frame
@@ -81,8 +82,12 @@ def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str
 
 
 def theme_css(config: GuideConfig) -> str:
-    """guide.yaml's theme and page as CSS custom properties, overriding theme.css."""
-    return _theme_css(config.theme, config.page)
+    """guide.yaml's theme and page as CSS custom properties, overriding theme.css, then the
+    typography fit.yaml gives each fitted chapter."""
+    rules = [_theme_css(config.theme, config.page)]
+    rules += [fit_css(chapter_anchor(name, config.chapters.index(name) + 1), values)
+              for name, values in config.fit.chapters.items() if values]
+    return "\n".join(rules)
 
 
 def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],

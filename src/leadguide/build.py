@@ -13,11 +13,12 @@ from .assemble import assemble
 from .assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
                      asset_fallbacks)
 from .chapters import Chapter, load_chapters
-from .checks import ChapterSpan, chapter_spans, check_page_promise
+from .checks import ChapterSpan, chapter_spans, check_page_promise, part_starts
 from .config import GuideConfig, load_config
 from .data import load_data
 from .fetcher import SafeFetcher
 from .errors import GuideError, PagePromiseError, raise_all
+from .pagefill import PageFill, page_fills
 from .pdf import render, write_atomically
 
 Progress = Callable[[str, float], None]
@@ -32,6 +33,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[GuideError] = field(default_factory=list)
     page_error: PagePromiseError | None = None
+    fills: list[PageFill] = field(default_factory=list)
 
     def manifest_path(self) -> Path:
         return manifest_path(self.output)
@@ -66,7 +68,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     watch = _Stopwatch(progress)
     started = time.perf_counter()
     config = load_config(guide_dir)
-    chapters, data = _read_sources(config)
+    chapters, data = read_sources(config)
     watch.lap("read", started)
 
     started = time.perf_counter()
@@ -79,6 +81,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     watch.lap("layout", started)
 
     spans = chapter_spans(chapters, rendered.anchor_pages, rendered.page_count)
+    fills = page_fills(rendered.document.pages, part_starts(spans, rendered.anchor_pages))
     page_error = check_page_promise(config, spans, rendered.page_count)
     if not draft:
         raise_all(list(rendered.warnings))
@@ -89,13 +92,13 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     target = out or default_output(config)
     size = write_atomically(rendered, target, verify)
     result = BuildResult(target, rendered.page_count, size, spans, watch.timings,
-                         list(rendered.warnings), page_error)
+                         list(rendered.warnings), page_error, fills)
     write_manifest(result, config)
     watch.lap("write", started)
     return result
 
 
-def _read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
+def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
     """Chapters and data, with the problems of both reported in one go."""
     errors: list[GuideError] = []
     chapters: list[Chapter] = []
@@ -132,6 +135,7 @@ def write_manifest(result: BuildResult, config: GuideConfig) -> None:
         "guide": str(config.root), "pdf": str(result.output), "pages": result.pages,
         "promised": config.pages, "size": result.size, "built_at": time.time(),
         "chapters": [{**asdict(span), "path": str(span.path)} for span in result.spans],
+        "page_fill": [asdict(fill) for fill in result.fills],
     }
     path = result.manifest_path()
     temp = path.with_name(f".{path.name}.tmp")

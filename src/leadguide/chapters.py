@@ -35,7 +35,17 @@ class Chapter:
 
     @property
     def anchor(self) -> str:
-        return f"ch-{self.slug}"
+        return f"ch-{self.slug}"  # as chapter_anchor(name, number)
+
+
+def chapter_slug(name: str, number: int) -> str:
+    """The chapter's id stem, from its file name: ``05-program.md`` → ``05-program``."""
+    return re.sub(r"[^a-z0-9]+", "-", Path(name).stem.lower()).strip("-") or f"chapter-{number}"
+
+
+def chapter_anchor(name: str, number: int) -> str:
+    """The id of the chapter's section in the guide's HTML (and its named destination)."""
+    return f"ch-{chapter_slug(name, number)}"
 
     @property
     def title(self) -> str:
@@ -107,7 +117,7 @@ def _chapter(raw: object, shown: Path, path: Path, number: int, body: str,
         reader.fail(f"'template' must be a template file name like chapter.html, not "
                     f"'{template}'", meta.line_of("template"))
     chapter = Chapter(
-        slug=re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or f"chapter-{number}",
+        slug=chapter_slug(path.name, number),
         number=number, path=shown,
         title_markdown=reader.get(meta, "title", str) or "",
         summary=reader.get(meta, "summary", str, ""),

@@ -45,6 +45,12 @@ def chapter_spans(chapters: list[Chapter], anchor_pages: dict[str, int],
     return spans
 
 
+def part_starts(spans: list[ChapterSpan], anchor_pages: dict[str, int]) -> set[int]:
+    """The pages that begin a chapter, the cover, the contents or the back page."""
+    return {span.first for span in spans} | {anchor_pages[a] for a in PART_ANCHORS
+                                             if a in anchor_pages}
+
+
 def span_table(spans: list[ChapterSpan], total: int, promised: int) -> str:
     """A plain-text table an author reads to see where to cut or add."""
     rows = [("chapter", "pages", "count", "budget", "")]

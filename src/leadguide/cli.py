@@ -130,6 +130,36 @@ def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out
           ready=webbrowser.open if open_browser else None)
 
 
+@cli.command("fit")
+@click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
+def fit_command(guide_dir: Path) -> None:
+    """Find typography that lands every chapter on its budget and GUIDE_DIR on its promise.
+
+    Only chapters that miss are changed, each by the smallest change within the bounds in
+    guide.yaml's fit: section (body size, leading, spacing, figure width); the words are never
+    touched. The values go to GUIDE_DIR/fit.yaml, which every build applies, and the guide is
+    then built strictly. If nothing within the bounds lands it, nothing is written and the
+    table says how many lines to cut or add.
+
+    \b
+    Example:
+      leadguide fit guide
+    """
+    from .fit import FitError, fit_guide
+
+    click.echo(f"Fitting {guide_dir}", err=True)
+    try:
+        report = fit_guide(guide_dir, progress=lambda line: click.echo(f"  {line}", err=True),
+                           verify=_cheap_checks(guide_dir, draft=False))
+    except FitError as error:
+        click.secho(str(error), fg="red", err=True)
+        click.get_current_context().exit(1)
+    click.echo(report.table())
+    click.echo(f"{report.fit_file}  {report.passes} layout passes  {report.seconds:.1f} s")
+    click.echo(f"{report.build.output}  {report.build.pages} pages  "
+               f"{report.build.size / 1e6:.2f} MB")
+
+
 _STATUS_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from .kits import KITS
 from .theme import (BUILTIN_FONTS, BUNDLED_FAMILIES, DEFAULT_MARGINS, FONT_ROLES, FONT_STYLES,
                     FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, is_hex, is_length,
                     resolve_colors)
+from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fit_section
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
 
 CONFIG_NAME = "guide.yaml"
@@ -20,7 +21,7 @@ _PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "theme", "metadata", "cover", "cta", "email", "url",
-         "back_page"},
+         "back_page", "fit"},
     "theme": {"colors", "fonts", "logo"},
     "theme.colors": set(ROLES),
     "theme.fonts": set(FONT_ROLES),
@@ -29,6 +30,7 @@ KEYS: dict[str, set[str]] = {
     "metadata": {"subject", "keywords"},
     "cover": {"badge", "title_line_1", "title_line_2", "art", "art_alt", "footer"},
     "cta": {"heading", "text", "button", "url"},
+    "fit": {"min_fill", *KNOB_NAMES},
 }
 
 
@@ -63,6 +65,7 @@ class GuideConfig:
     back_page: bool
     kit: str | None = None
     email: LocatedDict | None = None
+    fit: FitSettings = field(default_factory=FitSettings)
 
     @property
     def page_size(self) -> str:
@@ -91,7 +94,9 @@ def load_config(guide_dir: Path | str) -> GuideConfig:
     reader = FieldReader(shown, ConfigError)
     config = _read(root, reader.mapping(raw, CONFIG_NAME, 1), reader)
     raise_all(reader.errors)
-    return config
+    values = load_fit_values(root, _display_path(root / FIT_NAME), config.chapters,
+                             config.fit.bounds)
+    return replace(config, fit=replace(config.fit, chapters=values))
 
 
 def _display_path(path: Path) -> Path:
@@ -130,7 +135,14 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         back_page=get(raw, "back_page", bool, False),
         kit=_kit(raw, reader),
         email=reader.mapping(raw["email"], "email", raw.line_of("email")) if "email" in raw else None,
+        fit=_fit(raw, reader),
     )
+
+
+def _fit(raw: LocatedDict, reader: FieldReader) -> FitSettings:
+    section = reader.mapping(reader.get(raw, "fit", dict, LocatedDict()), "fit", raw.line_of("fit"))
+    bounds, min_fill = read_fit_section(section, reader)
+    return FitSettings(bounds=bounds, min_fill=min_fill)
 
 
 def _page(raw: LocatedDict, reader: FieldReader) -> Page:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..build import BuildResult, Progress, build_if_stale
 from ..errors import GuideError
-from . import bounds, content, document, links, technical
+from . import bounds, content, document, links, technical, typography
 from .facts import Facts, PreflightError
 from .model import FAIL, PASS, WARN, Check, CheckResult
 from .report import counts, fit_to_send, summary, table, to_json
@@ -21,6 +21,10 @@ CHECKS: tuple[Check, ...] = (
           "each bookmark opens its heading's page; none for the cover or contents"),
     Check("blank-pages", document.check_blank_pages, False,
           "no blank or nearly empty page, unless marked"),
+    Check("page-fill", typography.check_page_fill, False,
+          "how full each page is and what ends it; warns under guide.yaml's fit.min_fill"),
+    Check("typography", typography.check_typography, False,
+          "widows, orphans, headings alone at a page foot, one-word last lines"),
     Check("internal-links", links.check_internal_links, True,
           "every link in the PDF lands on a page"),
     Check("link-targets", links.check_link_targets, False,

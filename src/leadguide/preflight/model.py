@@ -1,8 +1,8 @@
 """What a preflight check returns, and the registry entry that names it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
     from .facts import Facts
@@ -15,12 +15,14 @@ FAIL: Status = "fail"
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One finding: ``where`` is ``p. 5``, ``path:line``, a file, or empty."""
+    """One finding: ``where`` is ``p. 5``, ``path:line``, a file, or empty; ``details`` are
+    figures for ``check --json`` that the table leaves out."""
 
     name: str
     status: Status
     message: str
     where: str = ""
+    details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
