@@ -37,16 +37,6 @@ class Chapter:
     def anchor(self) -> str:
         return f"ch-{self.slug}"  # as chapter_anchor(name, number)
 
-
-def chapter_slug(name: str, number: int) -> str:
-    """The chapter's id stem, from its file name: ``05-program.md`` → ``05-program``."""
-    return re.sub(r"[^a-z0-9]+", "-", Path(name).stem.lower()).strip("-") or f"chapter-{number}"
-
-
-def chapter_anchor(name: str, number: int) -> str:
-    """The id of the chapter's section in the guide's HTML (and its named destination)."""
-    return f"ch-{chapter_slug(name, number)}"
-
     @property
     def title(self) -> str:
         """Plain text, for the contents, running heads, bookmarks and metadata."""
@@ -68,6 +58,16 @@ def _span_text(code: str) -> str:
     if len(code) > 2 and code.startswith(" ") and code.endswith(" ") and code.strip():
         return code[1:-1]
     return code
+
+
+def chapter_slug(name: str, number: int) -> str:
+    """The chapter's id stem, from its file name: ``05-program.md`` → ``05-program``."""
+    return re.sub(r"[^a-z0-9]+", "-", Path(name).stem.lower()).strip("-") or f"chapter-{number}"
+
+
+def chapter_anchor(name: str, number: int) -> str:
+    """The id of the chapter's section in the guide's HTML (and its named destination)."""
+    return f"ch-{chapter_slug(name, number)}"
 
 
 def load_chapters(config: GuideConfig) -> list[Chapter]:
