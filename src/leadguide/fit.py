@@ -24,6 +24,7 @@ from .errors import GuideError
 from .fetcher import SafeFetcher
 from .fitfile import (FIT_NAME, KNOBS, FitSettings, Knob, fit_css, parse_value,
                       write_fit_bytes, write_fit_file)
+from .markup import chapter_view
 from .pagefill import page_fills
 
 Progress = Callable[[str], None]
@@ -120,8 +121,9 @@ class ChapterLayouts:
         self.env = make_environment(config)
         context = template_context(config, data)
         rendered = render_chapters(config, chapters, data, self.env)
+        views = tuple(chapter_view(r) for r in rendered)
         self.sections = {r.chapter.path.name: render_page(self.env, r.chapter.template, {
-            **context, "chapter": r, "chapters": rendered}) for r in rendered}
+            **context, "chapter": view, "chapters": views}) for r, view in zip(rendered, views)}
         self.anchors = {c.path.name: c.anchor for c in chapters}
         self.context = {**context, "theme_css": theme_css(config)}
         self.fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
