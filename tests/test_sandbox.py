@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from leadguide.assemble import make_environment, render_page, template_context
-from leadguide.build import _read_sources, build
+from leadguide.build import read_sources, build
 from leadguide.chapters import Chapter
 from leadguide.config import load_config
 from leadguide.errors import GuideError, TemplateError
@@ -150,7 +150,7 @@ def _got_through(text: str, guide: Path) -> bool:
 
 def _in_chapter(guide: Path, attempt: str) -> str:
     config = load_config(guide)
-    chapters, data = _read_sources(config)
+    chapters, data = read_sources(config)
     chapter = Chapter(**{**vars(chapters[0]), "body": attempt, "body_line": 5})
     return render_chapter(chapter, make_environment(config),
                           template_context(config, data)).html
@@ -159,7 +159,7 @@ def _in_chapter(guide: Path, attempt: str) -> str:
 def _in_page_template(guide: Path, attempt: str) -> str:
     (guide / "templates" / "attack.html").write_text(attempt)
     config = load_config(guide)
-    chapters, data = _read_sources(config)
+    chapters, data = read_sources(config)
     return render_page(make_environment(config), "attack.html",
                        {**template_context(config, data), "chapter": chapters[0]})
 
@@ -307,7 +307,7 @@ def test_runaway_template_ends_in_a_message(runaway_results, attempt):
 def test_the_default_guide_stays_well_inside_the_limits():
     # The limits must never trouble a real guide: the default one is the yardstick.
     config = load_config(Path(__file__).parents[1] / "guide")
-    chapters, data = _read_sources(config)
+    chapters, data = read_sources(config)
     from leadguide.assemble import assemble
     html = assemble(config, chapters, data).html
     assert 10 * len(html) < 8_000_000 and len(html) < MAX_TEXT
