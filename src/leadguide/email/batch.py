@@ -14,15 +14,17 @@ from .send import Delivery, RetryPolicy, Transport, send
 from .sendlog import DEFERRED, FAILED, SENDING, SENT, Entry, SendLog, read_states
 from .settings import EmailSettings
 
-SKIPPED, WOULD_SEND = "skipped", "would send"
+SKIPPED, WOULD_SEND, RESENDING = "skipped", "would send", "resending"
 
 
 @dataclass(frozen=True)
 class Outcome:
     recipient: Recipient
-    status: str  # SENT, SKIPPED, FAILED, DEFERRED or WOULD_SEND
+    status: str  # SENT, SKIPPED, FAILED, DEFERRED or WOULD_SEND; RESENDING only as a report
     detail: str = ""
-    resend: bool = False  # interrupted mid-send last time, so sent again (same Message-ID)
+    # Cut off after a final dot of DATA, before the answer was recorded (an earlier run, or a
+    # dropped connection in this one): sent again, and perhaps received twice (same Message-ID).
+    resend: bool = False
 
 
 @dataclass
@@ -77,7 +79,7 @@ def send_batch(job: Job, people: Iterable[Recipient], transport: Transport,
     with SendLog(job.log_path, guide_key(job.config)) as log:
         for index, person in enumerate(people):
             try:
-                outcome = _one(job, log, person, transport, pace)
+                outcome = _one(job, log, person, transport, report, pace)
             except SmtpError as error:
                 log.mark(person.key, DEFERRED, f"the batch stopped: {error.message}")
                 summary.stopped, summary.not_attempted = error, len(people) - index
@@ -87,7 +89,7 @@ def send_batch(job: Job, people: Iterable[Recipient], transport: Transport,
     return summary
 
 
-def _one(job: Job, log: SendLog, person: Recipient, transport: Transport,
+def _one(job: Job, log: SendLog, person: Recipient, transport: Transport, report: Report,
          pace: _Pacer) -> Outcome:
     entry = log.entry(person.key)
     done = _already_done(job, entry, person)
@@ -95,11 +97,21 @@ def _one(job: Job, log: SendLog, person: Recipient, transport: Transport,
         return done
     message = build_message(job.config, job.settings, person, job.attachment)
     pace.wait()
+    resend = entry is not None and entry.ambiguous
+    if resend:  # said before sending: a run killed now must not hide that it was resent
+        report(Outcome(person, RESENDING, AMBIGUOUS, resend=True))
     log.mark_sending(person.key, person.address, message["Message-ID"])
-    delivery: Delivery = send(message, smtp=transport, retry=job.retry)
-    log.mark(person.key, delivery.status, delivery.detail)
+    delivery = send(message, smtp=transport, retry=job.retry,
+                    before_dot=lambda: log.mark_data_end(person.key),
+                    before_retry=lambda ambiguous: log.mark(person.key, SENDING, "", ambiguous))
+    log.mark(person.key, delivery.status, delivery.detail,
+             data_end=delivery.ambiguous and delivery.status != SENT)
     return Outcome(person, delivery.status, delivery.detail,
-                   resend=entry is not None and entry.state == SENDING)
+                   resend=resend or delivery.ambiguous)
+
+
+AMBIGUOUS = ("an earlier run was cut off after the end of DATA, before the server's reply: it "
+             "may have arrived already; the copy has the same Message-ID")
 
 
 def _already_done(job: Job, entry: Entry | None, person: Recipient) -> Outcome | None:
@@ -124,7 +136,7 @@ def dry_run(job: Job, people: Iterable[Recipient],
         if outcome is None:
             message = build_message(job.config, job.settings, person, job.attachment)
             outcome = Outcome(person, WOULD_SEND, message["Message-ID"],
-                              resend=entry is not None and entry.state == SENDING)
+                              resend=entry is not None and entry.ambiguous)
         summary.outcomes.append(outcome)
         report(outcome)
     return summary

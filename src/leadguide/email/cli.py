@@ -5,12 +5,13 @@ from pathlib import Path
 
 import click
 
-from .batch import SKIPPED, WOULD_SEND, Outcome, Summary
+from .batch import RESENDING, SKIPPED, WOULD_SEND, Outcome, Summary
 from .sendlog import DEFERRED, FAILED, SENT
 from .welcome import build_eml, plan_send, run
 
 _GUIDE = click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
-_COLORS = {SENT: "green", SKIPPED: None, FAILED: "red", DEFERRED: "red", WOULD_SEND: "cyan"}
+_COLORS = {SENT: "green", SKIPPED: None, FAILED: "red", DEFERRED: "red", WOULD_SEND: "cyan",
+           RESENDING: "yellow"}
 
 
 @click.group("email")
@@ -121,8 +122,9 @@ def _print_summary(summary: Summary, log_path: Path, dry: bool) -> None:
     click.secho(f"Sent {summary.sent}, skipped {summary.skipped} (already sent), "
                 f"failed {summary.failed}.{twice}", bold=True, fg="green" if summary.ok else "red")
     if resent:
-        click.echo(f"{len(resent)} were interrupted mid-send by an earlier run and sent again; if "
-                   "the first copy also arrived, both carry the same Message-ID.")
+        click.echo(f"{len(resent)} sent again: cut off after the end of DATA, before the server's "
+                   "reply, so the first copy may also have arrived (both carry the same "
+                   "Message-ID).")
     failures = [o for o in summary.outcomes if o.status in (FAILED, DEFERRED)]
     for outcome in failures:
         hint = (" (temporary: run the same command later to retry)"

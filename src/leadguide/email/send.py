@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 import smtplib
 import socket
 import ssl
@@ -29,17 +30,26 @@ class Rejected(Exception):
 
 
 class Dropped(Exception):
-    """The connection failed: lost mid-transaction, timed out, or could not be opened."""
+    """The connection failed: lost mid-transaction, timed out, or could not be opened.
 
-    def __init__(self, detail: str, opening: bool = False):
+    ``after_dot``: the final dot of DATA had gone out, so the server may have the message."""
+
+    def __init__(self, detail: str, opening: bool = False, after_dot: bool = False):
         super().__init__(detail)
-        self.opening = opening
+        self.opening, self.after_dot = opening, after_dot
+
+
+Hook = Callable[[], None]
 
 
 class Transport(Protocol):
-    """What send() needs: one SMTP transaction, raising Rejected, Dropped or SmtpError."""
+    """What send() needs: one SMTP transaction, raising Rejected, Dropped or SmtpError.
 
-    def transaction(self, sender: str, recipient: str, data: bytes) -> None: ...
+    ``before_dot`` is called after the message body and before the final ``.`` of DATA: until
+    then the server cannot have accepted the message."""
+
+    def transaction(self, sender: str, recipient: str, data: bytes,
+                    before_dot: Hook = lambda: None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -61,33 +71,42 @@ class Delivery:
     status: str  # SENT, FAILED (permanent) or DEFERRED (temporary, retried on the next run)
     detail: str
     tries: int
+    # A connection dropped after a final dot, before the reply: the server may have that copy.
+    ambiguous: bool = False
 
 
-def send(message: EmailMessage, smtp: Transport, retry: RetryPolicy = RetryPolicy()) -> Delivery:
+def send(message: EmailMessage, smtp: Transport, retry: RetryPolicy = RetryPolicy(),
+         before_dot: Hook = lambda: None,
+         before_retry: Callable[[bool], None] = lambda ambiguous: None) -> Delivery:
     """Deliver one message; temporary failures are retried, permanent ones returned as FAILED.
 
-    Raises SmtpError when the server cannot be used at all (bad login or TLS, or unreachable
-    after every retry): then no message can go out and the batch should stop.
+    ``before_dot`` runs right before each final dot of DATA, ``before_retry(ambiguous)`` before
+    each retry (for the send log; ambiguous: an earlier try may have been delivered). Raises SmtpError when the server cannot be used at all (bad
+    login or TLS, or unreachable after every retry): then no message can go out and the batch
+    should stop.
     """
     data = message.as_bytes(policy=SMTP)
     sender = message["From"].addresses[0].addr_spec
     recipient = message["To"].addresses[0].addr_spec
     problem: Exception | None = None
+    ambiguous = False
     for tries in range(1, retry.attempts + 1):
         if problem is not None:
+            before_retry(ambiguous)
             retry.sleep(retry.delay(tries - 1))
         try:
-            smtp.transaction(sender, recipient, data)
-            return Delivery(SENT, "", tries)
+            smtp.transaction(sender, recipient, data, before_dot)
+            return Delivery(SENT, "", tries, ambiguous)
         except Rejected as rejected:
             if rejected.permanent:
-                return Delivery(FAILED, str(rejected), tries)
+                return Delivery(FAILED, str(rejected), tries, ambiguous)
             problem = rejected
         except Dropped as dropped:
-            problem = dropped
+            problem, ambiguous = dropped, ambiguous or dropped.after_dot
     if isinstance(problem, Dropped) and problem.opening:
         raise SmtpError(f"cannot reach the SMTP server: {problem} (tried {retry.attempts} times)")
-    return Delivery(DEFERRED, f"{problem} (tried {retry.attempts} times)", retry.attempts)
+    return Delivery(DEFERRED, f"{problem} (tried {retry.attempts} times)", retry.attempts,
+                    ambiguous)
 
 
 class SmtpTransport:
@@ -112,18 +131,26 @@ class SmtpTransport:
                 pass
             self._drop()
 
-    def transaction(self, sender: str, recipient: str, data: bytes) -> None:
+    def transaction(self, sender: str, recipient: str, data: bytes,
+                    before_dot: Hook = lambda: None) -> None:
         client = self._client or self._open()
+        dot = False
         try:
             self._expect(client.mail(sender), "MAIL FROM", (250,))
             self._expect(client.rcpt(recipient), "RCPT TO", (250, 251))
-            self._expect(client.data(data), "DATA", (250,))
-        except smtplib.SMTPResponseException as error:  # data() raises on a non-354 to DATA
-            self._reset()
-            raise Rejected(error.smtp_code, _text(error.smtp_error), "DATA") from None
+            client.putcmd("data")
+            self._expect(client.getreply(), "DATA", (354,))
+            client.send(_dot_stuffed(data))
+            before_dot()
+            dot = True
+            client.send(b".\r\n")
+            self._expect(client.getreply(), "end of DATA", (250,))
         except (OSError, smtplib.SMTPException) as error:
             self._drop()
-            raise Dropped(f"connection lost: {_describe(error)}") from None
+            raise Dropped(f"connection lost: {_describe(error)}", after_dot=dot) from None
+        except BaseException:  # e.g. the send log failed mid-DATA: never finish that message
+            self._drop()
+            raise
 
     def _expect(self, reply: tuple[int, bytes], command: str, good: tuple[int, ...]) -> None:
         code, text = reply
@@ -199,6 +226,12 @@ class SmtpTransport:
         if isinstance(error, (OSError, smtplib.SMTPException)):
             return Dropped(f"{where}: {_describe(error)}", opening=True)
         return error
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA sends it, without the final ``.`` line (as smtplib.SMTP.data)."""
+    body = re.sub(rb"(?m)^\.", b"..", data)
+    return body if body.endswith(b"\r\n") else body + b"\r\n"
 
 
 def _text(reply: bytes | str) -> str:

@@ -21,9 +21,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     attempts    INTEGER NOT NULL DEFAULT 0,
     detail      TEXT NOT NULL DEFAULT '',
     updated_at  TEXT NOT NULL,
+    data_end    INTEGER NOT NULL DEFAULT 0, -- 1: the final dot of DATA may have gone out
     PRIMARY KEY (guide, recipient)
 );
 """
+_COLUMNS = ("guide", "recipient", "address", "message_id", "state", "attempts", "detail",
+            "updated_at", "data_end")
+_ENTRY = "recipient, address, message_id, state, attempts, detail, updated_at, data_end"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,13 @@ class Entry:
     attempts: int
     detail: str
     updated_at: str
+    data_end: bool = False
+
+    @property
+    def ambiguous(self) -> bool:
+        """Cut off between the final dot of DATA and the record of the server's answer: the
+        server may or may not have the message. (Nothing in SMTP can tell which.)"""
+        return self.state != SENT and bool(self.data_end)
 
 
 def default_log_path(root: Path, guide_key: str) -> Path:
@@ -72,7 +83,10 @@ class SendLog:
             self._db = _connect(path)
         except sqlite3.Error as exc:
             self._lock.close()
-            raise EmailError(f"cannot open the send log: {exc}", path) from None
+            raise _log_error(exc, path, "open") from None
+        except EmailError:
+            self._lock.close()
+            raise
 
     def __enter__(self) -> SendLog:
         return self
@@ -85,31 +99,40 @@ class SendLog:
         self._lock.close()
 
     def entry(self, recipient: str) -> Entry | None:
-        row = self._db.execute(
-            "SELECT recipient, address, message_id, state, attempts, detail, updated_at "
-            "FROM deliveries WHERE guide = ? AND recipient = ?", (self.guide, recipient)).fetchone()
+        row = self._run(f"SELECT {_ENTRY} FROM deliveries WHERE guide = ? AND recipient = ?",
+                        (self.guide, recipient)).fetchone()
         return Entry(*row) if row else None
 
     def entries(self) -> list[Entry]:
-        rows = self._db.execute(
-            "SELECT recipient, address, message_id, state, attempts, detail, updated_at "
-            "FROM deliveries WHERE guide = ? ORDER BY recipient", (self.guide,))
+        rows = self._run(f"SELECT {_ENTRY} FROM deliveries WHERE guide = ? ORDER BY recipient",
+                         (self.guide,)).fetchall()
         return [Entry(*row) for row in rows]
 
     def mark_sending(self, recipient: str, address: str, message_id: str) -> None:
         """Recorded (and on disk) before the SMTP transaction starts."""
-        self._db.execute(
+        self._run(
             "INSERT INTO deliveries (guide, recipient, address, message_id, state, attempts, "
-            "updated_at) VALUES (?, ?, ?, ?, 'sending', 1, ?) "
+            "updated_at, data_end) VALUES (?, ?, ?, ?, 'sending', 1, ?, 0) "
             "ON CONFLICT (guide, recipient) DO UPDATE SET address = excluded.address, "
             "message_id = excluded.message_id, state = 'sending', attempts = attempts + 1, "
-            "detail = '', updated_at = excluded.updated_at",
+            "detail = '', updated_at = excluded.updated_at, data_end = 0",
             (self.guide, recipient, address, message_id, _now()))
 
-    def mark(self, recipient: str, state: str, detail: str = "") -> None:
-        self._db.execute(
-            "UPDATE deliveries SET state = ?, detail = ?, updated_at = ? "
-            "WHERE guide = ? AND recipient = ?", (state, detail, _now(), self.guide, recipient))
+    def mark_data_end(self, recipient: str) -> None:
+        """Recorded (and on disk) right before the final dot of DATA goes out."""
+        self._run("UPDATE deliveries SET data_end = 1, updated_at = ? "
+                  "WHERE guide = ? AND recipient = ?", (_now(), self.guide, recipient))
+
+    def mark(self, recipient: str, state: str, detail: str = "", data_end: bool = False) -> None:
+        self._run("UPDATE deliveries SET state = ?, detail = ?, updated_at = ?, data_end = ? "
+                  "WHERE guide = ? AND recipient = ?",
+                  (state, detail, _now(), int(data_end), self.guide, recipient))
+
+    def _run(self, sql: str, params: tuple) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _log_error(exc, self.path) from None
 
 
 def read_states(path: Path, guide: str) -> dict[str, Entry]:
@@ -117,25 +140,66 @@ def read_states(path: Path, guide: str) -> dict[str, Entry]:
     if not path.is_file():
         return {}
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=_WAIT)
         try:
-            rows = db.execute(
-                "SELECT recipient, address, message_id, state, attempts, detail, updated_at "
-                "FROM deliveries WHERE guide = ?", (guide,)).fetchall()
+            if not _tables(db):
+                return {}
+            _check_schema(db, path)
+            rows = db.execute(f"SELECT {_ENTRY} FROM deliveries WHERE guide = ?",
+                              (guide,)).fetchall()
         finally:
             db.close()
     except sqlite3.Error as exc:
-        raise EmailError(f"cannot read the send log: {exc}", path) from None
+        raise _log_error(exc, path, "read") from None
     return {row[0]: Entry(*row) for row in rows}
+
+
+_WAIT = 5.0  # seconds to wait for another program's write to the log to finish
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     # Autocommit: each statement is its own transaction, durable when it returns.
-    db = sqlite3.connect(path, isolation_level=None, timeout=10)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = FULL")
-    db.executescript(_SCHEMA)
+    db = sqlite3.connect(path, isolation_level=None, timeout=_WAIT)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        if "deliveries" not in _tables(db):
+            db.executescript(_SCHEMA)
+        _check_schema(db, path)
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
+
+
+def _check_schema(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse another program's database; bring an older leadguide log up to date."""
+    others = sorted(_tables(db) - {"deliveries"})
+    columns = tuple(row[1] for row in db.execute("PRAGMA table_info(deliveries)"))
+    if others or not set(_COLUMNS[:-1]) <= set(columns) or not set(columns) <= set(_COLUMNS):
+        found = ", ".join(others) or f"deliveries ({', '.join(columns)})"
+        raise EmailError(f"this is not a leadguide send log (it holds the table {found}); "
+                         "point email.send_log or --log at another file", path)
+    if "data_end" not in columns:
+        # A log from before data_end: its 'sending' rows may have reached the end of DATA.
+        db.execute("ALTER TABLE deliveries ADD COLUMN data_end INTEGER NOT NULL DEFAULT 1")
+
+
+def _log_error(exc: sqlite3.Error, path: Path, doing: str = "write to") -> EmailError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return EmailError(f"the send log is locked by another program (waited {_WAIT:g} s): "
+                          "close whatever has it open (a database browser, say) and run the "
+                          "same command again", path)
+    if "not a database" in text or "malformed" in text:
+        return EmailError(f"the send log is damaged or not a database ({text}); move it "
+                          "aside only if you know who was sent the email", path)
+    return EmailError(f"cannot {doing} the send log: {text}", path)
 
 
 def _lock(path: Path):
