@@ -264,3 +264,21 @@ def test_email_build_refuses_bad_input_before_building(tmp_path, monkeypatch, ca
 def test_each_email_command_has_help_with_an_example(command, capsys):
     assert main(["email", command, "--help"]) == 0
     assert f"leadguide email {command} guide --" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("expression", [
+    'cycler.__init__.__globals__.os.popen("echo pwned").read()',
+    'lipsum.__globals__["os"].environ', "range(10**9) | list | length"])
+def test_a_guides_email_template_runs_in_the_sandbox(guide, tmp_path, monkeypatch, capsys,
+                                                      expression):
+    root = copy_guide(tmp_path / "guide")
+    own = root / "templates" / "email"
+    own.mkdir(parents=True)
+    (own / "welcome.txt").write_text(f"Hi\n{{{{ {expression} }}}}\n")
+    monkeypatch.setenv("LEADGUIDE_SMTP_PASSWORD", "s3cret-in-env")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "x.eml"
+    code = main(["email", "build", str(root), "--to", "a@example.com", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert (code, out.exists()) == (1, False), err
+    assert "welcome.txt:2:" in err and "Traceback" not in err and "pwned" not in err

@@ -86,6 +86,7 @@ class Recorder:
         self.hold_reply_after: int | None = None  # record the next message, then stall the 250
         self.holding, self.release = threading.Event(), threading.Event()
         self.rcpt_calls = 0
+        self.reply_delay = 0.0  # seconds between receiving a message and saying 250
 
     async def _hold(self) -> None:
         self.holding.set()
@@ -111,6 +112,8 @@ class Recorder:
                                       envelope.original_content, session.ssl is not None))
         if self.hold_reply_after is not None and len(self.messages) > self.hold_reply_after:
             await self._hold()
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         return "250 2.0.0 Accepted"
 
     def count(self) -> Counter:
@@ -416,7 +419,8 @@ def wait_for(condition, timeout: float = 60) -> None:
 def send_process(guide: Path, server: Server, csv: Path, log: Path, *extra: str):
     command = [sys.executable, "-m", "leadguide", "email", "send", str(guide), "--list", str(csv),
                "--log", str(log), *extra]
-    return subprocess.Popen(command, cwd=guide.parent, env={**os.environ, **server.env()},
+    return subprocess.Popen(command, cwd=guide.parent,
+                            env={**os.environ, **server.env(), "PYTHONUNBUFFERED": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -481,3 +485,54 @@ def test_killed_at_any_moment_nothing_is_lost(guide, server, tmp_path):
     for address, copies in counts.items():
         ids = {m.message["Message-ID"] for m in server.recorder.messages if m.rcpt_tos == [address]}
         assert len(ids) == 1
+
+
+def test_many_sigkills_resend_only_in_the_ambiguous_window_and_announce_it(guide, server,
+                                                                           tmp_path):
+    """Real SIGKILLs at random moments of a 50-recipient send; every copy beyond the first must
+    be one the log held as cut off after the final dot, and announced before it went out."""
+    import random
+    import sqlite3
+    rng = random.Random(9)
+    people = [f"r{n}@example.com,Reader {n}" for n in range(50)]
+    csv, log = write_list(tmp_path, people), tmp_path / "log.sqlite"
+    server.recorder.reply_delay = 0.004  # a server that takes a moment to say 250
+    kills, ambiguous_at_kill, announced = 0, Counter(), Counter()
+    outputs = []
+    for _ in range(12):
+        before = len(server.recorder.messages)
+        process = send_process(guide, server, csv, log, "--rate", "200")
+        target = before + rng.randint(1, 4)
+        try:
+            wait_for(lambda: len(server.recorder.messages) >= target or process.poll() is not None)
+        except AssertionError:
+            pass
+        time.sleep(rng.uniform(0, 0.012))
+        if process.poll() is None:
+            kill(process)
+            kills += 1
+        outputs.append(process.stdout.read())
+        db = sqlite3.connect(log)
+        for address, state, data_end in db.execute(
+                "SELECT recipient, state, data_end FROM deliveries"):
+            if state != SENT and data_end:
+                ambiguous_at_kill[address] += 1
+        db.close()
+        if len(set(server.recorder.count())) == 50 and process.returncode == 0:
+            break
+    outputs.append(rerun(guide, server, csv, log))
+    for out in outputs:
+        for line in out.splitlines():
+            if line.strip().startswith("resending"):
+                announced[line.split()[1]] += 1
+    counts = server.recorder.count()
+    assert set(counts) == {f"r{n}@example.com" for n in range(50)}  # nobody lost
+    extra = {address: n - 1 for address, n in counts.items() if n > 1}
+    for address, copies in extra.items():
+        assert announced[address] >= copies, (address, announced)
+        assert ambiguous_at_kill[address] >= copies, (address, ambiguous_at_kill)
+    assert set(announced) <= set(ambiguous_at_kill)
+    print(f"\nSIGKILL: {kills} kills, {sum(extra.values())} resends "
+          f"({sum(announced.values())} announced, all after the final dot), "
+          f"{sum(ambiguous_at_kill.values())} ambiguous states seen at kills")
+    assert kills >= 8

@@ -6,20 +6,17 @@ inlined-CSS HTML), ``message`` (the MIME message and the PDF within the size bud
 ``sendlog`` (SQLite), ``send`` (SMTP transport and retries), ``batch`` (one run over the
 recipients), ``welcome`` (what the commands call), ``cli`` (the click commands).
 
-How "exactly once" holds, and where it cannot:
+How "once" holds, and where it cannot (README.md says the same for users):
 
-* Before each SMTP transaction the recipient is recorded as ``sending`` (committed with
-  WAL + ``synchronous=FULL``); right after the server's 250 it becomes ``sent``. A re-run
-  skips ``sent`` and a second run on the same log at the same time is refused (a lock file).
-* A process killed before the server accepts the message leaves ``sending``: the re-run sends
-  it, and the recipient gets it once.
-* The remaining window: killed after the server has accepted the message (the end of DATA)
-  but before ``sent`` is on disk. SMTP has no way to ask "did you get it?", so the re-run sends
-  it again rather than risk losing it. The window is one network round trip plus one fsync;
-  both copies carry the same Message-ID (derived from the guide and the address), so mail
-  clients and servers that deduplicate by Message-ID drop the second, and it is identifiable.
-  The re-run's summary says how many were sent again this way. A connection that drops while
-  waiting for that reply has the same ambiguity and is treated the same way.
+* Before each SMTP transaction the recipient is recorded as ``sending`` (committed, WAL +
+  ``synchronous=FULL``); right before the final ``.`` of DATA, ``data_end`` is set; after the
+  server's 250 the state becomes ``sent``. A re-run skips ``sent``; a second run on the same log
+  at the same time is refused (a lock file). The log lives in the guide folder.
+* Cut off before the final dot (``data_end`` unset): the server cannot have the message; the
+  re-run sends it and the recipient gets it once.
+* Cut off after it (``data_end`` set, not ``sent``), or the connection dropped waiting for the
+  reply: SMTP cannot tell whether the server kept it, so it is sent again rather than lost,
+  announced (``resending``) before it goes out, with the same Message-ID.
 """
 from .batch import Summary
 from .errors import EmailError, RecipientError, SmtpError

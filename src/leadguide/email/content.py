@@ -8,9 +8,10 @@ from typing import Any
 import css_inline
 import jinja2
 
-from ..assemble import make_environment, render_page
+from ..assemble import guide_view, make_environment, render_page
 from ..assets import template_dirs
 from ..config import GuideConfig
+from ..sandbox import plain
 from .display import greeting_name
 from .recipients import Recipient
 from .settings import EmailSettings
@@ -41,7 +42,7 @@ def render_welcome(config: GuideConfig, settings: EmailSettings, person: Recipie
 
 
 def _environment(config: GuideConfig) -> jinja2.Environment:
-    key = tuple(template_dirs(config.root))
+    key = tuple(template_dirs(config.root, config.kit))
     if key not in _ENVIRONMENTS:
         _ENVIRONMENTS[key] = make_environment(config)
     return _ENVIRONMENTS[key]
@@ -49,10 +50,17 @@ def _environment(config: GuideConfig) -> jinja2.Environment:
 
 def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
              attached: bool) -> dict[str, Any]:
+    """Plain read-only data only (the sandbox refuses paths and live objects)."""
+    email = {"subject": settings.subject, "sender": str(settings.sender),
+             "reply_to": str(settings.reply_to), "postal_address": settings.postal_address,
+             "attachment_name": settings.attachment_name, "attach": settings.attach,
+             "download_url": settings.download_url, "unsubscribe_url": settings.unsubscribe_url,
+             "unsubscribe_mailto": settings.unsubscribe_mailto}
     return {
-        "guide": config, "email": settings, "recipient": person,
+        "guide": guide_view(config), "email": plain(email),
+        "recipient": plain({"address": person.address, "name": person.name}),
         "first_name": greeting_name(person.name),
         "attached": attached, "download_url": settings.download_url,
         "unsubscribe_link": settings.unsubscribe_link(person.address),
-        "cta": config.cta, "colors": config.theme.colors,
+        "cta": plain(config.cta), "colors": plain(config.theme.colors),
     }
