@@ -536,3 +536,70 @@ def test_many_sigkills_resend_only_in_the_ambiguous_window_and_announce_it(guide
           f"({sum(announced.values())} announced, all after the final dot), "
           f"{sum(ambiguous_at_kill.values())} ambiguous states seen at kills")
     assert kills >= 8
+
+
+def test_a_non_ascii_smtp_password_is_a_message_that_does_not_show_it(guide, tmp_path,
+                                                                       monkeypatch, capsys):
+    env = {"LEADGUIDE_SMTP_HOST": "127.0.0.1", "LEADGUIDE_SMTP_SECURITY": "none",
+           "LEADGUIDE_SMTP_USER": "coach", "LEADGUIDE_SMTP_PASSWORD": "pässwörd-42"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    code = main(["email", "send", str(guide), "--to", "a@example.com",
+                 "--log", str(tmp_path / "l.sqlite")])
+    err = capsys.readouterr().err
+    assert code == 1 and "LEADGUIDE_SMTP_PASSWORD contains non-ASCII" in err
+    assert "pässwörd" not in err and "Traceback" not in err
+
+
+def test_a_send_log_locked_by_another_process_is_a_message(guide, server, tmp_path, monkeypatch):
+    import leadguide.email.sendlog as sendlog
+    path = tmp_path / "log.sqlite"
+    SendLog(path, "sample").close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+         "db.execute('BEGIN IMMEDIATE')\n"
+         "db.execute(\"UPDATE deliveries SET detail = 'x'\")\n"
+         "print('holding', flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        monkeypatch.setattr(sendlog, "_WAIT", 0.3)
+        with pytest.raises(EmailError, match="locked by another program") as caught:
+            run(plan(guide, tmp_path, server, to="jane@example.com"))
+        assert caught.value.path == path
+        assert server.recorder.rcpt_calls == 0
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_send_log_with_another_schema_is_refused_and_an_old_one_upgraded(tmp_path):
+    import sqlite3
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE users (id INTEGER, email TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(EmailError, match="not a leadguide send log.*users") as caught:
+        SendLog(other, "sample")
+    assert caught.value.path == other
+    wrong = tmp_path / "wrong.sqlite"
+    db = sqlite3.connect(wrong)
+    db.execute("CREATE TABLE deliveries (who TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(EmailError, match="not a leadguide send log"):
+        SendLog(wrong, "sample")
+    old = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE deliveries (guide TEXT NOT NULL, recipient TEXT NOT NULL, address "
+               "TEXT NOT NULL, message_id TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER "
+               "NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL, "
+               "PRIMARY KEY (guide, recipient))")
+    db.execute("INSERT INTO deliveries VALUES ('sample', 'a@example.com', 'a@example.com', "
+               "'<id>', 'sending', 1, '', '2026-01-01')")
+    db.commit()
+    db.close()
+    with SendLog(old, "sample") as log:
+        assert log.entry("a@example.com").ambiguous  # the old 'sending' may have been delivered

@@ -247,6 +247,11 @@ def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
     user, password = env.get(_ENV + "USER") or None, env.get(_ENV + "PASSWORD") or None
     if bool(user) != bool(password):
         fail(f"set both {_ENV}USER and {_ENV}PASSWORD, or neither")
+    for name, value in (("USER", user), ("PASSWORD", password)):
+        if value and not value.isascii():  # the value itself is never shown
+            fail(f"{_ENV}{name} contains non-ASCII characters, which SMTP login cannot send "
+                 "(AUTH sends it as ASCII): use an ASCII password, or an app password from "
+                 "your mail provider")
     ca_file = Path(env[_ENV + "CA_FILE"]) if env.get(_ENV + "CA_FILE") else None
     if ca_file and not ca_file.is_file():
         fail(f"{_ENV}CA_FILE: no such file: {ca_file}")
