@@ -149,6 +149,12 @@ def test_code_reaches_markdown_untemplated(code):
     assert out == source.replace("{{ name }}", "Ana")
 
 
+def test_backticks_inside_a_macro_call_stay_jinja_text():
+    source = '{{ say("the `ls` command") }} and `{{ kept }}`'
+    out = render_jinja(source, say=lambda text: f"<{text}>")
+    assert out == "<the `ls` command> and `{{ kept }}`"
+
+
 def test_an_unclosed_fence_runs_to_the_end():
     assert render_jinja("```\n{{ x }}\n") == "```\n{{ x }}\n"
 

@@ -16,6 +16,7 @@ from .mdsource import scan
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: no author types them
 _PLACEHOLDER = re.compile(f"{_OPEN}(\\d+){_CLOSE}(\\n*)")
 _TICKS = re.compile(r"`+")
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 
 
 def protect(source: str) -> tuple[str, Callable[[str], str]]:
@@ -53,7 +54,9 @@ def _protect_spans(text: str, pieces: list[str]) -> str:
 
 
 def _spans_in(paragraph: str, pieces: list[str]) -> str:
-    runs = list(_TICKS.finditer(paragraph))
+    tags = [m.span() for m in _JINJA.finditer(paragraph)]
+    runs = [run for run in _TICKS.finditer(paragraph)  # a backtick inside a macro call's
+            if not any(start < run.start() < end for start, end in tags)]  # argument is text
     result, position, index = [], 0, 0
     while index < len(runs):
         opener = runs[index]
