@@ -228,6 +228,7 @@ def test_paths_resolve_from_the_chapter_and_links_to_chapters_become_pdf_links(s
     ("file:///etc/passwd", "is a file: URL"),
     ("//example.com/x", "neither a path inside the guide nor a web address"),
     ("../../outside.md", "outside the guide folder"),
+    ("../data", "is a folder, not a file"),
 ])
 def test_bad_links_name_the_chapter_and_line(sample_guide, link, message):
     (sample_guide / "chapters" / "notes.md").write_text("# not listed\n")

@@ -11,6 +11,7 @@ error that names the chapter and the line: no ``file:`` link may reach the PDF.
 from __future__ import annotations
 
 import html
+import os
 import re
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
@@ -21,6 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from .assets import asset_fallbacks
 from .config import GuideConfig
 from .errors import ContentError, GuideError, raise_all
+from .guard import RefusedFile, real_path
 from .markup import RenderedChapter
 
 _RESOURCES = {("img", "src"), ("source", "src"), ("video", "poster"), ("video", "src"),
@@ -234,12 +236,24 @@ def _local(guide: _Guide, parts, value: str) -> Path:  # type: ignore[no-untyped
         raise _Refused(f"'{value}' is neither a path inside the guide nor a web address")
     path = unquote(parts.path)
     starts = [guide.root] if path.startswith("/") else [guide.chapters_dir, guide.root]
-    candidates = [(start / path.lstrip("/")).resolve() for start in starts]  # symlinks followed
-    found = next((c for c in candidates if c.exists() or _builtin(guide, c)), None)
-    inside = [c for c in candidates if c.is_relative_to(guide.root)]
-    if (found and not found.is_relative_to(guide.root)) or not inside:
+    candidates = [start / path.lstrip("/") for start in starts]
+    for candidate in candidates:
+        if os.path.lexists(candidate):
+            return _guarded(candidate, guide.root, value)
+    normal = [Path(os.path.normpath(c)) for c in candidates]
+    inside = [c for c in normal if c.is_relative_to(guide.root)]
+    if not inside:
         raise _Refused(f"'{value}' is outside the guide folder: only files inside it can be used")
-    return found or inside[0]
+    return next((c for c in inside if _builtin(guide, c)), inside[0])
+
+
+def _guarded(candidate: Path, root: Path, value: str) -> Path:
+    """The real file, through the guard every read of a guide file passes (symlinks out,
+    folders, pipes refused)."""
+    try:
+        return real_path(candidate, (root,))
+    except RefusedFile as refused:
+        raise _Refused(f"'{value}' {refused.message}") from None
 
 
 def _builtin(guide: _Guide, target: Path) -> bool:
