@@ -44,6 +44,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[test]'
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@4  # the preview's accessibility tests
 	touch $@
 
 clean:

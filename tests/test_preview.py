@@ -15,7 +15,8 @@ from leadguide.preview import (ASSET_SUFFIXES, Preview, build_preview, plan_upda
                                read_last_build, rebase_urls)
 
 CHAPTER_PAGES = ["01-intro.html", "02-training.html", "03-food.html"]
-ALL_PAGES = CHAPTER_PAGES + ["index.html"]
+SITE_PAGES = ["index.html", "pdf.html", "cover.html", "contents.html"]
+ALL_PAGES = CHAPTER_PAGES + SITE_PAGES
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_chapter_page_uses_the_pdf_chapter_template_and_styles(preview: Preview)
     assert "Welcome aboard" in page and "&ldquo;smart&rdquo; quotes" in page
     assert 'class="admonition quickwin"' in page and re.search(r'id="01-intro-fn:[\d-]+"', page)
     assert 'rel="next" href="02-training.html">02 Training plan ›</a>' in page
-    sheet = page.split('id="sheet"')[1]
+    sheet = page.split('id="sheet"')[1].split("</main>")[0]
     assert "Training plan" not in sheet and "Food basics" not in sheet  # one chapter a page
     stylesheets = local_urls(preview.out / "01-intro.html", "href")
     assert [s for s in stylesheets if s.endswith(".css")] == [
@@ -119,7 +120,7 @@ def test_page_break_markers_come_from_the_last_build_then_the_layout(preview: Pr
     assert page_starts(food) == {"fresh": False, "starts": []}
 
     assert preview.next_layout() in {"01-intro.md", "02-training.md", "03-food.md"}
-    assert preview.lay_out("03-food.md") == ["03-food.html", "index.html"]
+    assert "03-food.html" in preview.lay_out("03-food.md")
     # The tracker did not fit under the numbers and the call to action: page 6 begins with it.
     starts = page_starts(food)
     assert starts["fresh"] and len(starts["starts"]) == 1
@@ -153,7 +154,8 @@ def test_broken_front_matter_shows_path_line_and_message(preview: Preview, sampl
     chapter = sample_guide / "chapters" / "02-training.md"
     edit(chapter, "title: Training plan", "title Training plan")
     update = preview.update([chapter])
-    assert update.pages == ["02-training.html"] and len(update.errors) == 1
+    # Every page: the sidebar and the index show the chapter's new status.
+    assert sorted(update.pages) == sorted(ALL_PAGES) and len(update.errors) == 1
     page = (preview.out / "02-training.html").read_text()
     errors = page.split('class="preview-errors"')[1].split("</section>")[0]
     assert "guide/chapters/02-training.md:3" in errors and "YAML: mapping values" in errors
@@ -189,7 +191,7 @@ def test_a_chapter_broken_from_the_start_keeps_its_title_from_the_last_build(sam
 def test_a_chapter_dropped_from_guide_yaml_loses_its_page(preview: Preview, sample_guide):
     edit(sample_guide / "guide.yaml", "  - 03-food.md\n", "")
     update = preview.update([sample_guide / "guide.yaml"])
-    assert sorted(update.pages) == ["01-intro.html", "02-training.html", "index.html"]
+    assert sorted(update.pages) == sorted(["01-intro.html", "02-training.html", *SITE_PAGES])
     assert not (preview.out / "03-food.html").exists()
 
 
@@ -213,8 +215,14 @@ def test_unreadable_guide_gives_an_error_page_not_an_exception(tmp_path):
 # ----- incremental updates -----
 
 def test_a_chapter_edit_rewrites_only_that_chapter(preview: Preview, sample_guide):
+    edit(sample_guide / "chapters" / "01-intro.md", "Hello from", "Hi from")
+    # The first edit after a build makes the PDF stale: every sidebar says so.
+    assert sorted(preview.update([sample_guide / "chapters" / "01-intro.md"]).pages) == sorted(
+        ALL_PAGES)
+    assert "older than your edit to <code>guide/chapters/01-intro.md</code>" in (
+        preview.out / "03-food.html").read_text()
     before = {name: (preview.out / name).stat().st_mtime_ns for name in ALL_PAGES}
-    edit(sample_guide / "chapters" / "01-intro.md", "Hello from", "Greetings from")
+    edit(sample_guide / "chapters" / "01-intro.md", "Hi from", "Greetings from")
     update = preview.update([sample_guide / "chapters" / "01-intro.md"])
     assert update.pages == ["01-intro.html"] and update.cause == "guide/chapters/01-intro.md"
     after = {name: (preview.out / name).stat().st_mtime_ns for name in ALL_PAGES}

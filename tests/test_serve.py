@@ -123,6 +123,7 @@ def server(sample_guide: Path, built_sample, tmp_path: Path) -> Iterator[Preview
                                                     lambda line: None))]
     for thread in threads:
         thread.start()
+    time.sleep(0.3)  # the watcher is watching
     yield running
     stop.set()
     running.shutdown()
@@ -157,11 +158,11 @@ def test_another_host_name_is_refused(server: PreviewServer):
 def test_a_save_sends_reload_to_that_page_only(server: PreviewServer, sample_guide: Path):
     events: queue.Queue[tuple[str, str]] = queue.Queue()
 
-    def listen(page: str) -> None:
+    def listen(page: str, version: int) -> None:
         where = urlsplit(server.url)
         connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
         try:
-            connection.request("GET", f"/_events?page={page}&v=0")
+            connection.request("GET", f"/_events?page={page}&v={version}")
             response = connection.getresponse()
             for line in response:
                 if line.startswith(b"event:"):
@@ -172,13 +173,22 @@ def test_a_save_sends_reload_to_that_page_only(server: PreviewServer, sample_gui
         finally:
             connection.close()
 
-    for page in ("01-intro.html", "03-food.html"):
-        threading.Thread(target=listen, args=(page,), daemon=True).start()
-    time.sleep(0.3)  # let both streams open before the save
     chapter = sample_guide / "chapters" / "01-intro.md"
-    chapter.write_text(chapter.read_text().replace("Hello from", "Hi from"))
+    # The first save after the build makes every sidebar say the PDF is older: all reload.
+    chapter.write_text(chapter.read_text().replace("Hello from", "Hey from"))
+    deadline = time.monotonic() + 5
+    while server.versions.get("03-food.html") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # a save can come as two events (truncate, write): let both pass
+    seen = server.versions.get("01-intro.html")
+    for page in ("01-intro.html", "03-food.html"):
+        threading.Thread(target=listen, args=(page, server.versions.get(page)),
+                         daemon=True).start()
+    time.sleep(0.3)  # let both streams open before the save
+    chapter.write_text(chapter.read_text().replace("Hey from", "Hi from"))
     assert events.get(timeout=5) == ("01-intro.html", "event: reload")
     assert "Hi from" in (server.preview.out / "01-intro.html").read_text()
+    assert server.versions.get("01-intro.html") == seen + 1
     with pytest.raises(queue.Empty):
         events.get(timeout=0.5)
 
@@ -248,3 +258,110 @@ def test_browser_shows_a_save_by_itself_and_survives_bad_input(sample_guide, bui
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# ----- bad input and careless clients (issue 9) -----
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_garbage_guide_yaml_is_shown_in_the_browser(server: PreviewServer, sample_guide: Path):
+    (sample_guide / "guide.yaml").write_bytes(b"\xff\xfe\x00 not yaml \x9c")
+    assert wait_until(lambda: b"guide/guide.yaml" in get(server.url, "/")[1]), get(server.url, "/")[1].decode()[-3000:]
+    for page in ("/", "/01-intro.html", "/contents.html"):
+        status, body, _ = get(server.url, page)
+        assert status == 200 and b"guide/guide.yaml" in body, page
+        assert b"preview-errors" in body
+
+
+def test_a_client_that_hangs_up_early_prints_no_traceback(server: PreviewServer, capfd):
+    where = urlsplit(server.url)
+    for path in ("/pages/p005.png", "/02-training.html", "/_guide/images/mark.svg"):
+        for _ in range(5):
+            with socket.create_connection((where.hostname, where.port)) as raw:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                raw.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    time.sleep(1.0)
+    assert get(server.url, "/")[0] == 200
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_the_index_comes_back_after_the_preview_folder_is_deleted(server: PreviewServer):
+    import shutil
+
+    shutil.rmtree(server.preview.out)
+    status, body, _ = get(server.url, "/")
+    assert status == 200 and b"Training plan" in body
+    assert get(server.url, "/styles/screen.css")[0] == 200
+
+
+def test_only_styles_assets_inside_the_guide_are_copied_and_served(sample_guide: Path,
+                                                                   tmp_path: Path):
+    outside = tmp_path / "secret.css"
+    outside.write_text("body { secret: 1 }")
+    styles = sample_guide / "styles"
+    styles.mkdir()
+    (styles / "notes.md").write_text("private notes")
+    (styles / "extra.css").write_text("p { color: red }")
+    (styles / "leak.css").symlink_to(outside)
+    (styles / "fonts").mkdir()
+    (styles / "fonts" / "x.woff2").write_bytes(b"wOF2")
+    preview = Preview(sample_guide, tmp_path / "out", tmp_path / "none.pdf")
+    preview.build_all()
+    copied = preview.out / "styles"
+    assert (copied / "extra.css").is_file() and (copied / "fonts" / "x.woff2").is_file()
+    assert not (copied / "notes.md").exists() and not (copied / "leak.css").exists()
+    for raw in ("/styles/notes.md", "/styles/leak.css", "/_guide/styles/notes.md",
+                "/_guide/styles/extra.css"):
+        assert route(raw, preview.out, preview.root) is None, raw
+    (styles / "extra.css").unlink()  # an override taken away goes from the copy too
+    preview.build_all()
+    assert not (copied / "extra.css").exists()
+
+
+def test_preview_pages_are_readable_by_others(sample_guide: Path, tmp_path: Path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        Preview(sample_guide, tmp_path / "out", tmp_path / "none.pdf").build_all()
+    finally:
+        os.umask(old)
+    for page in (tmp_path / "out").glob("*.html"):
+        assert page.stat().st_mode & 0o777 == 0o644, page
+
+
+def test_one_broken_shared_template_is_one_error_with_a_guide_relative_path(sample_guide: Path,
+                                                                            tmp_path: Path):
+    from leadguide.serve import describe
+
+    (sample_guide / "templates").mkdir()
+    (sample_guide / "templates" / "chapter.html").write_text(
+        "<section>\n{{ chapter.html | safe }}\n{% if %}\n</section>\n")
+    preview = Preview(sample_guide, tmp_path / "out", tmp_path / "none.pdf")
+    text = describe(preview.build_all(), preview.root)
+    errors = [line for line in text.splitlines() if "error:" in line]
+    assert errors == ["  error: guide/templates/chapter.html:3: template syntax: Expected an "
+                      "expression, got 'end of statement block'"]
+    page = (preview.out / "01-intro.html").read_text()
+    assert "guide/templates/chapter.html:3" in page and str(tmp_path) not in page
+
+
+def test_a_new_folder_event_brings_the_files_already_in_it(tmp_path: Path):
+    import watchfiles
+
+    from leadguide.serve import changed_files
+
+    folder = tmp_path / "styles"
+    (folder / "fonts").mkdir(parents=True)
+    (folder / "screen.css").write_text("x")
+    (folder / "fonts" / "a.woff2").write_text("x")
+    found = changed_files({(watchfiles.Change.added, str(folder))})
+    assert found == {folder, folder / "screen.css", folder / "fonts" / "a.woff2"}

@@ -99,10 +99,11 @@ def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -
       leadguide preview guide --out build/preview
     """
     from .errors import raise_all
-    from .preview import build_preview, flatten
+    from .preview import SITE_PAGES, build_preview, unique
     result = build_preview(guide_dir, out, pdf, quick=quick)
-    click.echo(f"{out / 'index.html'}  {max(len(result.pages) - 1, 0)} chapters")
-    raise_all(flatten(result.errors))
+    chapters = [page for page in result.pages if page not in SITE_PAGES]
+    click.echo(f"{out / 'index.html'}  {len(chapters)} chapters")
+    raise_all(unique(result.errors))
 
 
 @cli.command("serve")

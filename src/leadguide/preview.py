@@ -24,6 +24,7 @@ from .checks import ChapterSpan
 from .config import GuideConfig, load_config
 from .data import load_data
 from .errors import ErrorGroup, GuideError
+from .lastbuild import LastBuild, PageImages, read_last_build
 from .markup import RenderedChapter, macro_functions, render_chapter
 from .references import resolve_chapter
 from .pagebreaks import Layout, Layouter, chapter_document, lay_out_document
@@ -32,101 +33,19 @@ DEFAULT_OUT = Path("build/preview")
 SCREEN_STYLESHEET = "screen.css"
 INDEX = "index.html"
 PAGES_DIR = "pages"
-PAGE_IMAGE_SCALE = 1.5  # 108 dpi: a Letter page is 918 px wide, sharp at half size on screen
 # Files of the guide that the browser loads (and the server may serve); never its sources.
 ASSET_SUFFIXES = frozenset({".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
                             ".otf", ".ttf", ".woff", ".woff2", ".pdf"})
+# What a guide's styles/ folder may hand the browser: stylesheets, fonts, images.
+STYLE_SUFFIXES = frozenset({".css"}) | ASSET_SUFFIXES - {".pdf"}
 # Files whose change can alter a page; anything else (an editor's temp file) is ignored.
 SOURCE_SUFFIXES = frozenset({".md", ".yaml", ".yml", ".html", ".css"})
+# The preview's own pages, which a chapter's page must not take the name of.
+COVER, CONTENTS, PDF_PAGES = "cover.html", "contents.html", "pdf.html"
+SITE_PAGES = (INDEX, PDF_PAGES, COVER, CONTENTS)
+_RESERVED = {"index", "cover", "contents", "pdf"}
 _RELATIVE_URL = re.compile(
     r"""(\s(?:src|href|poster)=)(["'])(?![a-zA-Z][a-zA-Z0-9+.-]*:|[#/?])([^"']+)\2""")
-
-
-@dataclass(frozen=True)
-class LastBuild:
-    """What the last PDF build recorded in its manifest (``build/<name>.build.json``)."""
-
-    pdf: Path
-    pages: int
-    promised: int
-    built_at: float
-    spans: dict[str, ChapterSpan]  # by chapter file name
-
-    def span(self, name: str) -> ChapterSpan | None:
-        return self.spans.get(name)
-
-    @property
-    def stamp(self) -> str:
-        return str(int(self.built_at))
-
-    @property
-    def built_when(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.built_at))
-
-
-def read_last_build(pdf: Path) -> LastBuild | None:
-    """The manifest beside ``pdf``, or None when there is no (readable) build yet."""
-    try:
-        raw = json.loads(manifest_path(pdf).read_text(encoding="utf-8"))
-        spans = {Path(c["path"]).name: ChapterSpan(str(c["title"]), Path(c["path"]),
-                                                   int(c["first"]), int(c["last"]),
-                                                   None if c.get("budget") is None
-                                                   else int(c["budget"]))
-                 for c in raw["chapters"]}
-        return LastBuild(pdf, int(raw["pages"]), int(raw["promised"]), float(raw["built_at"]),
-                         spans)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-class PageImages:
-    """PNGs of the built PDF's pages: rendered on first request, kept until the PDF changes."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self._lock = threading.Lock()  # pdfium is not thread-safe
-
-    def path(self, number: int) -> Path:
-        return self.folder / f"p{number:03d}.png"
-
-    def get(self, pdf: Path, number: int) -> Path | None:
-        """The image of page ``number`` (1-based), or None if the PDF has no such page."""
-        with self._lock:
-            try:
-                stat = pdf.stat()
-            except OSError:
-                return None
-            self._forget_older_than(f"{stat.st_mtime_ns}:{stat.st_size}")
-            target = self.path(number)
-            if not target.is_file() and not self._render(pdf, number, target):
-                return None
-            return target
-
-    def _forget_older_than(self, stamp: str) -> None:
-        marker = self.folder / ".source"
-        if marker.is_file() and marker.read_text() == stamp:
-            return
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        marker.write_text(stamp)
-
-    def _render(self, pdf: Path, number: int, target: Path) -> bool:
-        import pypdfium2 as pdfium  # only the pages view needs it
-
-        try:
-            document = pdfium.PdfDocument(str(pdf))
-        except pdfium.PdfiumError:
-            return False
-        try:
-            if not 1 <= number <= len(document):
-                return False
-            image = document[number - 1].render(scale=PAGE_IMAGE_SCALE).to_pil()
-            temp = target.with_name(f".{target.name}.tmp")
-            image.save(temp, format="PNG")
-            os.replace(temp, target)
-            return True
-        finally:
-            document.close()
 
 
 @dataclass(frozen=True)
@@ -194,6 +113,7 @@ class ChapterState:
     rendered: RenderedChapter | None = None
     section: str = ""  # the chapter template's HTML, URLs relative to the guide as in the PDF
     error: GuideError | None = None
+    missing: bool = False  # the file is gone: nothing of it is shown any more
     layout: Layout | None = None
     laid_out: str = ""  # the section the layout was made from: stale once the section moves on
     layout_error: str = ""
@@ -215,7 +135,7 @@ class ChapterState:
 def page_name(stem: str) -> str:
     """The preview file of a chapter file stem; never the index."""
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "chapter"
-    return f"{slug}.html" if slug != "index" else "index-chapter.html"
+    return f"{slug}.html" if slug not in _RESERVED else f"{slug}-chapter.html"
 
 
 def rebase_urls(markup: str, prefix: str) -> str:
@@ -229,74 +149,118 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; the page is to be read
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def copy_styles(root: Path, target: Path, kit_name: str | None = None) -> None:
-    """The built-in styles folder, the kit's, then the guide's own styles over them, file by
-    file."""
-    kit = kit_of(kit_name)
-    for source in (BUILTIN_STYLES, *([kit.styles_dir] if kit else []), root / "styles"):
-        if not source.is_dir():
+    """The built-in styles folder, the kit's, then the guide's own styles over them, file by file.
+
+    Only what a page loads is copied (stylesheets, fonts, images), never a file whose real
+    path leaves its styles folder (a symlink pointing out); a file no longer there goes.
+    """
+    wanted = style_files(root, kit_name)
+    for relative, source in wanted.items():
+        dest = target / relative
+        stat = source.stat()
+        if dest.is_file() and (dest.stat().st_size, dest.stat().st_mtime_ns) == (
+                stat.st_size, stat.st_mtime_ns):
             continue
-        for path in source.rglob("*"):
-            dest = target / path.relative_to(source)
-            if path.is_dir() or path.name.startswith("."):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest)
+    if target.is_dir():
+        for path in target.rglob("*"):
+            if path.is_file() and path.relative_to(target).as_posix() not in wanted:
+                path.unlink()
+
+
+def style_files(root: Path, kit_name: str | None = None) -> dict[str, Path]:
+    """Relative name → real file of every style asset: built-in, the kit's, then the guide's
+    (each overriding the one before)."""
+    kit = kit_of(kit_name)
+    found: dict[str, Path] = {}
+    for folder, inside in ((BUILTIN_STYLES, BUILTIN_STYLES), (kit.styles_dir, BUILTIN_KITS)
+                           if kit else (None, None), (root / "styles", root)):
+        if folder is None:
+            continue
+        real_folder = folder.resolve()
+        if not real_folder.is_dir() or not real_folder.is_relative_to(inside.resolve()):
+            continue
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            real = path.resolve()
+            if (any(part.startswith(".") for part in relative.parts) or not real.is_file()
+                    or real.suffix.lower() not in STYLE_SUFFIXES
+                    or not real.is_relative_to(real_folder)):
                 continue
-            stat = path.stat()
-            if dest.is_file() and (dest.stat().st_size, dest.stat().st_mtime_ns) == (
-                    stat.st_size, stat.st_mtime_ns):
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
+            found[relative.as_posix()] = real
+    return found
 
 
 class Preview:
     """The preview site of one guide, kept up to date file by file."""
 
     def __init__(self, guide_dir: Path | str, out: Path | str = DEFAULT_OUT,
-                 pdf: Path | str | None = None):
+                 pdf: Path | str | None = None, live: bool = False):
         self.guide_dir = Path(guide_dir)
         self.root = self.guide_dir.resolve()
         self.out = Path(out).resolve()
         self._pdf = Path(pdf) if pdf is not None else None
+        self.live = live and pdf is None  # serve builds a draft PDF into ``out`` after saves
         self.config: GuideConfig | None = None
         self.data: dict[str, Any] = {}
         self.env: jinja2.Environment | None = None
         self.states: dict[str, ChapterState] = {}
         self.global_errors: list[GuideError] = []
+        self.page_errors: dict[str, GuideError] = {}  # the cover's or contents' own problem
         self.last_build: LastBuild | None = None
+        self.pdf_state = PdfState()
         self.images = PageImages(self.out / PAGES_DIR)
         self._written: set[str] = set()
+        self._nav_written: tuple = ()
         # The watcher rebuilds while a layout thread lays chapters out: one writer at a time.
         self._lock = threading.RLock()
 
     # ----- what the server needs to know -----
     @property
     def pdf(self) -> Path:
-        """The PDF whose manifest gives page spans (default: ``build/<output>``)."""
+        """The PDF whose manifest gives page spans (default: ``build/<output>``, or the live
+        PDF in the preview folder)."""
         if self._pdf is not None:
             return self._pdf.resolve()
         name = default_output(self.config) if self.config else Path("build/guide.pdf")
-        return name.resolve()
+        return self.out / name.name if self.live else name.resolve()
 
     @property
     def guide_prefix(self) -> str:
         """How the preview pages reach the guide's own files from ``out``."""
-        try:
-            return Path(os.path.relpath(self.root, self.out)).as_posix() + "/"
-        except ValueError:  # another drive: only an absolute URL reaches it
-            return self.root.as_uri() + "/"
+        return _relative_url(self.root, self.out)
+
+    @property
+    def pdf_href(self) -> str:
+        """How the preview pages link to the PDF from ``out``."""
+        return _relative_url(self.pdf, self.out).rstrip("/")
 
     @property
     def errors(self) -> list[GuideError]:
-        return self.global_errors + [s.error for s in self.states.values() if s.error]
+        return unique(self.global_errors + list(self.page_errors.values())
+                      + [s.error for s in self.states.values() if s.error])
 
     def page_image(self, number: int) -> Path | None:
         return self.images.get(self.pdf, number)
+
+    def shown(self, error: GuideError) -> str:
+        """``path:line: message`` with the path as the author knows it, never a temp path."""
+        return shown_error(error, self.root)
 
     # ----- building -----
     def build_all(self, cause: str = "start") -> Update:
@@ -305,7 +269,8 @@ class Preview:
             started = time.perf_counter()
             self._load()
             self.out.mkdir(parents=True, exist_ok=True)
-            copy_styles(self.root, self.out / "styles", self.config and self.config.kit)
+            if self.config:
+                copy_styles(self.root, self.out / "styles", self.config.kit)
             self.last_build = read_last_build(self.pdf)
             pages = self._write_all()
             return Update(pages, self.errors, time.perf_counter() - started, cause)
@@ -315,6 +280,10 @@ class Preview:
         with self._lock:
             return self._update(list(changed))
 
+    def pdf_changed(self) -> Update:
+        """The live PDF was rebuilt (or its build failed): new spans, images and notes."""
+        return self.update([manifest_path(self.pdf)])
+
     def _update(self, changed: list[Path]) -> Update:
         plan = plan_update(changed, self.root, self.config, self.pdf, self.out)
         cause = ", ".join(sorted({_shown(p, self.root) for p in changed}))
@@ -323,12 +292,13 @@ class Preview:
         started = time.perf_counter()
         pages: list[str] = []
         for name in sorted(plan.chapters):
-            pages += self._rebuild_chapter(name)
+            self._render(self.states[name])
         if plan.last_build:
             self.last_build = read_last_build(self.pdf)
-            pages += self._write_all()
+        if plan.chapters or plan.last_build:
+            pages += self._write_changed(sorted(plan.chapters), plan.last_build)
         if plan.reload:
-            pages += [INDEX, *(s.page for s in self.states.values())]
+            pages += self._all_pages()
         return Update(list(dict.fromkeys(pages)), self.errors, time.perf_counter() - started,
                       cause)
 
@@ -358,28 +328,30 @@ class Preview:
         with self._lock:
             if state.section != section or self.states.get(name) is not state:
                 return []
-            before = state.layout.pages if state.layout else None
             state.layout, state.laid_out, state.layout_error = layout, section, problem
-            pages = self._write_chapters([name])
-            return pages + (self._write_index() if (layout and layout.pages) != before else [])
+            return self._write_changed([name])
 
     def page_images(self) -> list[Path]:
-        """Render every chapter page of the last PDF now (for reading the preview from disk)."""
+        """Render every page of the last PDF now (for reading the preview from disk)."""
         if not self.last_build:
             return []
-        numbers = sorted({n for name in self.states if (span := self.last_build.span(name))
-                          for n in range(span.first, span.last + 1)})
-        return [path for n in numbers if (path := self.page_image(n))]
+        return [path for n in range(1, self.last_build.pages + 1)
+                if (path := self.page_image(n))]
 
     def _load(self) -> None:
         """Config, data and templates; on a problem keep the last good ones and say why."""
         try:
             config = load_config(self.guide_dir)
             data = load_data(config)
+            env = make_environment(config)
         except GuideError as error:
             self.global_errors = [error]
             return
-        self.config, self.data, self.env = config, data, make_environment(config)
+        except Exception as error:  # a reader's bug must show in the browser, not stop serve
+            self.global_errors = [GuideError(f"{type(error).__name__}: {error}",
+                                             self.root / "guide.yaml")]
+            return
+        self.config, self.data, self.env = config, data, env
         self.global_errors = []
         self.states = {name: self.states.get(name) or ChapterState(name, number)
                        for number, name in enumerate(config.chapters, start=1)}
@@ -387,20 +359,12 @@ class Preview:
             state.number = number
             self._render(state)
 
-    def _rebuild_chapter(self, name: str) -> list[str]:
-        state = self.states[name]
-        before = (state.title, _budget(state))
-        self._render(state)
-        if (state.title, _budget(state)) == before:
-            return self._write_chapters([name])
-        # The title shows in the index and the neighbours' links; the budget in the index.
-        names = list(self.states)
-        at = names.index(name)
-        return self._write_chapters(names[max(at - 1, 0):at + 2]) + self._write_index()
-
     def _render(self, state: ChapterState) -> None:
         assert self.config and self.env
         path = self.config.chapters_dir / state.name
+        state.missing = not path.exists()
+        if state.missing:  # deleted or renamed: its old text must not pass for the chapter
+            state.section, state.layout, state.laid_out = "", None, ""
         try:
             chapter = read_chapter(path, state.number, self.config.root)
             context = template_context(self.config, self.data)
@@ -413,64 +377,126 @@ class Preview:
         except GuideError as error:
             state.error = error
         except Exception as error:  # a bug in a template or extension must not stop the preview
-            state.error = GuideError(f"{type(error).__name__}: {error}", _shown(path, self.root))
+            state.error = GuideError(f"{type(error).__name__}: {error}", path)
         else:
             state.rendered, state.error, state.section = rendered, None, section
             state.rendered_at = time.monotonic()
 
     def _rendered(self) -> list[RenderedChapter]:
-        return [s.rendered for s in self.states.values() if s.rendered]
+        return [s.rendered for s in self.states.values() if s.rendered and not s.missing]
 
     # ----- writing -----
+    def _all_pages(self) -> list[str]:
+        return [*(SITE_PAGES if self.config else [INDEX]), *(s.page for s in self.states.values())]
+
     def _write_all(self) -> list[str]:
-        pages = self._write_chapters(list(self.states)) + self._write_index()
+        site = self._site()
+        pages = self._write_chapters(list(self.states), site) + self._write_site(site)
         for gone in self._written - set(pages):  # a chapter dropped from guide.yaml
             (self.out / gone).unlink(missing_ok=True)
         self._written = set(pages)
+        self._nav_written = site.key
         return pages
 
-    def _write_index(self) -> list[str]:
-        self._write(INDEX, "preview/index.html", {"entries": self._entries()})
-        return [INDEX]
+    def _write_changed(self, names: list[str], everything: bool = False) -> list[str]:
+        """These chapters' pages; every page when what the sidebar and index show moved on."""
+        site = self._site()
+        if everything or site.key != self._nav_written:
+            self._nav_written = site.key
+            return self._write_chapters(list(self.states), site) + self._write_site(site)
+        return self._write_chapters(names, site)
 
-    def _write_chapters(self, names: list[str]) -> list[str]:
-        entries = self._entries()
-        by_name = {entry.name: entry for entry in entries}
+    def _write_site(self, site: Site) -> list[str]:
+        """The index, the whole PDF's pages, and the cover and contents as the PDF has them."""
+        self._write(INDEX, "preview/index.html", {}, site)
+        if not self.config or not self.env:
+            return [INDEX]  # the error page alone
+        self._write(PDF_PAGES, "preview/pdf.html", {}, site)
+        for page, template, title in ((COVER, "cover.html", "Cover"),
+                                      (CONTENTS, "toc.html", "Contents")):
+            self._write(page, "preview/section.html",
+                        {"section": self._section(page, template, site), "title": title,
+                         "page_name": page}, site)
+        return list(SITE_PAGES)
+
+    def _section(self, page: str, template: str, site: Site) -> str:
+        """The cover or the contents, rendered with the PDF's template, linked to the pages."""
+        assert self.config and self.env
+        self.page_errors.pop(page, None)
+        try:
+            markup = render_page(self.env, template, {
+                **template_context(self.config, self.data), "chapters": self._rendered()})
+        except GuideError as error:
+            self.page_errors[page] = error
+            return ""
+        except Exception as error:  # a broken template must show, not stop the preview
+            self.page_errors[page] = GuideError(f"{type(error).__name__}: {error}", template)
+            return ""
+        markup = rebase_urls(markup, self.guide_prefix)
+        for entry in site.entries:  # contents links go to the chapters' preview pages
+            if entry.anchor:
+                markup = markup.replace(f'href="#{entry.anchor}"', f'href="{entry.page}"')
+        return markup
+
+    def _write_chapters(self, names: list[str], site: Site) -> list[str]:
+        by_name = {entry.name: entry for entry in site.entries}
         for name in names:
             entry = by_name[name]
-            at = entries.index(entry)
-            section = rebase_urls(self.states[name].section, self.guide_prefix)
+            at = site.entries.index(entry)
+            state = self.states[name]
+            section = rebase_urls(state.section, self.guide_prefix)
             self._write(entry.page, "preview/chapter.html", {
-                "entry": entry, "section": section,
-                "previous": entries[at - 1] if at > 0 else None,
-                "next": entries[at + 1] if at + 1 < len(entries) else None})
+                "entry": entry, "section": section, "source_json": _source_json(state, entry.source),
+                "previous": site.entries[at - 1] if at > 0 else None,
+                "next": site.entries[at + 1] if at + 1 < len(site.entries) else None}, site)
         return [by_name[name].page for name in names]
 
-    def _entries(self) -> list[ChapterEntry]:
-        return [ChapterEntry.of(state, self.last_build, self.root) for state in
-                self.states.values()]
+    def _site(self) -> Site:
+        entries = [ChapterEntry.of(state, self.last_build, self.root) for state in
+                   self.states.values()]
+        stale = newest_edit(self.root, self.last_build.built_at, self.out, self.pdf) \
+            if self.last_build else None
+        return Site(entries, self.last_build, self.config.pages if self.config else None,
+                    stale and _shown(stale, self.root), self.pdf_state.note(self.live))
 
-    def _write(self, page: str, template: str, context: dict[str, Any]) -> None:
+    def _write(self, page: str, template: str, context: dict[str, Any], site: Site) -> None:
         entry = context.get("entry")
-        errors = flatten(self.global_errors + ([entry.error] if entry and entry.error else []))
+        own = [entry.error] if entry and entry.error else []
+        own += [self.page_errors[page]] if page in self.page_errors else []
+        errors = [ShownError.of(e, self.root) for e in unique(self.global_errors + own)]
         if self.config is None or self.env is None:
             text = fallback_page(errors)
         else:
             try:
                 text = render_page(self.env, template, {
                     **template_context(self.config, self.data), **context,
-                    "theme_css": theme_css(self.config), "errors": errors,
-                    "stylesheets": [f"styles/{name}" for name in (
+                    "theme_css": theme_css(self.config), "errors": errors, "site": site,
+                    "page": page, "stylesheets": [f"styles/{name}" for name in (
                         *stylesheet_names(self.config.root, self.config.kit), SCREEN_STYLESHEET)],
-                    "last_build": self.last_build, "index": INDEX,
+                    "last_build": self.last_build, "index": INDEX, "pdf_href": self.pdf_href,
                     "page_size": re.sub(r"\W+", "", self.config.page_size.lower()),
                     "pages_dir": PAGES_DIR})
             except Exception as error:  # the preview's own templates are broken: say so plainly
                 problem = error if isinstance(error, GuideError) else GuideError(
                     f"{type(error).__name__}: {error}", template)
-                text = fallback_page([*errors, problem])
+                text = fallback_page([*errors, ShownError.of(problem, self.root)])
         self.out.mkdir(parents=True, exist_ok=True)
         write_atomically(self.out / page, text)
+
+
+@dataclass
+class PdfState:
+    """The live PDF as serve keeps it: being rebuilt, or what stopped the last build."""
+
+    building: bool = False
+    error: str = ""
+
+    def note(self, live: bool) -> str:
+        if not live:
+            return ""
+        if self.error:
+            return f"the live PDF could not be rebuilt: {self.error}"
+        return "rebuilding the PDF…" if self.building else ""
 
 
 @dataclass(frozen=True)
@@ -482,31 +508,40 @@ class ChapterEntry:
     title: str
     page: str
     source: str
+    anchor: str
     budget: int | None
     span: ChapterSpan | None
     error: GuideError | None
+    missing: bool
     rendered: bool
-    edited_since_build: bool
     layout: Layout | None = None
     layout_fresh: bool = False
     layout_error: str = ""
 
     @classmethod
     def of(cls, state: ChapterState, last_build: LastBuild | None, root: Path) -> ChapterEntry:
-        source = root / "chapters" / state.name
         span = last_build.span(state.name) if last_build else None
         # Until the chapter renders once, the last build knows its title and budget best.
         title = state.title if state.rendered or not span else span.title
         budget = _budget(state) if state.rendered or not span else span.budget
+        anchor = state.rendered.anchor if state.rendered else ""
         return cls(state.name, state.number, title, state.page,
-                   f"{root.name}/chapters/{state.name}", budget, span, state.error,
-                   state.rendered is not None,
-                   bool(last_build) and _mtime(source) > last_build.built_at,
+                   f"{root.name}/chapters/{state.name}", anchor, budget, span, state.error,
+                   state.missing, state.rendered is not None and not state.missing,
                    state.layout, not state.needs_layout, state.layout_error)
 
     @property
     def pages(self) -> list[int]:
         return list(range(self.span.first, self.span.last + 1)) if self.span else []
+
+    @property
+    def now_pages(self) -> int | None:
+        """Pages the chapter fills as it is now, else in the last build, if either is known."""
+        if self.missing:
+            return 0
+        if self.layout:
+            return self.layout.pages
+        return self.span.pages if self.span else None
 
     @property
     def over_by(self) -> int:
@@ -522,6 +557,19 @@ class ChapterEntry:
             return 0
         return max(self.layout.pages - self.budget, 0)
 
+    @property
+    def status(self) -> tuple[str, str]:
+        """(kind, words) of the badge: missing, error, over, fits, or nothing known yet."""
+        if self.missing:
+            return "error", "file missing"
+        if self.error:
+            return "error", "error"
+        if self.now_over_by or (not self.layout and self.over_by):
+            return "warn", f"⚠ {self.now_over_by or self.over_by} over budget"
+        if (self.span or self.layout) and self.budget is not None:
+            return "ok", "fits"
+        return "", ""
+
     def page_label(self, page: int) -> str:
         """A chapter page by its number in the PDF, as far as the last build tells."""
         return f"Page {self.span.first + page - 1}" if self.span else f"Chapter page {page}"
@@ -530,9 +578,114 @@ class ChapterEntry:
     def page_starts_json(self) -> str:
         """Where the page breaks go, for the page's script to mark (safe inside <script>)."""
         starts = self.layout.starts if self.layout else ()
-        return json.dumps({"fresh": self.layout_fresh, "starts": [
+        return _script_json({"fresh": self.layout_fresh, "starts": [
             {"label": self.page_label(s.page), "path": s.path, "text": s.text}
-            for s in starts]}, ensure_ascii=False).replace("</", "<\\/")
+            for s in starts]})
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every page's sidebar and the index show: chapters, the page total, the PDF."""
+
+    entries: list[ChapterEntry]
+    last_build: LastBuild | None
+    promised: int | None
+    stale_edit: str | None  # the newest source edited after the last PDF was built
+    pdf_note: str
+
+    @property
+    def fixed_pages(self) -> int | None:
+        """Cover, contents and back pages: what the last build had beyond the chapters."""
+        if not self.last_build:
+            return None
+        return self.last_build.pages - sum(s.pages for s in self.last_build.spans.values())
+
+    @property
+    def total(self) -> int | None:
+        """The pages the guide would have now, if every chapter's count is known."""
+        counts = [entry.now_pages for entry in self.entries]
+        if self.fixed_pages is None or None in counts:
+            return None
+        return self.fixed_pages + sum(counts)  # type: ignore[arg-type]
+
+    @property
+    def key(self) -> tuple:
+        """Changes whenever the sidebar or the index would read differently."""
+        return (tuple((e.title, e.status, e.now_pages, e.layout and e.layout.pages, e.page)
+                      for e in self.entries),
+                self.total, bool(self.stale_edit), self.pdf_note,
+                self.last_build.built_at if self.last_build else None)
+
+
+@dataclass(frozen=True)
+class ShownError:
+    """An error as a page shows it: where (relative to the guide's folder) and what."""
+
+    where: str
+    message: str
+
+    @classmethod
+    def of(cls, error: GuideError, root: Path) -> ShownError:
+        where = _shown(error.path, root) if error.path else "guide"
+        return cls(f"{where}:{error.line}" if error.line and error.path else where,
+                   error.message)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def shown_error(error: GuideError, root: Path) -> str:
+    return str(ShownError.of(error, root))
+
+
+def unique(errors: list[GuideError]) -> list[GuideError]:
+    """Each problem once, groups opened up: a broken shared template fails every chapter
+    with the same message."""
+    seen: dict[tuple, GuideError] = {}
+    for error in flatten(errors):
+        seen.setdefault((error.path and Path(error.path).name, error.line, error.message), error)
+    return list(seen.values())
+
+
+def newest_edit(root: Path, since: float, *skip: Path) -> Path | None:
+    """The newest file the PDF is made from that changed after ``since`` (None if none)."""
+    newest, when = None, since
+    for folder in (root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
+        for path in folder.rglob("*"):
+            if (path.name.startswith(".") or path.suffix.lower() not in
+                    SOURCE_SUFFIXES | ASSET_SUFFIXES or _outside_the_pdf(path)
+                    or any(path.is_relative_to(s) for s in skip)):
+                continue
+            mtime = _mtime(path)
+            if mtime > when:
+                newest, when = path, mtime
+    return newest
+
+
+def _outside_the_pdf(path: Path) -> bool:
+    """Email and preview templates and the screen stylesheet do not go into the PDF."""
+    in_templates = "templates" in path.parts and bool({"email", "preview"} & set(path.parts))
+    return in_templates or path.name == "screen.css" or path.suffix.lower() == ".pdf"
+
+
+def _source_json(state: ChapterState, file: str) -> str:
+    """The chapter's Markdown lines, for the page to find the line a clicked block came from."""
+    if not state.rendered or state.missing:
+        return "null"
+    chapter = state.rendered.chapter
+    return _script_json({"file": file, "first": chapter.body_line,
+                         "lines": chapter.body.split("\n")})
+
+
+def _script_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _relative_url(path: Path, start: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, start)).as_posix() + "/"
+    except ValueError:  # another drive: only an absolute URL reaches it
+        return path.as_uri() + "/"
 
 
 def _budget(state: ChapterState) -> int | None:
@@ -546,12 +699,17 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _shown(path: Path, root: Path) -> str:
+def _shown(path: Path | str, root: Path) -> str:
+    """A path as the author knows it: from the guide's folder, or the built-in folder's name;
+    never an absolute path into a temporary folder."""
     path = Path(path)
-    try:
-        return path.resolve().relative_to(root.parent).as_posix()
-    except ValueError:
-        return str(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    real = path.resolve()
+    for base, label in ((root.parent, ""), (BUILTIN_TEMPLATES.parent, "leadguide/")):
+        if real.is_relative_to(base):
+            return label + real.relative_to(base).as_posix()
+    return path.name
 
 
 def flatten(errors: list[GuideError]) -> list[GuideError]:
@@ -560,14 +718,18 @@ def flatten(errors: list[GuideError]) -> list[GuideError]:
                                                  else [error])]
 
 
-def fallback_page(errors: list[GuideError]) -> str:
+def fallback_page(errors: list[ShownError]) -> str:
     """A bare page for when the guide cannot be read at all: only the errors."""
-    items = "".join(f"<li><code>{html.escape(str(e))}</code></li>" for e in errors)
+    items = "".join(f"<li><code>{html.escape(e.where)}</code> {html.escape(e.message)}</li>"
+                    for e in errors)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>Preview: error</title></head><body class=\"preview\" style=\"font-family:"
-            "sans-serif;margin:2em\"><div class=\"preview-errors\" role=\"alert\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>⚠ {len(errors)} problem{'s' * (len(errors) != 1)} · preview</title></head>"
+            "<body class=\"preview\" style=\"font-family:sans-serif;margin:2em\">"
+            "<main><div class=\"preview-errors\" role=\"alert\">"
             f"<h1>The preview cannot be built</h1><ul>{items}</ul>"
-            f"<p>Fix the file and save: the preview rebuilds by itself.</p></div></body></html>\n")
+            "<p>Fix the file and save: the preview rebuilds by itself.</p></div></main>"
+            "</body></html>\n")
 
 
 def build_preview(guide_dir: Path | str, out: Path | str = DEFAULT_OUT,

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,10 +25,14 @@ from .assemble import GuideHtml
 from .assets import BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES
 from .errors import GuideError
 from .pagebreaks import Layout, Layouter, lay_out_document
-from .preview import ASSET_SUFFIXES, INDEX, PAGES_DIR, Preview, Update, flatten
+from .preview import (ASSET_SUFFIXES, INDEX, PAGES_DIR, Preview, Update, newest_edit,
+                      shown_error, unique)
+from .svgfonts import SvgFonts
 
 GUIDE_URL = "/_guide/"
 EVENTS_URL = "/_events"
+PDF_URL = "/_pdf"  # the PDF the preview reads its spans from, wherever it is
+PDF_QUIET_SECONDS = 0.4  # the live PDF is rebuilt once the saves pause this long
 WATCH_STEP_MS = 20  # how long the watcher waits for more events of one save (editors write twice)
 PING_SECONDS = 15.0
 _PAGE_IMAGE = re.compile(rf"^{PAGES_DIR}/p(\d{{1,4}})\.png$")
@@ -36,18 +41,27 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 Log = Callable[[str], None]
 
 # Injected into every HTML page served (not into the files): waits for this page to change.
+# The place is kept relative to the page's content, so an error banner that comes or goes
+# above it does not move the text the writer was reading.
 LIVE_SCRIPT = """<script>
 (function () {
   var page = %(page)s, version = %(version)d, key = "leadguide-scroll:" + page;
+  function contentTop() {
+    var frame = document.querySelector(".preview-frame");
+    return frame ? frame.getBoundingClientRect().top + scrollY : 0;
+  }
   var saved = sessionStorage.getItem(key);
   if (saved !== null) {
     sessionStorage.removeItem(key);
-    addEventListener("load", function () { scrollTo(0, Number(saved)); });
+    if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+    var restore = function () { scrollTo(0, contentTop() + Number(saved)); };
+    addEventListener("DOMContentLoaded", restore);
+    addEventListener("load", restore);
   }
   var events = new EventSource("%(events)s?page=" + encodeURIComponent(page) + "&v=" + version);
   events.addEventListener("reload", function () {
     events.close();
-    sessionStorage.setItem(key, String(scrollY));
+    sessionStorage.setItem(key, String(scrollY - contentTop()));
     location.reload();
   });
 })();
@@ -94,7 +108,7 @@ class Versions:
 class Route:
     """What a request path asks for: a file, an event stream, or a PDF page image."""
 
-    kind: str  # "file" | "events" | "page-image"
+    kind: str  # "file" | "events" | "page-image" | "pdf"
     path: Path | None = None
     page: str = ""
     number: int = 0
@@ -118,6 +132,8 @@ def route(raw: str, out: Path, guide_root: Path) -> Route | None:
     relative = "/".join(segments)
     if path == EVENTS_URL:
         return Route("events")
+    if path == PDF_URL:
+        return Route("pdf")
     if path.startswith(GUIDE_URL):
         return _file(guide_root, relative[len(GUIDE_URL) - 1:], assets_only=True)
     if match := _PAGE_IMAGE.match(relative):
@@ -145,6 +161,7 @@ class PreviewServer(ThreadingHTTPServer):
     def __init__(self, preview: Preview, host: str = "127.0.0.1", port: int = 8000,
                  log: Log = print):
         self.preview, self.versions, self.log = preview, Versions(), log
+        self.svgs = SvgFonts(preview.out / "styles")
         self.host = host
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
@@ -158,6 +175,18 @@ class PreviewServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         shown = f"[{host}]" if ":" in str(host) else host
         return f"http://{shown}:{port}/"
+
+    def rebuild(self, cause: str) -> None:
+        """Write the whole preview again and reload every tab."""
+        update = self.preview.build_all(cause)
+        self.versions.bump(update.pages)
+        self.log(describe(update, self.preview.root))
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that hangs up early is normal; anything else is logged in one line."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            self.log(f"serve: {type(error).__name__}: {error}")
 
     def server_close(self) -> None:
         self.versions.stop()
@@ -178,12 +207,25 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the author wants rebuilds and errors in the terminal, not every request
 
     def _answer(self, send_body: bool) -> None:
+        try:
+            self._route(send_body)
+        except ConnectionError:  # the browser went away mid-answer: nothing to tell anyone
+            pass
+
+    def _route(self, send_body: bool) -> None:
         preview = self.server.preview
+        if not (preview.out / INDEX).is_file():  # the preview folder was deleted: write it again
+            self.server.rebuild("the preview folder was deleted")
         target = route(self.path, preview.out, preview.root) if self._host_allowed() else None
+        if target is None and preview.config is None and self._host_allowed() and \
+                urlsplit(self.path).path.endswith(".html"):
+            target = route("/", preview.out, preview.root)  # only the error page to show
         if target is None:
             return self._send(404, b"Not found\n", "text/plain; charset=utf-8", send_body)
         if target.kind == "events":
             return self._events()
+        if target.kind == "pdf":
+            target = Route("file", preview.pdf, "pdf")
         if target.kind == "page-image":
             image = preview.page_image(target.number)
             if image is None:
@@ -194,6 +236,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if target.path.suffix == ".html":
                 body, kind = self._page(target), "text/html; charset=utf-8"
+            elif target.path.suffix == ".svg":
+                body, kind = self.server.svgs.get(target.path), "image/svg+xml"
             else:
                 body = target.path.read_bytes()
                 kind = mimetypes.guess_type(target.path.name)[0] or "application/octet-stream"
@@ -217,6 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
         version = self.server.versions.get(page)  # before reading: a newer file only reloads
         text = target.path.read_text(encoding="utf-8")
         text = text.replace(f'="{preview.guide_prefix}', f'="{GUIDE_URL}')
+        text = text.replace(f'href="{preview.pdf_href}?', f'href="{PDF_URL}?')
         script = LIVE_SCRIPT % {"page": json.dumps(page), "version": version,
                                 "events": EVENTS_URL}
         at = text.rfind("</body>")
@@ -255,22 +300,23 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self.wfile.write(b": ping\n\n")  # finds tabs that closed
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except ConnectionError:
             return
 
 
 def watch_paths(preview: Preview) -> list[Path]:
-    """The guide, the built-in templates and styles, and the folder the PDF is built into."""
+    """The guide (recursively, new folders included), the built-in templates and styles, and
+    the folder the PDF is built into."""
     build_dir = preview.pdf.parent
     build_dir.mkdir(parents=True, exist_ok=True)
     return [preview.root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS, build_dir]
 
 
 def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
-          rebuilt: threading.Event | None = None) -> None:
+          rebuilt: Callable[[], None] | None = None) -> None:
     """Rebuild what each save touches until ``stop`` is set. Bad input never ends it.
 
-    ``rebuilt`` is set after each rebuild, to wake the layout thread.
+    ``rebuilt`` is called after each rebuild, to wake the layout and PDF threads.
     """
     out = str(preview.out)
     default = watchfiles.DefaultFilter()
@@ -285,14 +331,29 @@ def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
                                             step=WATCH_STEP_MS, stop_event=stop,
                                             raise_interrupt=False,
                                             ignore_permission_denied=True):
-                _apply(preview, versions, {Path(path) for _, path in changes}, log)
+                _apply(preview, versions, changed_files(changes), log)
                 if rebuilt:
-                    rebuilt.set()
+                    rebuilt()
         except Exception as exc:  # a watched folder vanished, say: wait and watch again
             if str(exc) != reported:
                 reported = str(exc)
                 log(f"watcher: {type(exc).__name__}: {exc}; retrying every second")
             stop.wait(1.0)
+
+
+def changed_files(changes: set[tuple[watchfiles.Change, str]]) -> set[Path]:
+    """The changed paths, and every file inside a folder that was just created.
+
+    A file saved into a new folder (a guide's first ``styles/``) can land before the watcher
+    has begun watching that folder, so its own event never comes: the folder's does.
+    """
+    changed = set()
+    for change, name in changes:
+        path = Path(name)
+        changed.add(path)
+        if change == watchfiles.Change.added and path.is_dir() and not path.is_symlink():
+            changed.update(p for p in path.rglob("*") if p.is_file())
+    return changed
 
 
 def _apply(preview: Preview, versions: Versions, changed: set[Path], log: Log) -> None:
@@ -303,14 +364,14 @@ def _apply(preview: Preview, versions: Versions, changed: set[Path], log: Log) -
         return
     if update.pages:
         versions.bump(update.pages)
-        log(describe(update))
+        log(describe(update, preview.root))
 
 
-class LayoutProcess:
-    """Runs WeasyPrint layouts in a process of its own.
+class WorkerProcess:
+    """Runs a function in a process of its own: WeasyPrint layouts and PDF builds.
 
-    A layout takes 0.1–1 s of pure Python; in the server's process it would hold the GIL and
-    slow down the rebuild of the next save and the answers to the browser.
+    They take 0.1 s to seconds of pure Python; in the server's process they would hold the GIL
+    and slow down the rebuild of the next save and the answers to the browser.
     """
 
     def __init__(self) -> None:
@@ -325,15 +386,43 @@ class LayoutProcess:
         pool.submit(int).result()
         return pool
 
-    def __call__(self, document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:
+    def run(self, function: Callable, *args: object) -> object:
         try:
-            return self._pool.submit(lay_out_document, document, roots, source).result()
+            return self._pool.submit(function, *args).result()
         except BrokenProcessPool:  # the worker died (out of memory, killed): start another
             self._pool = self._start()
-            return self._pool.submit(lay_out_document, document, roots, source).result()
+            return self._pool.submit(function, *args).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class LayoutProcess(WorkerProcess):
+    """Lays chapters out in a process of its own (a Layouter)."""
+
+    def __call__(self, document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:
+        return self.run(lay_out_document, document, roots, source)  # type: ignore[return-value]
+
+
+class PdfProcess(WorkerProcess):
+    """Builds the live PDF (a draft) in a process of its own; returns what stopped it, if
+    anything."""
+
+    def __call__(self, guide_dir: Path, target: Path) -> str:
+        return self.run(build_live_pdf, guide_dir, target)  # type: ignore[return-value]
+
+
+def build_live_pdf(guide_dir: Path, target: Path) -> str:
+    """A draft build into ``target``: over-budget chapters and warnings do not stop it."""
+    from .build import build
+
+    try:
+        build(guide_dir, out=target, draft=True)
+    except GuideError as error:
+        return shown_error(error, Path(guide_dir).resolve())
+    except Exception as error:  # a bug must not end the live PDF for good
+        return f"{type(error).__name__}: {error}"
+    return ""
 
 
 def _layout_worker(server: int) -> None:
@@ -378,11 +467,50 @@ def lay_out(preview: Preview, versions: Versions, stop: threading.Event, log: Lo
                         f"({(time.perf_counter() - started) * 1000:.0f} ms)")
 
 
-def describe(update: Update) -> str:
-    """One line per rebuild for the terminal, then one per problem."""
+def keep_pdf(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
+             wake: threading.Event, builder: Callable[[Path, Path], str]) -> None:
+    """Rebuild the live PDF once the saves pause, and reload the tabs with its pages.
+
+    A save during a build wakes the next one: the PDF catches up with the last save.
+    """
+    reported = ""
+    while not stop.is_set():
+        if not wake.wait(1.0):
+            continue
+        wake.clear()
+        while wake.wait(PDF_QUIET_SECONDS) and not stop.is_set():  # more saves coming
+            wake.clear()
+        if stop.is_set() or not pdf_stale(preview):
+            continue
+        preview.pdf_state.building = True
+        started = time.perf_counter()
+        error = builder(preview.guide_dir, preview.pdf)
+        preview.pdf_state.building, preview.pdf_state.error = False, error
+        update = preview.pdf_changed()
+        versions.bump(update.pages)
+        if error and error != reported:
+            log(f"  live PDF not rebuilt: {error}")
+        elif not error:
+            pages = preview.last_build.pages if preview.last_build else 0
+            log(f"  live PDF rebuilt: {pages} pages ({time.perf_counter() - started:.1f} s)")
+        reported = error
+
+
+def pdf_stale(preview: Preview) -> bool:
+    """The live PDF is missing or older than a file it is made from."""
+    try:
+        built = preview.pdf.stat().st_mtime
+    except OSError:
+        return True
+    return newest_edit(preview.root, built, preview.out) is not None
+
+
+def describe(update: Update, root: Path) -> str:
+    """One line per rebuild for the terminal, then one per distinct problem."""
     pages = update.pages if len(update.pages) <= 3 else [f"{len(update.pages)} pages"]
     line = f"{update.cause or 'rebuilt'} → {', '.join(pages)} ({update.seconds * 1000:.0f} ms)"
-    return "\n".join([line, *(f"  error: {e}" for e in flatten(update.errors))])
+    return "\n".join([line, *(f"  error: {shown_error(e, root)}"
+                              for e in unique(update.errors))])
 
 
 def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port: int = 8000,
@@ -391,21 +519,35 @@ def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port:
     """Build the preview, then serve and rebuild it until interrupted (Ctrl+C)."""
     if not Path(guide_dir).is_dir():
         raise ServeError(f"guide folder not found: {guide_dir}", Path(guide_dir))
-    preview = Preview(guide_dir, out, pdf)
-    layouter = LayoutProcess()  # first: before the server's socket and threads exist
+    preview = Preview(guide_dir, out, pdf, live=pdf is None)
+    # The worker processes first: before the server's socket and threads exist.
+    layouter = LayoutProcess()
+    builder = PdfProcess() if preview.live else None
     try:
         server = PreviewServer(preview, host, port, log)  # a taken port fails at once
     except ServeError:
-        layouter.close()
+        for process in (layouter, builder):
+            if process:
+                process.close()
         raise
-    log(describe(preview.build_all()))
-    stop, rebuilt = threading.Event(), threading.Event()
-    rebuilt.set()  # lay out every chapter of the first build
+    log(describe(preview.build_all(), preview.root))
+    stop, laid_out, pdf_due = threading.Event(), threading.Event(), threading.Event()
+    laid_out.set()  # lay out every chapter of the first build
+    pdf_due.set()  # and bring the live PDF up to date
+
+    def rebuilt() -> None:
+        laid_out.set()
+        pdf_due.set()
+
     workers = [threading.Thread(target=watch, args=(preview, server.versions, stop, log, rebuilt),
                                 name="leadguide-watch", daemon=True),
                threading.Thread(target=lay_out, args=(preview, server.versions, stop, log,
-                                                      rebuilt, layouter),
+                                                      laid_out, layouter),
                                 name="leadguide-layout", daemon=True)]
+    if builder:
+        workers.append(threading.Thread(target=keep_pdf, args=(
+            preview, server.versions, stop, log, pdf_due, builder), name="leadguide-pdf",
+            daemon=True))
     for worker in workers:
         worker.start()
     log(f"Serving {preview.guide_dir} at {server.url} (Ctrl+C to stop)")
@@ -420,7 +562,9 @@ def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port:
         server.server_close()
         for worker in workers:
             worker.join(timeout=2)
-        layouter.close()
+        for process in (layouter, builder):
+            if process:
+                process.close()
 
 
 __all__ = ["PreviewServer", "ServeError", "Versions", "route", "serve", "watch"]
