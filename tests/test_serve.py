@@ -195,10 +195,11 @@ def test_a_save_sends_reload_to_that_page_only(server: PreviewServer, sample_gui
 
 # ----- the real thing: a subprocess and a headless browser -----
 
-def start_serving(guide: Path, out: Path, pdf: Path) -> tuple[subprocess.Popen, str, list[str]]:
+def start_serving(guide: Path, out: Path,
+                  pdf: Path | None) -> tuple[subprocess.Popen, str, list[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "leadguide", "serve", str(guide), "--port", "0",
-         "--out", str(out), "--pdf", str(pdf)],
+         "--out", str(out), *(["--pdf", str(pdf)] if pdf else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=guide.parent)
     lines: list[str] = []
     found: queue.Queue[str] = queue.Queue()
@@ -365,3 +366,31 @@ def test_a_new_folder_event_brings_the_files_already_in_it(tmp_path: Path):
     (folder / "fonts" / "a.woff2").write_text("x")
     found = changed_files({(watchfiles.Change.added, str(folder))})
     assert found == {folder, folder / "screen.css", folder / "fonts" / "a.woff2"}
+
+
+def test_serve_keeps_a_live_pdf_and_the_tabs_follow_it(sample_guide, tmp_path):
+    out = tmp_path / "out"
+    process, url, log = start_serving(sample_guide, out, None)
+    try:
+        live = out / "sample.pdf"
+        assert wait_until(lambda: any("live PDF rebuilt: 6 pages" in l for l in log), 60), log
+        assert live.read_bytes()[:5] == b"%PDF-"
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url + "pdf.html")
+            first = page.locator(".pdf-grid img").first.get_attribute("src")
+            page.wait_for_timeout(300)
+            chapter = sample_guide / "chapters" / "01-intro.md"
+            time.sleep(1.1)  # the manifest's stamp is in whole seconds
+            chapter.write_text(chapter.read_text().replace("Hello from", "Live from"))
+            expect(page.locator(".pdf-grid img").first).not_to_have_attribute(
+                "src", first, timeout=60_000)
+            status = page.locator(".pdf-status")
+            expect(status).not_to_contain_text("older than your edit")
+            browser.close()
+        assert sum("live PDF rebuilt" in line for line in log) == 2, log
+        assert "Live from" in __import__("pypdf").PdfReader(live).pages[1].extract_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
