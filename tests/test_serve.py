@@ -230,7 +230,7 @@ def test_browser_shows_a_save_by_itself_and_survives_bad_input(sample_guide, bui
             # Page breaks laid out in the background: page 6 begins with "Track it".
             page.goto(url + "03-food.html")
             inner = page.locator(".page-break-inner:not(.stale)")
-            expect(inner).to_have_text("Page 6", timeout=10_000)
+            expect(inner).to_have_text("Page 6", timeout=30_000)
             assert page.evaluate("document.getElementById('03-food-track-it')"
                                  ".previousElementSibling.textContent") == "Page 6"
 
