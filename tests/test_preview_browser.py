@@ -313,9 +313,11 @@ def test_axe_on_the_served_sample_with_pdf_pages_and_an_error(served: PreviewSer
                                                              sample_guide: Path, tab: Page,
                                                              axe_script: str):
     edit(sample_guide / "chapters" / "02-training.md", "title: Training plan", "title Training")
-    deadline = time.monotonic() + 5
-    while not served.preview.errors and time.monotonic() < deadline:
+    index = served.preview.out / "index.html"
+    deadline = time.monotonic() + 10
+    while "badge-error" not in index.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
+    time.sleep(1.0)  # every page rewritten, no reload on its way
     problems = {}
     for name in sorted(p.name for p in served.preview.out.glob("*.html")):
         tab.goto(served.url + name)
