@@ -25,7 +25,7 @@ from .config import GuideConfig, load_config
 from .data import load_data
 from .errors import ErrorGroup, GuideError
 from .lastbuild import LastBuild, PageImages, read_last_build
-from .markup import RenderedChapter, macro_functions, render_chapter
+from .markup import RenderedChapter, chapter_view, macro_functions, render_chapter
 from .references import resolve_chapter
 from .pagebreaks import Layout, Layouter, chapter_document, lay_out_document
 
@@ -373,7 +373,7 @@ class Preview:
                     self.env, context, macro_templates(self.config.root, self.config.kit))),
                 self._rendered())
             section = render_page(self.env, chapter.template, {
-                **context, "chapter": rendered, "chapters": self._rendered()})
+                **context, "chapter": chapter_view(rendered), "chapters": self._views()})
         except GuideError as error:
             state.error = error
         except Exception as error:  # a bug in a template or extension must not stop the preview
@@ -381,6 +381,10 @@ class Preview:
         else:
             state.rendered, state.error, state.section = rendered, None, section
             state.rendered_at = time.monotonic()
+
+    def _views(self) -> tuple:
+        """The chapters as templates see them in the build: plain read-only records."""
+        return tuple(chapter_view(r) for r in self._rendered())
 
     def _rendered(self) -> list[RenderedChapter]:
         return [s.rendered for s in self.states.values() if s.rendered and not s.missing]
@@ -425,7 +429,7 @@ class Preview:
         self.page_errors.pop(page, None)
         try:
             markup = render_page(self.env, template, {
-                **template_context(self.config, self.data), "chapters": self._rendered()})
+                **template_context(self.config, self.data), "chapters": self._views()})
         except GuideError as error:
             self.page_errors[page] = error
             return ""
