@@ -24,12 +24,15 @@ class GuideCommand(click.Group):
             ctx.exit(1)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "email"])
+        return sorted([*super().list_commands(ctx), "email", "signup"])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "email":  # imported when used: a build needs no SMTP, SQLite or CSS inlining
             from .email.cli import email_group
             return email_group
+        if name == "signup":  # the web service: Starlette, Huey, uvicorn only when used
+            from .signup.cli import signup_group
+            return signup_group
         return super().get_command(ctx, name)
 
 

@@ -34,6 +34,20 @@ KEYS: dict[str, set[str]] = {
 }
 
 
+def _signup_keys() -> dict[str, set[str]]:
+    """The signup service's section (``leadguide signup``), read by leadguide.signup.settings."""
+    return {"signup": {"base_url", "allowed_origins", "heading", "promise", "privacy", "button",
+                       "consent", "thank_you", "double_opt_in", "confirm_subject",
+                       "confirm_hours", "min_fill_seconds", "rate_limits", "max_body_kb",
+                       "trusted_proxies", "database", "quota_wait_seconds", "max_attempts"},
+            "signup.thank_you": {"heading", "text"},
+            "signup.rate_limits": {"per_ip", "per_address"}}
+
+
+KEYS[""].add("signup")
+KEYS.update(_signup_keys())
+
+
 @dataclass(frozen=True)
 class CallToAction:
     heading: str
@@ -66,6 +80,7 @@ class GuideConfig:
     kit: str | None = None
     email: LocatedDict | None = None
     fit: FitSettings = field(default_factory=FitSettings)
+    signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
 
     @property
     def page_size(self) -> str:
@@ -136,6 +151,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         kit=_kit(raw, reader),
         email=reader.mapping(raw["email"], "email", raw.line_of("email")) if "email" in raw else None,
         fit=_fit(raw, reader),
+        signup=_section(raw, "signup", reader),
     )
 
 
@@ -143,6 +159,11 @@ def _fit(raw: LocatedDict, reader: FieldReader) -> FitSettings:
     section = reader.mapping(reader.get(raw, "fit", dict, LocatedDict()), "fit", raw.line_of("fit"))
     bounds, min_fill = read_fit_section(section, reader)
     return FitSettings(bounds=bounds, min_fill=min_fill)
+
+
+def _section(raw: LocatedDict, key: str, reader: FieldReader) -> LocatedDict | None:
+    """An optional section kept raw for the stage that owns it (checked as a mapping here)."""
+    return reader.mapping(raw[key], key, raw.line_of(key)) if key in raw else None
 
 
 def _page(raw: LocatedDict, reader: FieldReader) -> Page:

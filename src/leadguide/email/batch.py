@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 from ..config import GuideConfig
 from .errors import RecipientError, SmtpError
-from .message import Attachment, build_message, guide_key
+from .message import Attachment, PersonalLinks, build_message, guide_key
 from .recipients import Recipient
 from .send import Delivery, RetryPolicy, Transport, send
 from .sendlog import DEFERRED, FAILED, SENDING, SENT, Entry, SendLog, read_states
@@ -66,6 +66,13 @@ class Job:
     rate: float | None = None  # messages per second
     retry: RetryPolicy = RetryPolicy()
     retry_failed: bool = False
+    # From the signup service, when the guide has one: its suppression list, its signed links.
+    suppressed: Callable[[str], bool] | None = None
+    links: Callable[[Recipient], PersonalLinks] | None = None
+
+    def message(self, person: Recipient):
+        links = self.links(person) if self.links else None
+        return build_message(self.config, self.settings, person, self.attachment, links=links)
 
 
 Report = Callable[[Outcome], None]
@@ -92,10 +99,10 @@ def send_batch(job: Job, people: Iterable[Recipient], transport: Transport,
 def _one(job: Job, log: SendLog, person: Recipient, transport: Transport, report: Report,
          pace: _Pacer) -> Outcome:
     entry = log.entry(person.key)
-    done = _already_done(job, entry, person)
+    done = _suppressed(job, person) or _already_done(job, entry, person)
     if done:
         return done
-    message = build_message(job.config, job.settings, person, job.attachment)
+    message = job.message(person)
     pace.wait()
     resend = entry is not None and entry.ambiguous
     if resend:  # said before sending: a run killed now must not hide that it was resent
@@ -125,6 +132,13 @@ def _already_done(job: Job, entry: Entry | None, person: Recipient) -> Outcome |
     return None
 
 
+def _suppressed(job: Job, person: Recipient) -> Outcome | None:
+    if job.suppressed and job.suppressed(person.address):
+        return Outcome(person, SKIPPED, "on the suppression list (unsubscribed, bounced or "
+                                        "complained)")
+    return None
+
+
 def dry_run(job: Job, people: Iterable[Recipient],
             report: Report = lambda outcome: None) -> Summary:
     """Build every message and read the log, but send and write nothing."""
@@ -132,9 +146,9 @@ def dry_run(job: Job, people: Iterable[Recipient],
     summary = Summary()
     for person in people:
         entry = states.get(person.key)
-        outcome = _already_done(job, entry, person)
+        outcome = _suppressed(job, person) or _already_done(job, entry, person)
         if outcome is None:
-            message = build_message(job.config, job.settings, person, job.attachment)
+            message = job.message(person)
             outcome = Outcome(person, WOULD_SEND, message["Message-ID"],
                               resend=entry is not None and entry.ambiguous)
         summary.outcomes.append(outcome)

@@ -94,8 +94,9 @@ def send_command(guide_dir: Path, to: str | None, name: str, list_path: Path | N
       leadguide email send guide --to jane@example.com --name "Jane Doe"
       leadguide email send guide --list subscribers.csv --rate 2
     """
+    from ..signup.hooks import email_send_hooks  # the signup service's suppression list
     plan = plan_send(guide_dir, to, name, list_path, dry=dry_run, rate=rate, log_path=log_path,
-                     retry_failed=retry_failed, progress=_Progress())
+                     retry_failed=retry_failed, progress=_Progress(), hooks=email_send_hooks)
     _size_notes(plan.job.attachment)
     for problem in plan.rejected_rows + plan.duplicate_rows:
         click.secho(f"skipped row: {problem}", fg="yellow", err=True)

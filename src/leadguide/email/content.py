@@ -32,10 +32,11 @@ class WelcomeContent:
 
 
 def render_welcome(config: GuideConfig, settings: EmailSettings, person: Recipient,
-                   attached: bool) -> WelcomeContent:
-    """Both parts of one recipient's welcome email, from the guide's or the built-in templates."""
+                   attached: bool, links: Any = None) -> WelcomeContent:
+    """Both parts of one recipient's welcome email, from the guide's or the built-in templates.
+    ``links`` (message.PersonalLinks) replaces guide.yaml's unsubscribe and download links."""
     env = _environment(config)
-    context = _context(config, settings, person, attached)
+    context = _context(config, settings, person, attached, links)
     text = render_page(env, TEXT_TEMPLATE, context).strip() + "\n"
     html = _INLINER.inline(render_page(env, HTML_TEMPLATE, context))
     return WelcomeContent(text, html)
@@ -49,7 +50,7 @@ def _environment(config: GuideConfig) -> jinja2.Environment:
 
 
 def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
-             attached: bool) -> dict[str, Any]:
+             attached: bool, links: Any = None) -> dict[str, Any]:
     """Plain read-only data only (the sandbox refuses paths and live objects)."""
     email = {"subject": settings.subject, "sender": str(settings.sender),
              "reply_to": str(settings.reply_to), "postal_address": settings.postal_address,
@@ -60,7 +61,9 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
         "guide": guide_view(config), "email": plain(email),
         "recipient": plain({"address": person.address, "name": person.name}),
         "first_name": greeting_name(person.name),
-        "attached": attached, "download_url": settings.download_url,
-        "unsubscribe_link": settings.unsubscribe_link(person.address),
+        "attached": attached,
+        "download_url": (links and links.download) or settings.download_url,
+        "unsubscribe_link": links.unsubscribe if links else settings.unsubscribe_link(
+            person.address),
         "cta": plain(config.cta), "colors": plain(config.theme.colors),
     }

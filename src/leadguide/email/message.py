@@ -5,7 +5,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -33,6 +33,29 @@ class Attachment:
     @property
     def encoded_size(self) -> int:
         return encoded_size(len(self.data))
+
+
+class _LinkListHeader(UnstructuredHeader):
+    """List-Unsubscribe: ``<url>, <mailto:...>`` folded between the links, never into encoded
+    words (a long signed URL would otherwise become =?utf-8?q?...?= and stop being a URL)."""
+
+    def fold(self, *, policy) -> str:
+        links = " ".join(str(self).split()).split(", ")  # no CR/LF can survive
+        return f"{self.name}: " + f",{policy.linesep} ".join(links) + policy.linesep
+
+
+_REGISTRY = HeaderRegistry()
+_REGISTRY.map_to_type("list-unsubscribe", _LinkListHeader)
+MESSAGE_POLICY = SMTP.clone(header_factory=_REGISTRY)
+
+
+@dataclass(frozen=True)
+class PersonalLinks:
+    """Links made for one recipient (the signup service signs them), used instead of the
+    guide.yaml ones: the unsubscribe URL, and a download link for the PDF."""
+
+    unsubscribe: str
+    download: str | None = None
 
 
 def guide_key(config: GuideConfig) -> str:
@@ -81,9 +104,12 @@ def message_id(config: GuideConfig, settings: EmailSettings, person: Recipient) 
     return f"<welcome.{digest}@{domain}>"
 
 
-def list_unsubscribe(settings: EmailSettings, person: Recipient) -> str:
+def list_unsubscribe(settings: EmailSettings, person: Recipient,
+                     own: PersonalLinks | None = None) -> str:
     links = []
-    if settings.unsubscribe_url:
+    if own:
+        links.append(f"<{own.unsubscribe}>")
+    elif settings.unsubscribe_url:
         links.append(f"<{settings.unsubscribe_link(person.address)}>")
     if settings.unsubscribe_mailto:
         links.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
@@ -91,18 +117,20 @@ def list_unsubscribe(settings: EmailSettings, person: Recipient) -> str:
 
 
 def build_message(config: GuideConfig, settings: EmailSettings, person: Recipient,
-                  attachment: Attachment | None, now: datetime | None = None) -> EmailMessage:
+                  attachment: Attachment | None, now: datetime | None = None,
+                  links: PersonalLinks | None = None) -> EmailMessage:
     """multipart/mixed: multipart/alternative (text, HTML), then the PDF if attached."""
-    content = render_welcome(config, settings, person, attached=attachment is not None)
-    message = EmailMessage(policy=SMTP)
+    content = render_welcome(config, settings, person, attached=attachment is not None,
+                             links=links)
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["Message-ID"] = message_id(config, settings, person)
     message["Date"] = format_datetime(now or datetime.now(timezone.utc))
     message["From"] = settings.sender
     message["To"] = Address(display_name=person.name, addr_spec=person.address)
     message["Subject"] = settings.subject
     message["Reply-To"] = settings.reply_to
-    message["List-Unsubscribe"] = list_unsubscribe(settings, person)
-    if settings.unsubscribe_url:
+    message["List-Unsubscribe"] = list_unsubscribe(settings, person, links)
+    if settings.unsubscribe_url or links:
         # RFC 8058 one-click needs an https URI to POST to; a mailto alone cannot offer it.
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(content.text)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..build import Progress
 from ..config import GuideConfig, load_config
@@ -60,8 +61,12 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
               list_path: Path | None = None, *, dry: bool = False, rate: float | None = None,
               log_path: Path | None = None, retry_failed: bool = False,
               retry: RetryPolicy = RetryPolicy(), smtp: SmtpSettings | None = None,
-              pdf: Path | None = None, progress: Progress | None = None) -> Plan:
-    """Check the guide, the recipients and the SMTP settings, and ready the PDF."""
+              pdf: Path | None = None, progress: Progress | None = None,
+              hooks: Callable[[GuideConfig], tuple] | None = None) -> Plan:
+    """Check the guide, the recipients and the SMTP settings, and ready the PDF.
+
+    ``hooks(config) -> (suppressed, links)`` lets the signup service add its suppression list
+    and signed links (see leadguide.signup.hooks)."""
     if (to is None) == (list_path is None):
         raise RecipientError("give either one address (--to) or a subscriber list (--list)")
     people, rejected, duplicates = _people(to, name, list_path)
@@ -69,7 +74,8 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
     smtp = None if dry else smtp or smtp_settings()
     attachment = prepare_attachment(config, settings, pdf, progress)
     log = log_path or settings.send_log or _default_log(config)
-    job = Job(config, settings, attachment, log, rate, retry, retry_failed)
+    suppressed, links = hooks(config) if hooks else (None, None)
+    job = Job(config, settings, attachment, log, rate, retry, retry_failed, suppressed, links)
     return Plan(job, people, smtp, dry, rejected, duplicates)
 
 

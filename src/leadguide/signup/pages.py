@@ -1,0 +1,71 @@
+"""The service's web pages, in the guide's brand: its theme colours and fonts, its words."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..assemble import guide_view, make_environment, render_page
+from ..config import GuideConfig
+from ..sandbox import plain
+from .form import HONEYPOT
+from .settings import SignupSettings
+
+
+@dataclass(frozen=True)
+class Brand:
+    """The theme's colour roles (AA contrast already checked by the theme) and font families."""
+
+    primary: str
+    on_primary: str
+    accent: str
+    surface: str
+    text: str
+    muted: str
+    heading_font: str
+    body_font: str
+
+
+def brand(config: GuideConfig) -> Brand:
+    colors, fonts = config.theme.colors, config.theme.fonts
+    return Brand(colors["primary"], colors["on-primary"], colors["accent"], colors["surface"],
+                 colors["text"], colors["muted"], _family(fonts.get("heading")),
+                 _family(fonts.get("body")))
+
+
+def _family(font) -> str:
+    # The screen may lack the guide's font files: the family name first, then fallbacks.
+    return f'"{font.family}", ' if font else ""
+
+
+def words(settings: SignupSettings) -> dict[str, Any]:
+    """What the pages and emails may show of the settings (no paths, no limits)."""
+    return {"heading": settings.heading, "promise": settings.promise,
+            "privacy": settings.privacy, "button": settings.button, "consent": settings.consent,
+            "thanks_heading": settings.thanks_heading, "thanks_text": settings.thanks_text,
+            "double_opt_in": settings.double_opt_in, "confirm_subject": settings.confirm_subject,
+            "confirm_hours": settings.confirm_hours}
+
+
+class Pages:
+    """Renders templates/signup/*.html (a guide may override them in its own templates/)."""
+
+    def __init__(self, config: GuideConfig, settings: SignupSettings):
+        # The build's sandboxed, metered environment: a guide's own templates are untrusted.
+        self.env = make_environment(config)
+        self.base = {"guide": guide_view(config), "signup": plain(words(settings)),
+                     "brand": plain(brand(config)), "honeypot": HONEYPOT}
+
+    def render(self, name: str, **context: Any) -> str:
+        return render_page(self.env, f"signup/{name}", {**self.base, **plain(context)})
+
+    def form(self, token: str, action: str, values: dict[str, str] | None = None,
+             error: str | None = None, field: str | None = None, again: bool = False) -> str:
+        return self.render("form.html", token=token, action=action, values=values or {},
+                           error=error, field=field, again=again)
+
+    def note(self, heading: str, text: str, button: str | None = None,
+             action: str | None = None, hidden: dict[str, str] | None = None,
+             link: tuple[str, str] | None = None) -> str:
+        """A short page: a heading, a line, and perhaps one button (a POST) or one link."""
+        return self.render("note.html", heading=heading, text=text, button=button,
+                           action=action, hidden=hidden or {}, link=link)

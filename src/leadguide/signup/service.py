@@ -1,0 +1,129 @@
+"""The service's parts, opened once from a guide folder and the environment: what the app,
+the workers and the commands share."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Mapping
+
+from ..build import Progress
+from ..config import GuideConfig, load_config
+from ..errors import ConfigError, shown_path
+from ..email.message import Attachment, ensure_pdf, guide_key, prepare_attachment
+from ..email.send import RetryPolicy, SmtpTransport, Transport
+from ..email.settings import EmailSettings, load_email_settings, smtp_settings
+from .dkim import dkim_signer
+from .ledger import Ledger, open_ledger, worker_name
+from .queue import Queue, make_huey
+from .settings import Secrets, SignupSettings, load_signup_settings, postal_address_problem, \
+    read_secrets
+from .store import Payload, Store
+from .tasks import Links, Mailer
+from .tokens import Tokens
+
+LEASE = 120.0  # seconds a claim is honoured when its worker cannot be checked (another host)
+
+
+@dataclass
+class Service:
+    config: GuideConfig
+    settings: SignupSettings
+    email: EmailSettings
+    secrets: Secrets
+    tokens: Tokens
+    store: Store
+    ledger: Ledger
+    queue: Queue
+    pdf: Path
+    base_url: str
+    dev: bool = False
+
+    @property
+    def guide(self) -> str:
+        return guide_key(self.config)
+
+    @property
+    def links(self) -> Links:
+        return Links(self.base_url, self.tokens, self.guide)
+
+    def record(self, payloads: list[Payload]) -> None:
+        """Put new emails in the ledger and on the queue (the ledger first: the sweep finds
+        what the queue lost)."""
+        for payload in payloads:
+            self.ledger.add(payload)
+            self.queue.enqueue(payload)
+
+    def suppress(self, ident: str, address: str, reason: str, source: str) -> bool:
+        added = self.store.suppress(ident, address, reason, source)
+        self.ledger.suppress(ident)
+        return added
+
+    def reconcile(self, days: int = 7) -> int:
+        """Queue what recent signups called for but the ledger never got (a crash between
+        the two writes). Emails already in the ledger are left to it."""
+        since = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat()
+        missing = [p for p in self.store.recent_payloads(self.guide, since) if self.ledger.add(p)]
+        for payload in missing:
+            self.queue.enqueue(payload)
+        return len(missing)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None = None,
+                 env: Mapping[str, str] | None = None, pdf: Path | None = None,
+                 progress: Progress | None = None) -> Service:
+    """Load and check everything the service needs; raise a GuideError before listening."""
+    env = os.environ if env is None else env
+    config = load_config(guide_dir)
+    settings, email = load_signup_settings(config), load_email_settings(config)
+    _check_postal_address(config, email)
+    secrets = read_secrets(dev, env)
+    base = base_url or settings.base_url
+    if not base:
+        raise ConfigError("'signup.base_url' is required: the public address the links in "
+                          "each email point to (e.g. https://guide.example.com)",
+                          shown_path(config.config_path))
+    pdf_path, _ = ensure_pdf(config, pdf, progress)
+    store = Store(settings.database)
+    ledger = open_ledger(secrets.queue_url, settings.database, f"leadguide:{guide_key(config)}")
+    huey = make_huey(f"leadguide-{guide_key(config)}", settings, secrets)
+    queue = Queue(huey, ledger, LEASE)
+    return Service(config, settings, email, secrets, Tokens(secrets.secret), store, ledger,
+                   queue, pdf_path, base.rstrip("/"), dev)
+
+
+def _check_postal_address(config: GuideConfig, email: EmailSettings) -> None:
+    problem = postal_address_problem(email.postal_address)
+    if problem:
+        line = config.email.line_of("postal_address") if config.email else None
+        raise ConfigError(f"'email.postal_address' {problem}: the law in many countries "
+                          "(CAN-SPAM in the US) requires a full postal address in every "
+                          "marketing email, e.g. \"Clinic · 100 Main Street · Springfield, "
+                          "IL 62701 · USA\"", shown_path(config.config_path), line)
+
+
+def make_mailer(service: Service, connect: Callable[[], Transport] | None = None,
+                retry: RetryPolicy | None = None, env: Mapping[str, str] | None = None) -> Mailer:
+    """The worker side: the PDF within the size budget, SMTP from the environment, DKIM."""
+    env = os.environ if env is None else env
+    if connect is None:
+        smtp = smtp_settings(env)
+        connect = lambda: SmtpTransport(smtp)  # noqa: E731
+    attachment: Attachment | None = prepare_attachment(service.config, service.email,
+                                                       service.pdf)
+    mailer = Mailer(service.config, service.email, service.settings, service.links, attachment,
+                    service.ledger, connect, service.queue.schedule, worker_name(),
+                    retry=retry or RetryPolicy(attempts=service.settings.max_attempts,
+                                               first_delay=30, max_delay=3600),
+                    lease=LEASE, sign=dkim_signer(env, service.email))
+    service.queue.bind(mailer.deliver)
+    return mailer
+
+
+def bind_web_only(service: Service) -> None:
+    """The web side without a worker still registers the jobs it queues (same names)."""
+    service.queue.bind(lambda payload: None)

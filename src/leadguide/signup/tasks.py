@@ -1,0 +1,187 @@
+"""What a queue job does: claim the email in the ledger, build it, send it, record the outcome.
+
+Temporary refusals (4xx) are tried again later with exponential backoff, up to
+``signup.max_attempts``; permanent ones (5xx) are recorded as failed; a sending service's quota
+reply ("454 4.7.0 ... quota exceeded", a 421/451 about rates or limits) is waited out for
+``signup.quota_wait_seconds`` without counting as an attempt.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from typing import Callable
+
+import jinja2
+
+from ..assemble import guide_view, make_environment, render_page
+from ..config import GuideConfig
+from ..email.errors import SmtpError
+from ..email.message import MESSAGE_POLICY, Attachment, PersonalLinks, build_message, \
+    list_unsubscribe
+from ..email.recipients import Recipient
+from ..email.send import Dropped, Rejected, RetryPolicy, Transport
+from ..email.settings import EmailSettings
+from ..sandbox import plain
+from .ledger import FAILED, SENT, SUPPRESSED, Claim, Ledger
+from .pages import words
+from .settings import SignupSettings
+from .store import CONFIRM, Payload
+from .tokens import DOWNLOAD, UNSUBSCRIBE, Tokens
+
+_QUOTA = re.compile(r"quota|rate|limit|throttl|too many|exceeded", re.IGNORECASE)
+_QUOTA_CODES = {421, 450, 451, 452, 454}
+
+
+def is_quota(code: int, text: str) -> bool:
+    """A sending service saying "not now, you are over your allowance"."""
+    return code in _QUOTA_CODES and bool(_QUOTA.search(text))
+
+
+@dataclass
+class Links:
+    """The service's own links for one address: signed, never the plain address."""
+
+    base_url: str
+    tokens: Tokens
+    guide: str
+
+    def unsubscribe(self, address: str) -> str:
+        return f"{self.base_url}/unsubscribe/{self.tokens.address_link(UNSUBSCRIBE, address, self.guide)}"
+
+    def download(self, address: str) -> str:
+        return f"{self.base_url}/download/{self.tokens.address_link(DOWNLOAD, address, self.guide)}"
+
+    def confirm(self, address: str, nonce: str) -> str:
+        return f"{self.base_url}/confirm/{self.tokens.confirm(address, self.guide, nonce)}"
+
+    def personal(self, person: Recipient) -> PersonalLinks:
+        return PersonalLinks(self.unsubscribe(person.address), self.download(person.address))
+
+
+@dataclass
+class Mailer:
+    """Sends the service's emails; one SMTP connection per worker thread."""
+
+    config: GuideConfig
+    email: EmailSettings
+    signup: SignupSettings
+    links: Links
+    attachment: Attachment | None
+    ledger: Ledger
+    connect: Callable[[], Transport]
+    schedule: Callable[[Payload, float], None]
+    owner: str
+    retry: RetryPolicy = RetryPolicy(attempts=6, first_delay=30, max_delay=3600)
+    lease: float = 120.0
+    sign: Callable[[bytes], bytes] | None = None
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def transport(self) -> Transport:
+        transport = getattr(self._local, "transport", None)
+        if transport is None:
+            transport = self._local.transport = self.connect()
+        return transport
+
+    def close(self) -> None:
+        transport = getattr(self._local, "transport", None)
+        if transport is not None and hasattr(transport, "close"):
+            transport.close()
+        self._local.transport = None
+
+    def deliver(self, payload: Payload) -> str:
+        """Send ``payload`` unless it is done or being done; returns what happened."""
+        claim = self.ledger.claim(payload, self.owner, self.lease)
+        if claim is None:
+            return "skipped"
+        if self.ledger.suppressed(payload.address_id):
+            self.ledger.finish(payload, SUPPRESSED, "on the suppression list")
+            return SUPPRESSED
+        message = self.message(payload)
+        if message is None:
+            self.ledger.finish(payload, FAILED, "no pending confirmation for this address")
+            return FAILED
+        data = message.as_bytes(policy=SMTP)
+        if self.sign:
+            data = self.sign(data)
+        try:
+            self.transport().transaction(self.email.sender_address, payload.address, data)
+        except Rejected as rejected:
+            return self._rejected(payload, claim, rejected)
+        except (Dropped, SmtpError) as problem:
+            return self._again(payload, claim, str(problem))
+        self.ledger.finish(payload, SENT)
+        return SENT
+
+    def _rejected(self, payload: Payload, claim: Claim, rejected: Rejected) -> str:
+        text = str(rejected)
+        if rejected.permanent:
+            self.ledger.finish(payload, FAILED, text)
+            return FAILED
+        if is_quota(rejected.code, text):
+            wait = self.signup.quota_wait_seconds
+            self.ledger.defer(payload, f"over the sending quota, waiting {wait:g} s: {text}",
+                              wait, counted=False)
+            self.schedule(payload, wait)
+            return "waiting"
+        return self._again(payload, claim, text)
+
+    def _again(self, payload: Payload, claim: Claim, detail: str) -> str:
+        if claim.attempts >= self.retry.attempts:
+            self.ledger.finish(payload, FAILED, f"gave up after {claim.attempts} tries: {detail}")
+            return FAILED
+        delay = self.retry.delay(claim.attempts)
+        self.ledger.defer(payload, detail, delay, counted=True)
+        self.schedule(payload, delay)
+        return "retry"
+
+    def message(self, payload: Payload) -> EmailMessage | None:
+        person = Recipient(payload.address, payload.name)
+        if payload.kind == CONFIRM:
+            return confirm_message(self, person, payload.nonce) if payload.nonce else None
+        return build_message(self.config, self.email, person, self.attachment,
+                             links=self.links.personal(person))
+
+
+def confirm_message(mailer: Mailer, person: Recipient, nonce: str) -> EmailMessage:
+    """The double opt-in email: one link, valid for ``signup.confirm_hours``, used once."""
+    env = _environment(mailer.config)
+    context = {"guide": mailer.config, "email": mailer.email, "signup": mailer.signup,
+               "first_name": person.name.split()[0] if person.name else "",
+               "confirm_link": mailer.links.confirm(person.address, nonce),
+               "unsubscribe_link": mailer.links.unsubscribe(person.address),
+               "colors": mailer.config.theme.colors}
+    message = EmailMessage(policy=MESSAGE_POLICY)
+    digest = hashlib.sha256(f"confirm\n{person.key}\n{nonce}".encode()).hexdigest()[:32]
+    message["Message-ID"] = f"<confirm.{digest}@{mailer.email.sender_address.rpartition('@')[2]}>"
+    message["Date"] = format_datetime(datetime.now(timezone.utc))
+    message["From"] = mailer.email.sender
+    message["To"] = Address(display_name=person.name, addr_spec=person.address)
+    message["Subject"] = mailer.signup.confirm_subject
+    message["Reply-To"] = mailer.email.reply_to
+    links = PersonalLinks(context["unsubscribe_link"])
+    message["List-Unsubscribe"] = list_unsubscribe(mailer.email, person, links)
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(render_page(env, "email/confirm.txt", context).strip() + "\n")
+    message.add_alternative(render_page(env, "email/confirm.html", context), subtype="html")
+    for part in message.walk():
+        if part is not message:
+            del part["MIME-Version"]
+    return message
+
+
+_ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+
+
+def _environment(config: GuideConfig) -> jinja2.Environment:
+    key = str(config.root)
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = make_environment(config)
+    return _ENVIRONMENTS[key]
+

@@ -1,0 +1,103 @@
+"""Signed tokens (itsdangerous): the form's render time, unsubscribe, confirm and download links.
+
+Each kind has its own salt, so a token made for one purpose is refused for every other one.
+A token never carries the address itself (links end up in logs and proxies), only its
+``address_id``: a SHA-256 digest the store looks addresses up by. Unsubscribe and download
+tokens never expire, because an unsubscribe link in a years-old email must still work.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
+
+RENDER, UNSUBSCRIBE, CONFIRM, DOWNLOAD = "render", "unsubscribe", "confirm", "download"
+_RENDER_MAX_AGE = 24 * 3600  # a form left open for a day is rendered again
+
+
+def address_id(address: str) -> str:
+    """What stands for an address in links and in the suppression list (case-insensitive)."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:32]
+
+
+class TokenRefused(Exception):
+    """A token that is forged, for another purpose, too old, or (render) too young."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    address_id: str
+    nonce: str
+
+
+class Tokens:
+    def __init__(self, secret: str, clock: Callable[[], float] = time.time):
+        self._secret, self.clock = secret, clock
+
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        return _Clocked(self._secret, salt=f"leadguide.signup.{purpose}", clock=self.clock)
+
+    def render(self) -> str:
+        """Put in the form when it is shown: proves when the form was rendered, by us."""
+        return self._serializer(RENDER).dumps(secrets.token_hex(4))
+
+    def check_render(self, token: str, min_seconds: float) -> None:
+        try:
+            _, signed_at = self._serializer(RENDER).loads(token, max_age=_RENDER_MAX_AGE,
+                                                          return_timestamp=True)
+        except SignatureExpired:
+            raise TokenRefused("the form is more than a day old") from None
+        except BadData:
+            raise TokenRefused("no valid render token") from None
+        if self.clock() - signed_at.timestamp() < min_seconds:
+            raise TokenRefused("filled in faster than a person can")
+
+    def address_link(self, purpose: str, address: str, guide: str) -> str:
+        """An unsubscribe or download token: the address_id, signed for this purpose and guide
+        (short, so the List-Unsubscribe header stays one plain URL)."""
+        return self._signer(purpose, guide).sign(address_id(address)).decode()
+
+    def read_address_link(self, purpose: str, token: str, guide: str) -> str:
+        """The address_id of an unsubscribe or download token made for ``guide``."""
+        try:
+            return self._signer(purpose, guide).unsign(token).decode()
+        except BadData:
+            raise TokenRefused("this link is not valid") from None
+
+    def _signer(self, purpose: str, guide: str) -> Signer:
+        return Signer(self._secret, salt=f"leadguide.signup.{purpose}.{guide}")
+
+    def confirm(self, address: str, guide: str, nonce: str) -> str:
+        return self._serializer(f"{CONFIRM}.{guide}").dumps([address_id(address), nonce])
+
+    def read_confirm(self, token: str, guide: str, max_hours: float) -> Confirmation:
+        try:
+            ident, nonce = self._serializer(f"{CONFIRM}.{guide}").loads(
+                token, max_age=max_hours * 3600)
+        except SignatureExpired:
+            raise TokenRefused("this confirmation link has expired") from None
+        except (BadData, ValueError, TypeError):
+            raise TokenRefused("this link is not valid") from None
+        return Confirmation(str(ident), str(nonce))
+
+
+class _Clocked(URLSafeTimedSerializer):
+    """A serializer whose signer reads the given clock (tests move time without sleeping)."""
+
+    def __init__(self, secret: str, salt: str, clock: Callable[[], float]):
+        super().__init__(secret, salt=salt)
+        signer = self.signer
+
+        class ClockedSigner(signer):  # type: ignore[misc, valid-type]
+            def get_timestamp(self) -> int:
+                return int(clock())
+
+        self.signer = ClockedSigner
