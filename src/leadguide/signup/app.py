@@ -121,9 +121,11 @@ def _signup(service: Service, submission, visit: Visit) -> None:
 
 
 def _check_origin(web: Web, request: Request) -> None:
-    """A browser names the page's origin; only ours and the allowed ones may post."""
+    """A browser names the page's origin; only ours and the allowed ones may post. (No Origin,
+    or "null" from a page whose referrer policy hides it, is let through: the other traps
+    still apply, and a script can send any Origin it likes anyway.)"""
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return
     ours = "{0.scheme}://{0.netloc}".format(urlsplit(web.service.base_url))
     if origin not in (ours, *web.service.settings.allowed_origins, _own_origin(request)):
@@ -294,7 +296,7 @@ class SecurityHeaders:
     HEADERS = [(b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; "
                 b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
                (b"x-content-type-options", b"nosniff"),
-               (b"referrer-policy", b"no-referrer"),
+               (b"referrer-policy", b"same-origin"),
                (b"x-frame-options", b"DENY")]
 
     def __init__(self, app: ASGIApp):
