@@ -75,7 +75,9 @@ def claimable(record: Record | None, now: float, lease: float) -> bool:
         return False
     if record.state == SENDING:
         return record.claimed_at < now - lease or owner_is_dead(record.owner)
-    return record.next_at <= now + 0.5  # a retry whose time has come (or a fresh one)
+    # A retry whose time has come, or a fresh one. (A job early by more than clock skew
+    # allows is dropped; the minute's sweep queues it again once it is due.)
+    return record.next_at <= now + 0.05
 
 
 class Ledger(Protocol):

@@ -1,0 +1,161 @@
+"""Delivery exactly once: SMTP replies (4xx, 5xx, quota), a worker SIGKILLed mid-queue, and the
+Redis queue with two workers, against a real redis-server started here."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+import redis
+
+from leadguide.email.send import RetryPolicy
+from leadguide.signup.ledger import FAILED, SENT
+from leadguide.signup.service import make_mailer, open_service
+from leadguide.signup.store import WELCOME, Payload
+from signup_support import Process, free_port, make_guide, service_env, signup, start_smtp
+
+
+@pytest.fixture
+def smtp():
+    controller, box, port = start_smtp()
+    yield box, port
+    controller.stop()
+
+
+def _record(service, address: str):
+    with service.store.db as db:  # the ledger shares the signup database
+        return db.execute("SELECT state, attempts, detail FROM deliveries WHERE address = ?",
+                          (address,)).fetchone()
+
+
+def test_replies_temporary_permanent_and_quota(tmp_path, built_sample, smtp, monkeypatch):
+    box, port = smtp
+    guide = make_guide(tmp_path, built_sample[0].output, free_port(),
+                       "  quota_wait_seconds: 0.3\n")
+    monkeypatch.chdir(tmp_path)
+    service = open_service(guide, env=service_env(port))
+    mailer = make_mailer(service, retry=RetryPolicy(attempts=3, first_delay=0.2, max_delay=0.2),
+                         env=service_env(port))
+    scheduled: list[float] = []
+    mailer.schedule = lambda payload, delay: scheduled.append(delay)
+    quota = Payload("sample", WELCOME, "quinn@example.com", "Quinn")
+    service.ledger.add(quota)
+
+    box.data_replies = ["454 4.7.0 Daily message quota exceeded", "451 4.3.0 Try again later"]
+    assert mailer.deliver(quota) == "waiting"
+    assert _record(service, "quinn@example.com")[:2] == ("retry", 0)  # no attempt used up
+    assert scheduled == [0.3]
+    assert mailer.deliver(quota) == "skipped"  # its time has not come
+    time.sleep(0.35)
+    assert mailer.deliver(quota) == "retry"  # the 451: a counted attempt, with backoff
+    assert _record(service, "quinn@example.com")[:2] == ("retry", 1)
+    assert 0.15 <= scheduled[-1] <= 0.2
+    time.sleep(0.25)
+    assert mailer.deliver(quota) == SENT
+    assert mailer.deliver(quota) == "skipped"
+    assert len(box.to("quinn@example.com")) == 1
+
+    refused = Payload("sample", WELCOME, "rex@example.com", "")
+    service.ledger.add(refused)
+    box.data_replies = ["550 5.1.1 No such user"]
+    assert mailer.deliver(refused) == FAILED
+    assert _record(service, "rex@example.com")[0] == FAILED
+    assert mailer.deliver(refused) == "skipped"
+
+    stubborn = Payload("sample", WELCOME, "tess@example.com", "")
+    service.ledger.add(stubborn)
+    box.data_replies = ["451 4.3.0 busy"] * 3
+    outcomes = []
+    for _ in range(3):
+        outcomes.append(mailer.deliver(stubborn))
+        time.sleep(0.25)
+    assert outcomes == ["retry", "retry", FAILED]
+    assert _record(service, "tess@example.com")[2].startswith("gave up after 3 tries")
+    mailer.close()
+    service.close()
+
+
+def test_a_worker_killed_mid_queue_delivers_each_subscriber_once(tmp_path, built_sample, smtp):
+    box, smtp_port = smtp
+    port = free_port()
+    guide = make_guide(tmp_path, built_sample[0].output, port)
+    env = service_env(smtp_port)
+    web = Process(["serve", str(guide), "--port", str(port), "--workers", "0"], tmp_path, env,
+                  tmp_path / "serve.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        web.wait_http(url)
+        people = [f"k{i}@example.com" for i in range(8)]
+        for address in people:
+            assert signup(url, address, wait=0.3)[0] == 200
+        box.stall_after = 3  # the 4th transaction hangs before the server accepts it
+        worker = Process(["worker", str(guide), "--workers", "1"], tmp_path, env,
+                         tmp_path / "worker.log")
+        assert box.stalled.wait(30), (tmp_path / "worker.log").read_text()
+        worker.kill()
+        assert len(box.messages) == 3
+        box.stall_after = None
+        again = Process(["worker", str(guide), "--workers", "1"], tmp_path, env,
+                        tmp_path / "worker2.log")
+        try:
+            box.wait_for(len(people), timeout=30)
+            time.sleep(1.0)  # room for a duplicate to show up
+        finally:
+            again.stop()
+        assert box.counts() == {address: 1 for address in people}
+    finally:
+        web.stop()
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is missing: run scripts/system-deps.sh test")
+    port = free_port()
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_redis_queue_with_two_workers_sends_each_once(tmp_path, built_sample, smtp, redis_url):
+    box, smtp_port = smtp
+    port = free_port()
+    guide = make_guide(tmp_path, built_sample[0].output, port)
+    env = service_env(smtp_port, LEADGUIDE_QUEUE_URL=redis_url)
+    web = Process(["serve", str(guide), "--port", str(port)], tmp_path, env, tmp_path / "serve.log")
+    url = f"http://127.0.0.1:{port}"
+    workers = []
+    try:
+        web.wait_http(url)
+        workers = [Process(["worker", str(guide)], tmp_path, env, tmp_path / f"worker{n}.log")
+                   for n in (1, 2)]
+        people = [f"r{i}@example.com" for i in range(12)]
+        for address in people + people[:4]:  # four sign up twice
+            assert signup(url, address, wait=0.3)[0] == 200
+        box.wait_for(len(people), timeout=30)
+        time.sleep(1.0)
+        assert box.counts() == {address: 1 for address in people}
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        keys = client.smembers("leadguide:sample:deliveries")
+        assert {client.hget(key, "state") for key in keys} == {SENT} and len(keys) == 12
+        owners = {line for n in (1, 2) for line in (tmp_path / f"worker{n}.log").read_text()
+                  .splitlines() if line.startswith("Worker:")}
+        assert len(owners) == 1 and "Redis" in owners.pop()
+    finally:
+        for worker in workers:
+            worker.stop()
+        web.stop()
