@@ -174,3 +174,11 @@ def signup(base: str, address: str, name: str = "", wait: float = 0.35,
                                                     "consent": "yes", "t": render},
                               {"Accept": "application/json"})
     return status, json.loads(body)
+
+
+def signup_many(base: str, addresses: list[str], wait: float = 0.35) -> list[int]:
+    """Several signups: every form rendered first, then all sent after one fill-time wait."""
+    tokens = [token(base) for _ in addresses]
+    time.sleep(wait)
+    return [signup(base, address, wait=0, fresh_token=render)[0]
+            for address, render in zip(addresses, tokens)]

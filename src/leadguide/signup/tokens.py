@@ -42,7 +42,7 @@ class Tokens:
         self._secret, self.clock = secret, clock
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return _Clocked(self._secret, salt=f"leadguide.signup.{purpose}", clock=self.clock)
+        return _Clocked(self._secret, salt=f"leadguide.signup.timed.{purpose}", clock=self.clock)
 
     def render(self) -> str:
         """Put in the form when it is shown: proves when the form was rendered, by us."""
@@ -73,7 +73,10 @@ class Tokens:
             raise TokenRefused("this link is not valid") from None
 
     def _signer(self, purpose: str, guide: str) -> Signer:
-        return Signer(self._secret, salt=f"leadguide.signup.{purpose}.{guide}")
+        if purpose not in (UNSUBSCRIBE, DOWNLOAD):
+            raise TokenRefused("this link is not valid")
+        # Its own salt prefix: a timed token must never pass as a plain one.
+        return Signer(self._secret, salt=f"leadguide.signup.link.{purpose}.{guide}")
 
     def confirm(self, address: str, guide: str, nonce: str) -> str:
         return self._serializer(f"{CONFIRM}.{guide}").dumps([address_id(address), nonce])
