@@ -25,7 +25,7 @@ def dkim_signer(env: Mapping[str, str], email: EmailSettings) -> Callable[[bytes
     if not key_file:
         return None
     selector = env.get("LEADGUIDE_DKIM_SELECTOR", "").strip()
-    domain = env.get("LEADGUIDE_DKIM_DOMAIN", "").strip() or email.sender_address.rpartition("@")[2]
+    domain = env.get("LEADGUIDE_DKIM_DOMAIN", "").strip() or email.sender.domain
     if not selector:
         raise SignupError("LEADGUIDE_DKIM_SELECTOR is not set (the name of the DNS record "
                           "<selector>._domainkey.<domain> holding the public key)")

@@ -22,6 +22,7 @@ import jinja2
 
 from ..assemble import guide_view, make_environment, render_page
 from ..config import GuideConfig
+from ..email.display import greeting_name
 from ..email.errors import SmtpError
 from ..email.message import MESSAGE_POLICY, Attachment, PersonalLinks, build_message, \
     list_unsubscribe
@@ -111,7 +112,7 @@ class Mailer:
         if self.sign:
             data = self.sign(data)
         try:
-            self.transport().transaction(self.email.sender_address, payload.address, data)
+            self.transport().transaction(self.email.sender.addr_spec, payload.address, data)
         except Rejected as rejected:
             return self._rejected(payload, claim, rejected)
         except (Dropped, SmtpError) as problem:
@@ -153,13 +154,13 @@ def confirm_message(mailer: Mailer, person: Recipient, nonce: str) -> EmailMessa
     """The double opt-in email: one link, valid for ``signup.confirm_hours``, used once."""
     env = _environment(mailer.config)
     context = {"guide": mailer.config, "email": mailer.email, "signup": mailer.signup,
-               "first_name": person.name.split()[0] if person.name else "",
+               "first_name": greeting_name(person.name),
                "confirm_link": mailer.links.confirm(person.address, nonce),
                "unsubscribe_link": mailer.links.unsubscribe(person.address),
                "colors": mailer.config.theme.colors}
     message = EmailMessage(policy=MESSAGE_POLICY)
     digest = hashlib.sha256(f"confirm\n{person.key}\n{nonce}".encode()).hexdigest()[:32]
-    message["Message-ID"] = f"<confirm.{digest}@{mailer.email.sender_address.rpartition('@')[2]}>"
+    message["Message-ID"] = f"<confirm.{digest}@{mailer.email.sender.domain}>"
     message["Date"] = format_datetime(datetime.now(timezone.utc))
     message["From"] = mailer.email.sender
     message["To"] = Address(display_name=person.name, addr_spec=person.address)
