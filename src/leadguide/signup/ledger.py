@@ -112,6 +112,7 @@ class SqliteLedger:
         self.path = path
         connect(path).executescript(self._SCHEMA)
         self._local = threading.local()
+        self._writing = threading.Lock()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -126,10 +127,11 @@ class SqliteLedger:
 
     def add(self, payload: Payload) -> bool:
         now = now_iso()
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (guide, kind, address_id, address, name, nonce, "
-            "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-            (*self._key(payload), payload.address, payload.name, payload.nonce, now, now))
+        with self._writing:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO deliveries (guide, kind, address_id, address, name, nonce, "
+                "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (*self._key(payload), payload.address, payload.name, payload.nonce, now, now))
         return cursor.rowcount > 0
 
     def _record(self, db: sqlite3.Connection, payload: Payload) -> Record | None:
@@ -138,7 +140,7 @@ class SqliteLedger:
         return Record(*row) if row else None
 
     def claim(self, payload: Payload, owner: str, lease: float) -> Claim | None:
-        with _Transaction(self.db) as db:
+        with _Transaction(self.db, self._writing) as db:
             record = self._record(db, payload)
             if not claimable(record, time.time(), lease):
                 return None

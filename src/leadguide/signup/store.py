@@ -123,6 +123,7 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise SignupError(f"cannot open the signup database: {exc}", path) from None
         self._local = threading.local()
+        self._writing = threading.Lock()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -132,7 +133,9 @@ class Store:
         return db
 
     def _write(self):
-        return _Transaction(self.db)
+        # One writer at a time in this process: threads wait on a lock, not in SQLite's
+        # busy handler, whose growing sleeps made the slowest answers take a second.
+        return _Transaction(self.db, self._writing)
 
     # ----- signing up and confirming -----
 
@@ -265,12 +268,23 @@ class Store:
 class _Transaction:
     """``with``: BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on an exception)."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock | None = None):
+        self.db, self.lock = db, lock
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+        if self.lock:
+            self.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if self.lock:
+                self.lock.release()
+            raise
         return self.db
 
     def __exit__(self, kind, *_) -> None:
-        self.db.execute("ROLLBACK" if kind else "COMMIT")
+        try:
+            self.db.execute("ROLLBACK" if kind else "COMMIT")
+        finally:
+            if self.lock:
+                self.lock.release()
