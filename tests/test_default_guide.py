@@ -111,3 +111,76 @@ def test_default_guide_passes_every_preflight_check(default_build):
     results = run_checks(GUIDE, default_build.output)
     assert len({r.name for r in results}) >= 17
     assert [r for r in results if r.status != PASS] == []
+
+
+# ---- second edition: numbers a reader can redo, typography, a CTA that works on paper
+@pytest.fixture(scope="module")
+def lines(default_build):
+    from leadguide.pdftext import text_lines
+    return text_lines(default_build.output)
+
+
+def test_sample_days_add_up_to_each_protein_target():
+    nutrition = load_data(GUIDE)["nutrition"]
+    for partner in nutrition.partners:
+        total = sum(meal.protein_g for meal in nutrition.sample_day(partner.id))
+        assert abs(total - partner.plan.protein_g) <= 5, (partner.id, total)
+
+
+def test_the_numbers_box_shows_sums_a_reader_can_redo(text):
+    nutrition = load_data(GUIDE)["nutrition"]
+    for partner in nutrition.partners:
+        plan = partner.plan
+        assert f"{plan.maintenance_kcal:,} − {plan.deficit_kcal}" in text
+        assert f"{plan.deficit_kcal} × 7 ÷ 3,500" in text
+        assert f"≈ {plan.weekly_loss_lb} lb a week" in text
+        assert f"{plan.protein_g} ÷ {plan.meals}" in text
+    assert "2 g × 85 kg (goal weight)" in text  # his protein basis, stated
+    assert "whichever is smaller" in text
+
+
+def test_body_lines_are_55_to_80_characters(lines):
+    body = [line for line in lines if line.size_pt == 10.5 and line.page not in (1, 3, 24)]
+    lengths = sorted(len(line.text) for line in body)
+    assert len(body) > 200
+    assert lengths[-1] <= 80, [line.text for line in body if len(line.text) > 80]
+    assert 55 <= lengths[len(lengths) // 2] <= 80  # the median line: wrapped lines dominate
+
+
+def test_a_range_never_breaks_across_lines(lines):
+    for before, after in zip(lines, lines[1:]):
+        assert not (before.text.endswith("–") and after.text[:1].isdigit()), before.text
+
+
+def test_card_text_and_notes_are_large_enough_to_print(default_build):
+    css = (Path(__file__).parents[1] / "styles" / "print.css").read_text()
+    sizes = {rule: float(re.search(rf"\{rule} {{[^}}]*?font-size: ([\d.]+)pt", css).group(1))
+             for rule in (".card-rows", ".card-caution", ".card-evidence")}
+    assert min(sizes.values()) >= 9, sizes
+    assert "italic" not in re.search(r"\.card-evidence {[^}]*}", css).group(0)
+
+
+def test_the_call_to_action_works_on_paper_early_midway_and_at_the_end(lines):
+    printed = sorted({line.page for line in lines if "insideoutstrength.com/consult" in line.text})
+    assert printed[0] <= 5 and printed[-1] == 24 and any(8 <= n <= 16 for n in printed), printed
+    back = " ".join(line.text for line in lines if line.page == 24)
+    assert "phase two" in back and "No sales pitch" in back and "20-minute" in back
+
+
+def test_every_program_lift_has_cues(text):
+    program = load_data(GUIDE)["program"]
+    exercises = {e.slug for e in load_data(GUIDE)["exercises"]}
+    for day in program.days:
+        for item in day.exercises:
+            if item.exercise not in exercises:
+                assert re.search(rf"{re.escape(item.name)} [A-Z]", text), item.name
+
+
+def test_safety_comes_before_the_program(default_pdf):
+    welcome = " ".join(default_pdf.pages[1].extract_text().split())
+    assert "See a doctor first" in welcome and "Stop right away" in welcome
+
+
+def test_the_week_plan_keeps_brisk():
+    week = load_data(GUIDE)["program"].week
+    assert any(day.note == "45 min, brisk" for day in week)

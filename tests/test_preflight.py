@@ -48,7 +48,9 @@ def good(tmp_path_factory) -> tuple[Path, Path]:
     guide = _copy(tmp_path_factory.mktemp("good"))
     Image.new("RGB", (600, 300), (200, 120, 80)).save(guide / "images" / "photo.jpg")
     _append(guide / "chapters" / "01-intro.md", DISCLAIMER + '\n<img src="images/photo.jpg" '
-            'alt="A warm photo" style="width: 1in">\n')
+            'alt="A warm photo" style="width: 1in">\n\n'
+            # a cross-reference on the page before the contents is not a contents entry
+            'The plan is in [the training chapter](#ch-02-training).\n')
     _append(guide / "chapters" / "03-food.md", '\n<div class="intentional-blank" '
             'id="left-blank" style="break-before: page"></div>\n')
     _replace(guide / "chapters" / "03-food.md", "pages: 2", "pages: 3")

@@ -10,6 +10,7 @@ from leadguide.chapters import load_chapters
 from leadguide.cli import main
 from leadguide.config import load_config
 from leadguide.data import load_data
+from leadguide.errors import GuideError
 from leadguide.fetcher import RefusedResource, SafeFetcher
 from leadguide.kits.fitness.nutrition import energy_plan, mifflin_st_jeor
 
@@ -24,10 +25,43 @@ def test_mifflin_st_jeor_matches_the_fact_sheet():
 def test_energy_plans_match_the_worked_examples():
     her = energy_plan("female", 65, 165, 35, 1.55, 385, 1.85, 65)
     him = energy_plan("male", 95, 180, 38, 1.55, 480, 2.0, 85)
-    assert (her.maintenance_kcal, her.target_kcal, her.protein_g) == (2085, 1700, 120)
-    assert (him.maintenance_kcal, him.target_kcal, him.protein_g) == (2930, 2450, 170)
-    assert him.deficit_kcal < 500 and 10 <= her.deficit_percent <= 20
-    assert her.weekly_loss_lb == (0.7, 1.4)  # 0.5-1 % of 143 lb
+    assert (her.resting_kcal, her.maintenance_kcal, her.target_kcal) == (1345, 2085, 1700)
+    assert (him.resting_kcal, him.maintenance_kcal, him.target_kcal) == (1890, 2930, 2450)
+    assert (her.protein_g, him.protein_g) == (120, 170)  # 1.85 g x 65 kg; 2.0 g x 85 kg goal
+    assert (her.protein_per_meal_g, him.protein_per_meal_g) == (30, 43)  # 120 / 4; 170 / 4
+    # 300-500 kcal or 10-20 % of maintenance, whichever is smaller
+    assert her.deficit_range_kcal == (210, 415) and him.deficit_range_kcal == (295, 500)
+    assert her.deficit_in_range and him.deficit_in_range and him.deficit_kcal < 500
+    assert (her.deficit_percent, him.deficit_percent) == (18, 16)
+    # What the deficit gives by the 3,500 kcal rule, not the 0.5-1 % window
+    assert (her.weekly_loss_lb, him.weekly_loss_lb) == (0.8, 1.0)  # 2,695 / 3,500; 3,360 / 3,500
+    assert her.pace_window_lb == (0.7, 1.4) and him.pace_window_lb == (1.0, 2.1)  # of 143 / 209 lb
+
+
+@pytest.mark.parametrize("sex,kg,cm,age,factor,deficit", [
+    ("female", 58.5, 160, 52, 1.375, 300), ("male", 120, 190, 29, 1.725, 500),
+    ("female", 90, 172, 41, 1.2, 250), ("male", 70, 175, 63, 1.55, 330)])
+def test_every_printed_number_follows_from_the_printed_one_before(sex, kg, cm, age, factor,
+                                                                  deficit):
+    plan = energy_plan(sex, kg, cm, age, factor, deficit, 1.6, kg)
+    assert plan.resting_kcal == round(mifflin_st_jeor(sex, kg, cm, age))
+    assert abs(plan.maintenance_kcal - plan.resting_kcal * factor) <= 2.5
+    assert plan.target_kcal == plan.maintenance_kcal - plan.deficit_kcal
+    assert abs(plan.protein_per_meal_g * plan.meals - plan.protein_g) <= plan.meals / 2
+    assert plan.weekly_loss_lb == round(deficit * 7 / 3500, 1)
+    low, high = plan.deficit_range_kcal
+    assert low == pytest.approx(min(300, 0.1 * plan.maintenance_kcal), abs=2.5)
+    assert high == pytest.approx(min(500, 0.2 * plan.maintenance_kcal), abs=2.5)
+
+
+def test_a_deficit_outside_the_safe_range_is_an_error_with_its_line(sample_guide):
+    path = sample_guide / "data" / "nutrition.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("deficit_kcal: 385", "deficit_kcal: 700"))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "deficit_kcal: 385" in row)
+    with pytest.raises(GuideError) as caught:
+        load_data(sample_guide)
+    assert f"nutrition.yaml:{line}" in str(caught.value) and "safe range 210–415" in str(caught.value)
 
 
 def test_editing_an_input_changes_every_dependent_number(sample_guide):
@@ -114,3 +148,18 @@ def test_size_limits_in_guide_yaml_must_be_numbers(sample_guide):
     with pytest.raises(ConfigError, match="'email.max_attachment_mb' must be a number") as error:
         size_budget(config.email, config.config_path)
     assert error.value.line == path.read_text().count("\n")
+
+
+def test_typeset_joins_ranges_and_the_last_two_words_with_characters():
+    from leadguide.typeset import NBSP, WORD_JOINER, typeset
+    html = typeset("<p>Do 6–12 sets, add 2–10 % or 3 × 8–12 reps a week.</p><pre>6–12 x</pre>")
+    assert f"6–{WORD_JOINER}12{NBSP}sets" in html and f"2–{WORD_JOINER}10{NBSP}%" in html
+    assert f"3{NBSP}×{NBSP}8–{WORD_JOINER}12{NBSP}reps" in html
+    assert f"a{NBSP}week.</p>" in html and "<pre>6–12 x</pre>" in html
+    assert "<span" not in html  # WeasyPrint breaks lines badly around nowrap spans
+
+
+def test_printed_url_drops_scheme_and_tracking():
+    from leadguide.assemble import printed_url
+    assert printed_url("https://www.example.com/consult/?utm_source=pdf") == "example.com/consult"
+    assert printed_url("mailto:a@b.c") == "mailto:a@b.c"

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -33,7 +34,7 @@ class GuideHtml:
 def make_environment(config: GuideConfig) -> GuideSandbox:
     """The guide's templates, its kit's, then the built-in ones, in the sandbox."""
     env = make_sandbox(template_dirs(config.root, config.kit), allowed_roots(config.root),
-                       filters={"slug": _slug},
+                       filters={"slug": _slug, "printed_url": printed_url},
                        globals={"qr_data_uri": qr_data_uri, "data_list": _data_list})
     return env
 
@@ -60,6 +61,13 @@ def _data_list(context: jinja2.runtime.Context, value: Any, macro: str) -> list:
 
 def _slug(value: Any) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")[:40] or "item"
+
+
+def printed_url(url: str) -> str:
+    """A link as a reader types it from paper: no scheme, no www, no tracking query."""
+    parts = urlsplit(url)
+    host = parts.netloc.removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}" if host else url
 
 
 def template_context(config: GuideConfig, data: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from .codeguard import protect
 from .errors import GuideError, TemplateError
 from .mdengine import converter as markdown_converter
 from .sandbox import Record, describe, template_frame
+from .typeset import typeset
 
 _CHAPTER_TEMPLATE = "<chapter>"
 
@@ -90,7 +91,7 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
     source = (_run_jinja(chapter, env, {**context, **macros, "chapter": chapter_view(chapter)})
               if chapter.templating else chapter.body)
     converter = markdown_converter(chapter.slug)
-    html = stash.restore(converter.convert(source))
+    html = typeset(stash.restore(converter.convert(source)))
     html = html.replace('id="fn:', f'id="{chapter.slug}-fn:').replace(
         'href="#fn:', f'href="#{chapter.slug}-fn:').replace(
         'id="fnref:', f'id="{chapter.slug}-fnref:').replace(

@@ -91,10 +91,11 @@ def _toc_pages(facts: Facts, anchors: dict) -> list[int]:
         last = min(following) - 1 if following else contents
         return [n for n in range(contents, last + 1) if n in linked]
     best = max(linked, key=lambda n: (len(linked[n]), -n))
+    part = facts.part_at(best)  # a chapter page next to the contents may cross-refer to one
     first, last = best, best
-    while first - 1 in linked:
+    while first - 1 in linked and facts.part_at(first - 1) == part:
         first -= 1
-    while last + 1 in linked:
+    while last + 1 in linked and facts.part_at(last + 1) == part:
         last += 1
     return list(range(first, last + 1))
 

@@ -1,9 +1,19 @@
-"""Energy and protein arithmetic: Mifflin-St Jeor, activity factor, deficit, protein."""
+"""Energy and protein arithmetic: Mifflin-St Jeor, activity factor, deficit, protein.
+
+Each printed number is computed from the printed (rounded) number before it, so a reader who
+redoes the sums on paper gets the guide's figures: resting 1,345 × 1.55 = 2,085 maintenance,
+2,085 − 385 = 1,700 target.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 SEX_CONSTANT = {"male": 5.0, "female": -161.0}
+KCAL_PER_LB = 3500          # the usual rule of thumb; it overestimates loss over time (Hall 2011)
+DEFICIT_KCAL = (300, 500)   # a safe daily deficit: 300–500 kcal ...
+DEFICIT_SHARE = (0.10, 0.20)  # ... or 10–20 % of maintenance, whichever is smaller
+PACE_SHARE = (0.005, 0.01)  # a healthy loss: 0.5–1 % of body weight a week
+LB_PER_KG = 2.20462
 
 
 def mifflin_st_jeor(sex: str, weight_kg: float, height_cm: float, age: float) -> float:
@@ -12,7 +22,15 @@ def mifflin_st_jeor(sex: str, weight_kg: float, height_cm: float, age: float) ->
 
 
 def round_to(value: float, step: int) -> int:
-    return int(step * round(value / step))
+    """Round half up to a multiple of step (2,929.5 → 2,930), as a reader would on paper."""
+    return int(step * int(value / step + 0.5))
+
+
+def deficit_range(maintenance_kcal: int) -> tuple[int, int]:
+    """The safe daily deficit: 300–500 kcal or 10–20 % of maintenance, whichever is smaller."""
+    low, high = (min(kcal, share * maintenance_kcal)
+                 for kcal, share in zip(DEFICIT_KCAL, DEFICIT_SHARE))
+    return round_to(low, 5), round_to(high, 5)
 
 
 @dataclass(frozen=True)
@@ -23,30 +41,41 @@ class EnergyPlan:
     maintenance_kcal: int
     target_kcal: int
     deficit_kcal: int
+    deficit_range_kcal: tuple[int, int]
     protein_g: int
-    protein_per_meal_g: tuple[int, int]
+    meals: int
+    protein_per_meal_g: int
     water_l: float
-    weekly_loss_lb: tuple[float, float]
+    weekly_loss_lb: float               # what the deficit gives by the 3,500 kcal rule, at most
+    pace_window_lb: tuple[float, float]  # 0.5–1 % of body weight a week
 
     @property
     def deficit_percent(self) -> int:
         return round(100 * self.deficit_kcal / self.maintenance_kcal)
 
+    @property
+    def deficit_in_range(self) -> bool:
+        low, high = self.deficit_range_kcal
+        return low <= self.deficit_kcal <= high
+
 
 def energy_plan(sex: str, weight_kg: float, height_cm: float, age: float,
                 activity_factor: float, deficit_kcal: int, protein_g_per_kg: float,
                 protein_basis_kg: float, meals: int = 4) -> EnergyPlan:
-    resting = mifflin_st_jeor(sex, weight_kg, height_cm, age)
-    maintenance = resting * activity_factor
-    protein = protein_basis_kg * protein_g_per_kg
-    weight_lb = weight_kg * 2.20462
+    resting = round_to(mifflin_st_jeor(sex, weight_kg, height_cm, age), 1)
+    maintenance = round_to(resting * activity_factor, 5)
+    protein = round_to(protein_basis_kg * protein_g_per_kg, 5)
+    weight_lb = weight_kg * LB_PER_KG
     return EnergyPlan(
-        resting_kcal=round_to(resting, 5),
-        maintenance_kcal=round_to(maintenance, 5),
-        target_kcal=round_to(maintenance - deficit_kcal, 50),
+        resting_kcal=resting,
+        maintenance_kcal=maintenance,
+        target_kcal=maintenance - deficit_kcal,
         deficit_kcal=deficit_kcal,
-        protein_g=round_to(protein, 5),
-        protein_per_meal_g=(round_to(protein / meals, 5), round_to(0.4 * weight_kg, 5)),
+        deficit_range_kcal=deficit_range(maintenance),
+        protein_g=protein,
+        meals=meals,
+        protein_per_meal_g=round_to(protein / meals, 1),
         water_l=2.5 if sex == "male" else 2.0,
-        weekly_loss_lb=(round(weight_lb * 0.005, 1), round(weight_lb * 0.01, 1)),
+        weekly_loss_lb=round(deficit_kcal * 7 / KCAL_PER_LB, 1),
+        pace_window_lb=(round(weight_lb * PACE_SHARE[0], 1), round(weight_lb * PACE_SHARE[1], 1)),
     )

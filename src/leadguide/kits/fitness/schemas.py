@@ -114,6 +114,11 @@ class Partner:
     protein_basis_kg: float
     plan: EnergyPlan
 
+    @property
+    def protein_basis(self) -> str:
+        """What the protein is computed from, as the numbers box names it."""
+        return "weight" if self.protein_basis_kg == self.weight_kg else "goal weight"
+
 
 @dataclass(frozen=True)
 class Meal:
@@ -260,4 +265,10 @@ def _partner(reader: FieldReader, item: LocatedDict, factor: float) -> Partner |
     plan = energy_plan(values["sex"], values["weight_kg"], values["height_cm"], values["age"],
                        factor, values["deficit_kcal"], values["protein_g_per_kg"],
                        values["protein_basis_kg"])
+    if not plan.deficit_in_range:
+        low, high = plan.deficit_range_kcal
+        reader.fail(f"'deficit_kcal' {values['deficit_kcal']} is outside the safe range {low}–{high} "
+                    "for this partner (300–500 kcal or 10–20 % of maintenance, whichever is "
+                    "smaller)", item.line_of("deficit_kcal"))
+        return None
     return Partner(plan=plan, **values)
