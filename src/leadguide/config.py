@@ -28,7 +28,8 @@ KEYS: dict[str, set[str]] = {
     "theme.fonts.<role>": {"family", "files"},
     "theme.fonts.<role>.files": set(FONT_STYLES),
     "metadata": {"subject", "keywords"},
-    "cover": {"badge", "title_line_1", "title_line_2", "art", "art_alt", "footer"},
+    "cover": {"badge", "eyebrow", "title_line_1", "title_line_2", "byline", "art", "art_alt",
+              "footer"},
     "cta": {"heading", "text", "button", "url"},
     "fit": {"min_fill", *KNOB_NAMES},
 }
