@@ -153,7 +153,8 @@ def test_a_range_never_breaks_across_lines(lines):
 
 
 def test_card_text_and_notes_are_large_enough_to_print(default_build):
-    css = (Path(__file__).parents[1] / "styles" / "print.css").read_text()
+    css = (Path(__file__).parents[1] / "src" / "leadguide" / "kits" / "fitness" / "styles"
+           / "fitness.css").read_text()
     sizes = {rule: float(re.search(rf"\{rule} {{[^}}]*?font-size: ([\d.]+)pt", css).group(1))
              for rule in (".card-rows", ".card-caution", ".card-evidence")}
     assert min(sizes.values()) >= 9, sizes
