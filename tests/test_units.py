@@ -152,10 +152,12 @@ def test_size_limits_in_guide_yaml_must_be_numbers(sample_guide):
 
 def test_typeset_joins_ranges_and_the_last_two_words_with_characters():
     from leadguide.typeset import NBSP, WORD_JOINER, typeset
-    html = typeset("<p>Do 6–12 sets, add 2–10 % or 3 × 8–12 reps a week.</p><pre>6–12 x</pre>")
+    html = typeset("<p>Do 6–12 sets, add 2–10 % or 3 × 8–12 reps, and rest well a week.</p>"
+                   "<pre>6–12 x</pre><p>Short and single.</p>")
     assert f"6–{WORD_JOINER}12{NBSP}sets" in html and f"2–{WORD_JOINER}10{NBSP}%" in html
     assert f"3{NBSP}×{NBSP}8–{WORD_JOINER}12{NBSP}reps" in html
     assert f"a{NBSP}week.</p>" in html and "<pre>6–12 x</pre>" in html
+    assert "<p>Short and single.</p>" in html  # one line: nothing to join
     assert "<span" not in html  # WeasyPrint breaks lines badly around nowrap spans
 
 

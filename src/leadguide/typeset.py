@@ -22,7 +22,9 @@ _NUMBER = r"\d[\d,]*(?:\.\d+)?"
 _RANGE = re.compile(rf"(?<![\w.,]){_NUMBER}(?:[ {NBSP}]?×[ {NBSP}]?{_NUMBER})?[ {NBSP}]?–"
                     rf"[ {NBSP}]?{_NUMBER}(?:[ {NBSP}]?(?:{_UNITS})(?!\w))?")
 _ENDS = re.compile(r"</(p|li|dd|figcaption)>")
-_LAST_SPACE = re.compile(r"(\S) +(\S{1,14}\s*)$")
+# The last word: short, and a word (letters or digits), so "{% if %}" is left alone.
+_LAST_SPACE = re.compile(r"(\S) +(\S{0,13}[^\W_]\S{0,13}\s*)$")
+_SHORT = 60  # characters: a text this short fits on one line, so it has no last-line runt
 
 
 def typeset(html: str) -> str:
@@ -30,7 +32,8 @@ def typeset(html: str) -> str:
     parts = _TAG.split(html)
     for index in _text_indexes(parts):
         parts[index] = _RANGE.sub(lambda m: _join_range(m.group(0)), parts[index])
-        if index + 1 < len(parts) and _ENDS.fullmatch(parts[index + 1]):
+        if (index + 1 < len(parts) and _ENDS.fullmatch(parts[index + 1])
+                and len(parts[index]) >= _SHORT):
             parts[index] = _LAST_SPACE.sub(rf"\1{NBSP}\2", parts[index])
     return "".join(parts)
 
