@@ -35,6 +35,8 @@ email:
   unsubscribe_url: https://example.com/unsubscribe?e={email}
   postal_address: "Test Clinic · 1 Test Street · Testville"
   attachment_name: The Sample Guide.pdf
+  text:
+    next_step: "Turn to page 2 and start with the day-1 quick-win checklist."
 """
 
 

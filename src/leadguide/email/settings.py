@@ -23,7 +23,11 @@ from .sendlog import log_place
 
 _KEYS = {"from", "reply_to", "subject", "unsubscribe_mailto", "unsubscribe_url",
          "postal_address", "attachment_name", "attach", "download_url",
-         "warn_attachment_mb", "max_attachment_mb", "send_log"}
+         "warn_attachment_mb", "max_attachment_mb", "send_log", "text"}
+# The welcome email's sentences a guide writes (the built-in templates have neutral defaults).
+TEXT_KEYS = {"intro": "Thanks for asking for our guide. We're glad you're here.",
+             "next_step": "", "questions": "Questions? Just reply to this email.",
+             "signoff": "Best wishes,", "signature": ""}
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
@@ -42,6 +46,7 @@ class EmailSettings:
     download_url: str | None
     budget: SizeBudget
     send_log: Path | None
+    text: dict[str, str] = field(default_factory=lambda: dict(TEXT_KEYS))
 
     def unsubscribe_link(self, address: str) -> str:
         """The reader-facing unsubscribe link: the https URL if there is one, else mailto."""
@@ -92,7 +97,18 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> EmailSe
         postal_address=_text(raw, "postal_address", reader, required=True, header=False),
         attachment_name=_attachment_name(config, raw, reader),
         attach=attach, download_url=download_url, budget=_budget(raw, reader),
-        send_log=_send_log(config, raw, reader))
+        send_log=_send_log(config, raw, reader), text=_wording(config, raw, reader))
+
+
+def _wording(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> dict[str, str]:
+    """``email.text``: the sentences of the welcome email, each optional."""
+    text = reader.mapping(reader.get(raw, "text", dict, LocatedDict(), "email"), "email.text",
+                          raw.line_of("text"))
+    reader.unknown_keys(text, set(TEXT_KEYS), "email.text")
+    words = {key: (reader.get(text, key, str, default, "email.text") or "").strip()
+             for key, default in TEXT_KEYS.items()}
+    words["signature"] = words["signature"] or f"The {config.author} team"
+    return words
 
 
 def _text(raw: LocatedDict, key: str, reader: FieldReader, required: bool,

@@ -13,6 +13,8 @@ from .report import counts, fit_to_send, summary, table, to_json
 CHECKS: tuple[Check, ...] = (
     Check("page-count", document.check_page_count, True,
           "the page count is the one guide.yaml promises"),
+    Check("page-size", document.check_page_size, True,
+          "every page has the size guide.yaml's page_size names"),
     Check("chapter-budget", document.check_chapter_budgets, True,
           "each chapter fits the pages its front matter budgets"),
     Check("toc-numbers", document.check_toc_numbers, False,

@@ -26,6 +26,22 @@ def check_page_count(facts: Facts) -> list[CheckResult]:
                         f"({difference})", where)]
 
 
+def check_page_size(facts: Facts) -> list[CheckResult]:
+    """Every page is the size guide.yaml's page_size names (to half a point)."""
+    width, height = facts.config.page.size_points
+    wrong = [n for n in facts.numbers
+             if abs(facts.page(n).get_width() - width) > 0.5
+             or abs(facts.page(n).get_height() - height) > 0.5]
+    where = facts.source_name(None)
+    wanted = f"{facts.config.page.name} ({width:.0f} × {height:.0f} pt)"
+    if wrong:
+        first = facts.page(wrong[0])
+        return [CheckResult("page-size", FAIL, f"{plural(len(wrong), 'page')} not {wanted}: "
+                            f"p. {wrong[0]} is {first.get_width():.0f} × "
+                            f"{first.get_height():.0f} pt", where)]
+    return [CheckResult("page-size", PASS, f"every page is {wanted}", where)]
+
+
 def check_chapter_budgets(facts: Facts) -> list[CheckResult]:
     spans = chapter_spans(facts.chapters, facts.anchor_pages, facts.page_count)
     found = {span.path for span in spans}
