@@ -78,6 +78,23 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
     click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
 
 
+@cli.command("new")
+@click.argument("guide_dir", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["ebook", "checklist", "workbook"]), default="ebook",
+              show_default=True, help="What the starter holds: chapters, a checklist, trackers.")
+def new_command(guide_dir: Path, kind: str) -> None:
+    """Start a new guide in GUIDE_DIR (a new or empty folder) that builds on the first run.
+
+    \b
+    Example:
+      leadguide new my-guide --kind workbook
+    """
+    from .scaffold import KINDS, new_guide
+    new_guide(guide_dir, kind)
+    click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}. Next: edit "
+               f"{guide_dir / 'guide.yaml'}, then: leadguide build {guide_dir}")
+
+
 # Commands of the other stages (`leadguide email` is loaded by GuideCommand.get_command)
 
 _PREVIEW_OUT = click.option("--out", default="build/preview", show_default=True,

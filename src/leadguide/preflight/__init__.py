@@ -45,6 +45,8 @@ CHECKS: tuple[Check, ...] = (
     Check("disclaimer", content.check_disclaimer, False, "the disclaimer block is printed"),
     Check("trackers", content.check_trackers, False,
           "every data-tracker block's fields are fillable in the PDF"),
+    Check("scaffold-text", content.check_scaffold_text, False,
+          "no placeholder text left from the `leadguide new` starter"),
     Check("file-size", technical.check_file_size, True, "the PDF fits the email size budget"),
 )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from .facts import HEADINGS, Facts, Node, squash
-from .model import FAIL, PASS, CheckResult, page, plural
+from ..errors import shown_path
+from ..scaffold import leftover_lines, starter_phrases
+from .model import FAIL, PASS, WARN, CheckResult, page, plural
 
 FIELDS = ("input", "select", "textarea")
 
@@ -88,3 +90,20 @@ def _tracker(facts: Facts, node: Node, fields: set[str]) -> CheckResult:
         return CheckResult("trackers", FAIL, f"tracker '{kind}': {len(missing)} of {len(names)} "
                            f"fields are not fillable in the PDF ({shown})", where)
     return CheckResult("trackers", PASS, f"tracker '{kind}': {len(names)} fillable fields", where)
+
+
+def check_scaffold_text(facts: Facts) -> list[CheckResult]:
+    """No sentence left from the `leadguide new` starter in guide.yaml, chapters or data."""
+    phrases = starter_phrases()
+    root = facts.config.root
+    sources = [root / "guide.yaml", *(root / "chapters" / name for name in facts.config.chapters),
+               *sorted((root / "data").glob("*.y*ml"))]
+    results = []
+    for path in sources:
+        lines = leftover_lines(path.read_text(encoding="utf-8"), phrases) if path.is_file() else []
+        if lines:
+            more = f" (and {plural(len(lines) - 1, 'more line')})" if len(lines) > 1 else ""
+            results.append(CheckResult("scaffold-text", WARN, "still has the starter's "
+                                       f"placeholder text: write your own{more}",
+                                       f"{shown_path(path)}:{lines[0]}"))
+    return results or [CheckResult("scaffold-text", PASS, "no placeholder text from the starter")]
