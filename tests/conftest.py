@@ -31,3 +31,15 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildResult,
     guide = copy_sample(root)
     result = build(guide, out=root / "out" / "sample.pdf")
     return result, PdfReader(result.output)
+
+
+BAKERY = Path(__file__).parent / "bakery_guide"
+
+
+@pytest.fixture(scope="session")
+def built_bakery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult]:
+    """The bakery guide (no kit, A4, its own colours) built once, strictly."""
+    root = tmp_path_factory.mktemp("bakery")
+    guide = root / "guide"
+    shutil.copytree(BAKERY, guide)
+    return guide, build(guide, out=root / "out" / "bakery.pdf")
