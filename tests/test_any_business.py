@@ -195,3 +195,39 @@ def test_starter_guide_yaml_mentions_every_top_level_key(tmp_path):
     text = (tmp_path / "g" / "guide.yaml").read_text()
     for key in KEYS[""]:
         assert re.search(rf"^#? ?{key}:", text, re.M), key
+
+
+def _font_names(pdf: Path) -> set[str]:
+    names = set()
+    for page in PdfReader(pdf).pages:
+        for font in (page.get("/Resources", {}).get("/Font") or {}).values():
+            names.add(str(font.get_object()["/BaseFont"]))
+    return names
+
+
+def test_a_guide_bundles_its_own_font_files(tmp_path):
+    from leadguide.assets import BUILTIN_STYLES
+    guide = shutil.copytree(BAKERY, tmp_path / "guide")
+    (guide / "fonts").mkdir()
+    shutil.copy(BUILTIN_STYLES / "fonts" / "Inter-Bold.otf", guide / "fonts" / "Display-Bold.otf")
+    path = guide / "guide.yaml"
+    path.write_text(path.read_text().replace("  logo: images/mark.svg\n", (
+        "  logo: images/mark.svg\n  fonts:\n    heading:\n      family: Bakery Display\n"
+        "      files: {bold: fonts/Display-Bold.otf, semibold: fonts/Display-Bold.otf}\n")))
+    result = build(guide, out=tmp_path / "out.pdf")
+    fonts = _font_names(result.output)
+    assert not result.warnings
+    assert not any("LeagueSpartan" in name for name in fonts), fonts  # headings: its own file
+    assert any("Inter-Bold" in name for name in fonts)
+
+
+def test_a_font_file_outside_the_guide_is_an_error_with_its_line(tmp_path):
+    guide = shutil.copytree(BAKERY, tmp_path / "guide")
+    path = guide / "guide.yaml"
+    path.write_text(path.read_text().replace("  logo: images/mark.svg\n", (
+        "  logo: images/mark.svg\n  fonts:\n    body:\n      family: Stolen\n"
+        "      files:\n        regular: ../../elsewhere.otf\n")))
+    with pytest.raises(ConfigError) as error:
+        load_config(guide)
+    assert error.value.line == _line_of(path, "elsewhere.otf")
+    assert "not found inside the guide folder" in str(error.value)

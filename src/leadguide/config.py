@@ -307,7 +307,7 @@ def _font(fonts: LocatedDict, role: str, reader: FieldReader, root: Path) -> Fon
         reader.fail(f"font family '{family}' may only use letters, digits, spaces and '-'",
                     fonts.line_of(role))
     files = _font_files(spec, where, reader, root)
-    if not files and family not in BUNDLED_FAMILIES:
+    if "files" not in spec and family not in BUNDLED_FAMILIES:
         reader.fail(f"font '{family}' is not bundled with leadguide ({', '.join(BUNDLED_FAMILIES)}"
                     f"): add its files under '{where}.files' (see docs/GUIDE-YAML.md)",
                     fonts.line_of(role))
