@@ -231,3 +231,14 @@ def test_a_font_file_outside_the_guide_is_an_error_with_its_line(tmp_path):
         load_config(guide)
     assert error.value.line == _line_of(path, "elsewhere.otf")
     assert "not found inside the guide folder" in str(error.value)
+
+
+def test_the_preview_lays_out_pages_of_the_guide_s_size(tmp_path):
+    from leadguide.preview import build_preview
+    guide = shutil.copytree(BAKERY, tmp_path / "guide")
+    result = build_preview(guide, tmp_path / "preview", quick=True)
+    assert not result.errors
+    page = (tmp_path / "preview" / "01-welcome.html").read_text()
+    assert "--page-width: 210mm;" in page and "--page-height: 297mm;" in page
+    assert "--page-margin-x: 18mm;" in page
+    assert 'href="styles/extra.css"' in page and (tmp_path / "preview" / "styles" / "extra.css").is_file()
