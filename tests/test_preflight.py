@@ -467,7 +467,7 @@ def test_build_runs_the_cheap_checks_and_fails_on_one_unless_draft(good, tmp_pat
     assert main(["build", str(guide), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "FAIL  chapter-budget" in err and "'Food basics' takes 3 pages" in err
-    assert "cheap checks: 7 passed, 0 warnings, 1 failed (leadguide check runs them all)" in err
+    assert "cheap checks: 8 passed, 0 warnings, 1 failed (leadguide check runs them all)" in err
     assert "the last good PDF was kept" in err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert main(["build", str(guide), "--out", str(out), "--draft"]) == 0
