@@ -56,7 +56,7 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
              "reply_to": str(settings.reply_to), "postal_address": settings.postal_address,
              "attachment_name": settings.attachment_name, "attach": settings.attach,
              "download_url": settings.download_url, "unsubscribe_url": settings.unsubscribe_url,
-             "unsubscribe_mailto": settings.unsubscribe_mailto}
+             "unsubscribe_mailto": settings.unsubscribe_mailto, "text": dict(settings.text)}
     return {
         "guide": guide_view(config), "email": plain(email),
         "recipient": plain({"address": person.address, "name": person.name}),
