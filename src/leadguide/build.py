@@ -17,6 +17,7 @@ from .checks import ChapterSpan, chapter_spans, check_page_promise, part_starts
 from .config import GuideConfig, load_config
 from .data import load_data
 from .fetcher import SafeFetcher
+from .guard import read_text
 from .errors import GuideError, PagePromiseError, raise_all
 from .pagefill import PageFill, page_fills
 from .pdf import render, write_atomically
@@ -118,7 +119,7 @@ def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
 def reference_locator(config: GuideConfig, chapters: list[Chapter]):
     """Finds which source file mentions a URL, so a missing image names the file to fix."""
     sources = [(c.path, c.body, c.body_line) for c in chapters]
-    sources.append((config.config_path, config.config_path.read_text(encoding="utf-8"), 1))
+    sources.append((config.config_path, read_text(config.config_path, (config.root,)), 1))
 
     def locate(url: str) -> tuple[Path, int | None]:
         wanted = unquote(url.removeprefix(config.root.as_uri() + "/"))

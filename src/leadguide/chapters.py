@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 
 from .config import GuideConfig
 from .errors import ContentError, GuideError, raise_all
+from .guard import read_text
 from .yamlsource import FieldReader, load_yaml
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
@@ -88,13 +89,7 @@ def load_chapters(config: GuideConfig) -> list[Chapter]:
 
 def read_chapter(path: Path, number: int, root: Path) -> Chapter:
     shown = path.relative_to(root.parent) if path.is_relative_to(root.parent) else path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ContentError("chapter file not found", shown) from None
-    except UnicodeDecodeError as exc:
-        raise ContentError(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8",
-                           shown) from None
+    text = read_text(path, (root,), shown)
     match = _FRONT_MATTER.match(text)
     if not match:
         raise ContentError("front matter missing: start the file with '---', a 'title:' line "

@@ -1,12 +1,14 @@
 """guide.yaml: read, validate and freeze a guide's configuration."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, raise_all
+from .guard import read_text
 from .kits import KITS
 from .theme import (BUILTIN_FONTS, BUNDLED_FAMILIES, DEFAULT_MARGINS, FONT_ROLES, FONT_STYLES,
                     FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, is_hex, is_length,
@@ -102,11 +104,11 @@ def load_config(guide_dir: Path | str) -> GuideConfig:
     path = root / CONFIG_NAME
     if not root.is_dir():
         raise ConfigError(f"guide folder not found: {guide_dir}", Path(guide_dir))
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ConfigError(f"no {CONFIG_NAME} in this folder: create one (see docs/AUTHORING.md)",
                           path)
     shown = _display_path(path)
-    raw = load_yaml(path.read_text(encoding="utf-8"), shown, ConfigError)
+    raw = load_yaml(read_text(path, (root,), shown, ConfigError), shown, ConfigError)
     reader = FieldReader(shown, ConfigError)
     config = _read(root, reader.mapping(raw, CONFIG_NAME, 1), reader)
     raise_all(reader.errors)
@@ -232,7 +234,7 @@ def _chapters(root: Path, raw: LocatedDict, reader: FieldReader) -> tuple[str, .
         line = items.line_of(index) if isinstance(items, LocatedList) else raw.line_of("chapters")
         if "/" in name or "\\" in name or not name.endswith(".md"):
             reader.fail(f"chapter '{name}' must be a .md file name inside chapters/", line)
-        elif not (chapters_dir / name).is_file():
+        elif not os.path.lexists(chapters_dir / name):
             reader.fail(f"chapter file not found: chapters/{name} (create it or remove this line)",
                         line)
     if not names:

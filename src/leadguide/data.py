@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import GuideConfig, load_config
 from .errors import ContentError, GuideError, raise_all
+from .guard import read_text
 from .kits import Validator, get_kit
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
 
@@ -56,12 +57,10 @@ def load_data(config: GuideConfig | Path | str) -> dict[str, Any]:
     for path in sorted((config.root / "data").glob("*.y*ml")):
         shown = path.relative_to(config.root.parent)
         try:
-            raw = load_yaml(path.read_text(encoding="utf-8"), shown, ContentError)
+            raw = load_yaml(read_text(path, (config.root,), shown), shown, ContentError)
             data[path.stem] = _validate(schemas.get(path.stem), raw, shown)
         except GuideError as error:
             errors.append(error)
-        except UnicodeDecodeError:
-            errors.append(ContentError("not UTF-8 text: save the file as UTF-8", shown))
     raise_all(errors)
     return data
 

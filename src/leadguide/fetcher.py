@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import mimetypes
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .guard import RefusedFile, read_bytes
 
 
 class RefusedResource(ValueError):
@@ -36,13 +39,16 @@ class SafeFetcher(URLFetcher):
         path = self.local_path(url)
         if path is None:
             return self._refuse(url, "outside the guide folder: only files inside it can be used")
-        if not path.is_file():
+        if not os.path.lexists(path):
             path = self._fallback(path)
-        if path is None or not path.is_file():
+        if path is None or not os.path.lexists(path):
             return self._refuse(url, "file not found")
+        try:
+            body = read_bytes(path, self.roots)
+        except RefusedFile as refused:
+            return self._refuse(url, refused.message)
         mime, _ = mimetypes.guess_type(path.name)
-        return URLFetcherResponse(url, path.read_bytes(),
-                                  {"Content-Type": mime or "application/octet-stream"})
+        return URLFetcherResponse(url, body, {"Content-Type": mime or "application/octet-stream"})
 
     def local_path(self, url: str) -> Path | None:
         """The real file a ``file:`` URL names, if it is inside an allowed root."""
@@ -50,10 +56,10 @@ class SafeFetcher(URLFetcher):
         if parts.netloc not in ("", "localhost"):
             return None
         raw = Path(unquote(parts.path))
-        if ".." in raw.parts:
+        if ".." in raw.parts or "\0" in str(raw):
             return None
-        real = raw.resolve()  # follows symlinks, so a link leading out is caught too
-        return real if any(real.is_relative_to(root) for root in self.roots) else None
+        # The guard (in fetch) follows symlinks; here the named path itself must be inside.
+        return raw if any(raw.is_relative_to(root) for root in self.roots) else None
 
     def _fallback(self, path: Path) -> Path | None:
         for own, builtin in self.fallbacks.items():

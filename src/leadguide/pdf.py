@@ -16,6 +16,7 @@ from weasyprint import CSS, HTML
 from .assemble import GuideHtml
 from .errors import GuideError, RenderError
 from .fetcher import SafeFetcher
+from .guard import read_text
 
 # Passed to both render() (which reads the image options) and write_pdf() (which starts
 # again from WeasyPrint's defaults and reads the PDF ones).
@@ -63,8 +64,14 @@ def load_stylesheets(paths: tuple[Path, ...], fetcher: SafeFetcher,
     """Parse each stylesheet on its own, so a CSS problem names its file and line."""
     sheets, problems = [], []
     for path in paths:
+        try:
+            text = read_text(path, fetcher.roots, path, RenderError)
+        except RenderError as error:
+            problems.append(error)
+            continue
         with captured_weasyprint_log() as log:
-            sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=font_config))
+            sheets.append(CSS(string=text, base_url=path.as_uri(), url_fetcher=fetcher,
+                              font_config=font_config))
         problems += [RenderError(f"CSS: {message}", path, _css_line(message))
                      for message in log.messages]
     return sheets, problems
@@ -80,7 +87,10 @@ def _css_source(message: str, stylesheets: tuple[Path, ...]) -> tuple[Path, int]
         return None
     prop, line = match.group(1), int(match.group(2))
     for path in stylesheets:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        try:
+            lines = read_text(path, (path.parent,), path, RenderError).splitlines()
+        except RenderError:
+            continue
         if line <= len(lines) and f"{prop}:" in lines[line - 1]:
             return path, line
     return None
