@@ -1,6 +1,7 @@
 """YAML loading that remembers where every value came from, and a small field reader."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,15 @@ def load_yaml(text: str, path: Path, error: type[GuideError], first_line: int = 
             loader.dispose()
 
 
+# No number in a guide is bigger (pages, grams, calories): a bigger one, NaN or infinity is
+# a typo, and would only explode later in arithmetic or layout.
+MAX_NUMBER = 1_000_000_000
+
+
+def _sane_number(value: float) -> bool:
+    return math.isfinite(value) and abs(value) <= MAX_NUMBER
+
+
 _KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
                list: "a list", dict: "a mapping"}
 
@@ -141,6 +151,10 @@ class FieldReader:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             self.fail(f"'{label}' must be {_KIND_NAMES.get(kind, kind.__name__)}, "
                       f"not {_type_name(value)}", mapping.line_of(key))
+            return None if default is self._MISSING else default
+        if kind in (int, float) and not _sane_number(value):
+            self.fail(f"'{label}' must be a number between -{MAX_NUMBER:,} and {MAX_NUMBER:,}, "
+                      f"not {value}", mapping.line_of(key))
             return None if default is self._MISSING else default
         return value
 

@@ -231,6 +231,10 @@ _MEAL = {"meal", "food", "protein_g"}
 def validate_nutrition(raw: LocatedDict, reader: FieldReader) -> Nutrition:
     reader.unknown_keys(raw, _NUTRITION)
     factor = reader.get(raw, "activity_factor", float, 1.55)
+    if not 1.0 <= factor <= 2.5:
+        reader.fail(f"'activity_factor' must be between 1.0 (no exercise) and 2.5 (hard "
+                    f"training twice a day), not {factor}", raw.line_of("activity_factor"))
+        factor = 1.55
     partners = tuple(p for p in (_partner(reader, item, factor)
                                  for item in items(reader, raw, "partners", _PARTNER)) if p)
     days = reader.mapping(reader.get(raw, "sample_days", dict, LocatedDict()), "sample_days")
@@ -265,6 +269,11 @@ def _partner(reader: FieldReader, item: LocatedDict, factor: float) -> Partner |
     plan = energy_plan(values["sex"], values["weight_kg"], values["height_cm"], values["age"],
                        factor, values["deficit_kcal"], values["protein_g_per_kg"],
                        values["protein_basis_kg"])
+    if plan.maintenance_kcal <= 0 or plan.target_kcal <= 0:
+        reader.fail(f"these numbers give {plan.maintenance_kcal} kcal a day to maintain and "
+                    f"{plan.target_kcal} to eat: check weight_kg, height_cm, age and "
+                    "deficit_kcal", item.line)
+        return None
     if not plan.deficit_in_range:
         low, high = plan.deficit_range_kcal
         reader.fail(f"'deficit_kcal' {values['deficit_kcal']} is outside the safe range {low}–{high} "
