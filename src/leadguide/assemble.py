@@ -15,6 +15,7 @@ from .config import GuideConfig
 from .errors import GuideError, TemplateError, raise_all
 from .fitfile import fit_css
 from .markup import RenderedChapter, chapter_view, macro_functions, render_chapter
+from .nesting import MAX_DEPTH, html_depth_problem
 from .qr import qr_data_uri
 from .sandbox import GuideSandbox, describe, make_sandbox, plain, template_frame
 from .theme import theme_css as _theme_css
@@ -108,6 +109,9 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
                "theme_css": theme_css(config),
                "toc_index": _toc_index(config, rendered)}
     html = render_page(env, page_template, context)
+    too_deep = html_depth_problem(html, limit=2 * MAX_DEPTH)  # chapters are checked alone
+    if too_deep:
+        raise TemplateError(f"the page templates make {too_deep[1]}", page_template)
     raise_all([_file_link_error(config, url, page_template) for url in file_links(html)])
     return GuideHtml(html, config.root.as_uri() + "/", stylesheets(config.root, config.kit),
                      tuple(rendered))

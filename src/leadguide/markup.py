@@ -10,7 +10,8 @@ import jinja2
 
 from .chapters import Chapter
 from .codeguard import protect
-from .errors import GuideError, TemplateError
+from .errors import ContentError, GuideError, TemplateError
+from .nesting import markdown_depth_problem
 from .mdengine import converter as markdown_converter
 from .sandbox import Record, describe, template_frame
 from .typeset import typeset
@@ -88,15 +89,32 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
     stash = BlockStash()
     macros = {name: stash.wrap(fn) for name, fn in
               (macros or macro_functions(env, context)).items()}
+    _check_depth(chapter, chapter.body, chapter.body_line)
     source = (_run_jinja(chapter, env, {**context, **macros, "chapter": chapter_view(chapter)})
               if chapter.templating else chapter.body)
     converter = markdown_converter(chapter.slug)
-    html = typeset(stash.restore(converter.convert(source)))
+    try:
+        html = typeset(stash.restore(converter.convert(source)))
+    except RecursionError:
+        raise ContentError("nested too deeply for Markdown (quotes, lists, emphasis or HTML)",
+                           chapter.path, chapter.body_line) from None
+    _check_depth(chapter, html, None)
     html = html.replace('id="fn:', f'id="{chapter.slug}-fn:').replace(
         'href="#fn:', f'href="#{chapter.slug}-fn:').replace(
         'id="fnref:', f'id="{chapter.slug}-fnref:').replace(
         'href="#fnref:', f'href="#{chapter.slug}-fnref:')
     return RenderedChapter(chapter, html, tuple(_headings(converter.toc_tokens)))
+
+
+def _check_depth(chapter: Chapter, text: str, first_line: int | None) -> None:
+    """Refuse nesting deep enough to overflow a parser (Markdown's or WeasyPrint's)."""
+    problem = markdown_depth_problem(text)
+    if problem:
+        line, message = problem
+        where = first_line + line - 1 if first_line else None
+        hint = "" if first_line else " (in what the chapter's macros made)"
+        raise ContentError(f"{message}{hint}: no guide needs that many levels", chapter.path,
+                           where)
 
 
 def chapter_view(chapter: Chapter | RenderedChapter) -> Record:

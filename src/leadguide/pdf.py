@@ -17,6 +17,7 @@ from .assemble import GuideHtml
 from .errors import GuideError, RenderError
 from .fetcher import SafeFetcher
 from .guard import read_text
+from .nesting import css_depth_problem
 
 # Passed to both render() (which reads the image options) and write_pdf() (which starts
 # again from WeasyPrint's defaults and reads the PDF ones).
@@ -68,6 +69,10 @@ def load_stylesheets(paths: tuple[Path, ...], fetcher: SafeFetcher,
             text = read_text(path, fetcher.roots, path, RenderError)
         except RenderError as error:
             problems.append(error)
+            continue
+        too_deep = css_depth_problem(text)
+        if too_deep:
+            problems.append(RenderError(f"CSS: {too_deep[1]}", path, too_deep[0]))
             continue
         with captured_weasyprint_log() as log:
             sheets.append(CSS(string=text, base_url=path.as_uri(), url_fetcher=fetcher,
