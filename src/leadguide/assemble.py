@@ -109,6 +109,9 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
                "theme_css": theme_css(config),
                "toc_index": _toc_index(config, rendered)}
     html = render_page(env, page_template, context)
+    if re.search("[\ud800-\udfff]", html):
+        raise TemplateError("the page templates make half a character (a lone surrogate): "
+                            "write the character itself", page_template)
     too_deep = html_depth_problem(html, limit=2 * MAX_DEPTH)  # chapters are checked alone
     if too_deep:
         raise TemplateError(f"the page templates make {too_deep[1]}", page_template)

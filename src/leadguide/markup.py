@@ -99,11 +99,24 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
         raise ContentError("nested too deeply for Markdown (quotes, lists, emphasis or HTML)",
                            chapter.path, chapter.body_line) from None
     _check_depth(chapter, html, None)
+    if _SURROGATE.search(html):
+        raise ContentError("the chapter makes half a character (a lone surrogate such as "
+                           "'\\ud800'): write the character itself", chapter.path,
+                           _surrogate_line(chapter))
     html = html.replace('id="fn:', f'id="{chapter.slug}-fn:').replace(
         'href="#fn:', f'href="#{chapter.slug}-fn:').replace(
         'id="fnref:', f'id="{chapter.slug}-fnref:').replace(
         'href="#fnref:', f'href="#{chapter.slug}-fnref:')
     return RenderedChapter(chapter, html, tuple(_headings(converter.toc_tokens)))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]|\\U0000[dD][89a-fA-F]")
+
+
+def _surrogate_line(chapter: Chapter) -> int | None:
+    match = _SURROGATE_ESCAPE.search(chapter.body)
+    return chapter.body_line + chapter.body.count("\n", 0, match.start()) if match else None
 
 
 def _check_depth(chapter: Chapter, text: str, first_line: int | None) -> None:

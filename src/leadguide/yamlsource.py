@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,18 @@ class _Loader(yaml.SafeLoader):
         sequence.extend(self.construct_object(child, deep=True) for child in node.value)
 
 
+def _construct_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    text = loader.construct_scalar(node)
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"'\\u{ord(surrogate.group()):04x}' is half of a character (a lone "
+            "surrogate): write the character itself", node.start_mark)
+    return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_text)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_located_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_located_sequence)
 # Dates stay text: a guide never needs datetime objects and they surprise templates.
