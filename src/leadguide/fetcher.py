@@ -1,11 +1,14 @@
 """A WeasyPrint URL fetcher that only serves files from inside the allowed folders."""
 from __future__ import annotations
 
+import io
 import mimetypes
 import os
+from xml.etree import ElementTree
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .guard import RefusedFile, read_bytes
@@ -13,6 +16,32 @@ from .guard import RefusedFile, read_bytes
 
 class RefusedResource(ValueError):
     """A resource outside the guide, or from the network."""
+
+
+MAX_PIXELS = 40_000_000  # a 6,000 x 6,000 photo is plenty for print at 300 dpi
+
+
+def image_problem(body: bytes, mime: str | None) -> str | None:
+    """Why an image file cannot be used (truncated, not what its name says, a pixel bomb),
+    or None. WeasyPrint would otherwise drop a broken image silently."""
+    if mime == "image/svg+xml":
+        try:
+            ElementTree.fromstring(body)
+        except ElementTree.ParseError as exc:
+            return f"not a valid SVG file ({exc})"
+        return None
+    if not mime or not mime.startswith("image/"):
+        return None
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                return (f"too many pixels ({image.width} x {image.height}; at most "
+                        f"{MAX_PIXELS // 1_000_000} million)")
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        kind = mime.removeprefix("image/").upper()
+        return f"not a valid {kind} image, or cut short ({exc})"
+    return None
 
 
 class SafeFetcher(URLFetcher):
@@ -48,6 +77,9 @@ class SafeFetcher(URLFetcher):
         except RefusedFile as refused:
             return self._refuse(url, refused.message)
         mime, _ = mimetypes.guess_type(path.name)
+        broken = image_problem(body, mime)
+        if broken:
+            return self._refuse(url, broken)
         return URLFetcherResponse(url, body, {"Content-Type": mime or "application/octet-stream"})
 
     def local_path(self, url: str) -> Path | None:
