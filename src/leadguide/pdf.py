@@ -17,6 +17,7 @@ from .assemble import GuideHtml
 from .errors import GuideError, RenderError
 from .fetcher import SafeFetcher
 from .guard import read_text
+from .links import disarm
 from .nesting import css_depth_problem
 
 # Passed to both render() (which reads the image options) and write_pdf() (which starts
@@ -117,8 +118,9 @@ def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
     font_config = weasyprint.text.fonts.FontConfiguration()
     sheets, problems = load_stylesheets(guide.stylesheets, fetcher, font_config)
     with captured_weasyprint_log() as log:
-        document = HTML(string=guide.html, base_url=guide.base_url, url_fetcher=fetcher).render(
-            stylesheets=sheets, font_config=font_config, **RENDER_OPTIONS)
+        html = HTML(string=guide.html, base_url=guide.base_url, url_fetcher=fetcher)
+        problems += disarm(html.etree_element, locate)
+        document = html.render(stylesheets=sheets, font_config=font_config, **RENDER_OPTIONS)
     refused = {url for url, _ in fetcher.refused}
     problems += [RenderError(f"cannot use {url}: {reason}", *locate(url)) for url, reason in
                  fetcher.refused]
