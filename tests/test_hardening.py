@@ -133,3 +133,10 @@ def test_a_page_template_cannot_put_a_bad_scheme_in_the_pdf(sample_guide, href):
                 uri = str(action.get("/URI", "")) if action is not None else ""
                 assert not uri or uri.startswith(("http", "mailto", "tel")), uri
                 assert action is None or action.get("/S") != "/JavaScript"
+
+
+@pytest.mark.parametrize("old, new", [("author: Test Clinic", 'author: "Test Clinic'),
+                                      ("author: Test Clinic", "author: 'Test Clinic")])
+def test_an_unclosed_quote_is_reported_where_it_opens(sample_guide, old, new):
+    _replace(sample_guide / "guide.yaml", old, new)
+    assert "guide.yaml:3: YAML: this quote is not closed on its line" in _first_error(sample_guide)

@@ -99,6 +99,12 @@ def load_yaml(text: str, path: Path, error: type[GuideError], first_line: int = 
         mark = exc.context_mark if simple_key else exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        opened = (exc.context_mark.line if exc.context == "while scanning a quoted scalar"
+                  and exc.context_mark else _runaway_quote(text, mark.line if mark else None))
+        if opened is not None:
+            raise error(f"YAML: this quote is not closed on its line (YAML then reads on to "
+                        f"line {line}: {problem}): close it, or drop the quotes",
+                        path, opened + first_line) from None
         raise error(f"YAML: {problem}", path, line) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML: {exc}", path, first_line) from None
@@ -116,6 +122,26 @@ MAX_NUMBER = 1_000_000_000
 
 def _sane_number(value: float) -> bool:
     return math.isfinite(value) and abs(value) <= MAX_NUMBER
+
+
+def _runaway_quote(text: str, error_line: int | None) -> int | None:
+    """The 0-based line of a quoted value that runs on past its line, before an error.
+
+    An unclosed quote swallows lines until the next quote of its kind; the error shows up
+    there, far from the typo."""
+    if error_line is None:
+        return None
+    found = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.line > error_line:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'") and \
+                    token.end_mark.line > token.start_mark.line:
+                found = token.start_mark.line
+    except yaml.YAMLError:
+        pass
+    return found
 
 
 _KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
