@@ -18,6 +18,7 @@ from .errors import GuideError, RenderError
 from .fetcher import SafeFetcher
 from .guard import read_text
 from .links import disarm
+from .litter import clean_dead_temp_pdfs, font_folder, temp_prefix
 from .nesting import css_depth_problem
 
 # Passed to both render() (which reads the image options) and write_pdf() (which starts
@@ -116,6 +117,9 @@ def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
     ``locate`` names the source file (and line) that refers to a URL, for the error message.
     """
     font_config = weasyprint.text.fonts.FontConfiguration()
+    # WeasyPrint makes this folder lazily under an anonymous name; ours carries the pid, so
+    # a later build can remove it if this one is killed (see litter.py).
+    font_config._folder = font_folder()
     sheets, problems = load_stylesheets(guide.stylesheets, fetcher, font_config)
     with captured_weasyprint_log() as log:
         html = HTML(string=guide.html, base_url=guide.base_url, url_fetcher=fetcher)
@@ -152,7 +156,8 @@ def write_atomically(rendered: Rendered, target: Path,
     at ``target`` is left as it was.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+    clean_dead_temp_pdfs(target)
+    handle, temp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
                                          dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
