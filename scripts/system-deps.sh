@@ -10,6 +10,8 @@ want=("${build_pkgs[@]}")
 
 missing=()
 for pkg in "${want[@]}"; do
+  # A machine whose Node.js comes from elsewhere already has npm; Debian's npm would clash with it.
+  [ "$pkg" = npm ] && command -v npm >/dev/null && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
