@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from .store import Payload, _Transaction, connect, now_iso
+from .store import Payload, SqliteFile, now_iso
 
 QUEUED, SENDING, RETRY, SENT, FAILED, SUPPRESSED = (
     "queued", "sending", "retry", "sent", "failed", "suppressed")
@@ -92,7 +91,7 @@ class Ledger(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteLedger:
+class SqliteLedger(SqliteFile):
     """The ``deliveries`` table of the signup database."""
 
     _SCHEMA = """
@@ -109,17 +108,7 @@ class SqliteLedger:
     _FIELDS = "state, owner, claimed_at, attempts, next_at, detail, updated_at"
 
     def __init__(self, path: Path):
-        self.path = path
-        connect(path).executescript(self._SCHEMA)
-        self._local = threading.local()
-        self._writing = threading.Lock()
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = connect(self.path)
-        return db
+        super().__init__(path, self._SCHEMA)
 
     @staticmethod
     def _key(payload: Payload) -> tuple[str, str, str]:
@@ -127,8 +116,8 @@ class SqliteLedger:
 
     def add(self, payload: Payload) -> bool:
         now = now_iso()
-        with self._writing:
-            cursor = self.db.execute(
+        with self._write() as db:
+            cursor = db.execute(
                 "INSERT OR IGNORE INTO deliveries (guide, kind, address_id, address, name, nonce, "
                 "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
                 (*self._key(payload), payload.address, payload.name, payload.nonce, now, now))
@@ -140,7 +129,7 @@ class SqliteLedger:
         return Record(*row) if row else None
 
     def claim(self, payload: Payload, owner: str, lease: float) -> Claim | None:
-        with _Transaction(self.db, self._writing) as db:
+        with self._write() as db:
             record = self._record(db, payload)
             if not claimable(record, time.time(), lease):
                 return None
@@ -188,12 +177,6 @@ class SqliteLedger:
         for day, state, count in rows:
             days.setdefault(day, {})[state] = count
         return days
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
 
 
 def _iso_ago(seconds: float) -> str:

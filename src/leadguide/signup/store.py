@@ -114,12 +114,16 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-class Store:
-    def __init__(self, path: Path):
+class SqliteFile:
+    """A SQLite file this process's threads share: a connection per thread, one writer at a
+    time (threads wait on a lock, not in SQLite's busy handler, whose growing sleeps made the
+    slowest answers take a second)."""
+
+    def __init__(self, path: Path, schema: str):
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connect(path).executescript(_SCHEMA)
+            connect(path).executescript(schema)
         except (OSError, sqlite3.Error) as exc:
             raise SignupError(f"cannot open the signup database: {exc}", path) from None
         self._local = threading.local()
@@ -132,10 +136,20 @@ class Store:
             db = self._local.db = connect(self.path)
         return db
 
-    def _write(self):
-        # One writer at a time in this process: threads wait on a lock, not in SQLite's
-        # busy handler, whose growing sleeps made the slowest answers take a second.
+    def _write(self) -> "_Transaction":
         return _Transaction(self.db, self._writing)
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+
+class Store(SqliteFile):
+    def __init__(self, path: Path):
+        super().__init__(path, _SCHEMA)
 
     # ----- signing up and confirming -----
 
