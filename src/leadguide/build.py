@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote
 
-from .assemble import assemble
+from .assemble import GuideHtml, assemble
 from .assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
                      asset_fallbacks)
 from .chapters import Chapter, load_chapters
@@ -20,7 +20,7 @@ from .fetcher import SafeFetcher
 from .guard import read_text
 from .errors import GuideError, PagePromiseError, raise_all
 from .pagefill import PageFill, page_fills
-from .pdf import render, write_atomically
+from .pdf import Rendered, render, write_atomically
 
 Progress = Callable[[str, float], None]
 
@@ -77,8 +77,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     watch.lap("html", started)
 
     started = time.perf_counter()
-    fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
-    rendered = render(guide_html, fetcher, reference_locator(config, chapters))
+    rendered = lay_out(config, chapters, guide_html)
     watch.lap("layout", started)
 
     spans = chapter_spans(chapters, rendered.anchor_pages, rendered.page_count)
@@ -97,6 +96,12 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     write_manifest(result, config)
     watch.lap("write", started)
     return result
+
+
+def lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml) -> Rendered:
+    """The guide's HTML laid out by WeasyPrint, reading only the guide and built-in files."""
+    fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
+    return render(guide_html, fetcher, reference_locator(config, chapters))
 
 
 def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from .assemble import make_environment, render_chapters, render_page, template_context, theme_css
 from .assets import allowed_roots, asset_fallbacks, stylesheets
 from .assemble import assemble
-from .build import BuildResult, build, read_sources, reference_locator
+from .build import BuildResult, build, lay_out, read_sources
 from .chapters import Chapter
 from .checks import ChapterSpan, chapter_spans
 from .config import GuideConfig, load_config
@@ -192,11 +192,7 @@ def fit_guide(guide_dir: Path | str = "guide", progress: Progress | None = None,
 def _whole_layout(config: GuideConfig, chapters: list[Chapter],
                   data: dict[str, Any]) -> tuple[list[ChapterSpan], int]:
     """The guide laid out as the build lays it out (nothing written): spans and page count."""
-    from .pdf import render
-
-    fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
-    rendered = render(assemble(config, chapters, data), fetcher,
-                      reference_locator(config, chapters))
+    rendered = lay_out(config, chapters, assemble(config, chapters, data))
     return chapter_spans(chapters, rendered.anchor_pages, rendered.page_count), rendered.page_count
 
 
