@@ -25,13 +25,10 @@ from .fetcher import SafeFetcher
 from .fitfile import (FIT_NAME, KNOBS, FitSettings, Knob, fit_css, parse_value,
                       write_fit_bytes, write_fit_file)
 from .markup import chapter_view
+from .pagebreaks import chapter_document
 from .pagefill import page_fills
 
 Progress = Callable[[str], None]
-_LAYOUT_PAGE = ('{% extends "base.html" %}{% block head %}<style>{{ fit_css | safe }}</style>'
-                '{% endblock %}{% block body %}{{ section | safe }}{% endblock %}')
-
-
 class FitError(GuideError):
     """No typography within the bounds lands the guide on its promise."""
 
@@ -125,7 +122,7 @@ class ChapterLayouts:
         self.sections = {r.chapter.path.name: render_page(self.env, r.chapter.template, {
             **context, "chapter": view, "chapters": views}) for r, view in zip(rendered, views)}
         self.anchors = {c.path.name: c.anchor for c in chapters}
-        self.context = {**context, "theme_css": theme_css(config)}
+        self.data = data
         self.fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
         self.font_config = weasyprint.text.fonts.FontConfiguration()
         paths = stylesheets(config.root, config.kit)
@@ -146,9 +143,8 @@ class ChapterLayouts:
         from weasyprint import HTML
         from .pdf import RENDER_OPTIONS, captured_weasyprint_log
 
-        page = self.env.from_string(_LAYOUT_PAGE).render({
-            **self.context, "section": self.sections[name],
-            "fit_css": fit_css(self.anchors[name], values)})
+        page = chapter_document(self.config, self.env, self.data, self.sections[name],
+                                fit_css(self.anchors[name], values)).html
         with captured_weasyprint_log():
             document = HTML(string=page, base_url=self.config.root.as_uri() + "/",
                             url_fetcher=self.fetcher).render(

@@ -37,10 +37,12 @@ _BODY_CLASS = "chapter-body"
 
 
 def chapter_document(config: GuideConfig, env: jinja2.Environment, data: dict[str, Any],
-                     section: str) -> GuideHtml:
-    """One chapter section as a document of its own, with the PDF's stylesheets."""
+                     section: str, extra_css: str = "") -> GuideHtml:
+    """One chapter section as a document of its own, with the PDF's stylesheets;
+    ``extra_css`` comes after the theme's (fit's candidate values)."""
     page = env.from_string(_LAYOUT_PAGE).render({
-        **template_context(config, data), "theme_css": theme_css(config), "section": section})
+        **template_context(config, data), "theme_css": f"{theme_css(config)}\n{extra_css}",
+        "section": section})
     return GuideHtml(page, config.root.as_uri() + "/", stylesheets(config.root, config.kit), ())
 
 
