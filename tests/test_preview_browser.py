@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from leadguide.preview import SITE_PAGES, Preview, build_preview
-from leadguide.serve import PreviewServer, watch
+from leadguide.serve import PreviewServer
+from serve_support import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,21 +49,9 @@ def served(sample_guide: Path, built_sample, tmp_path: Path) -> Iterator[Preview
     preview = Preview(sample_guide, tmp_path / "out", pdf)
     preview.build_all()
     lines: list[str] = []
-    running = PreviewServer(preview, "127.0.0.1", 0, log=lines.append)
-    running.lines = lines  # type: ignore[attr-defined]
-    stop = threading.Event()
-    threads = [threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}),
-               threading.Thread(target=watch, args=(preview, running.versions, stop,
-                                                    lines.append))]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.3)  # the watcher is watching
-    yield running
-    stop.set()
-    running.shutdown()
-    running.server_close()
-    for thread in threads:
-        thread.join(timeout=5)
+    with serving(preview, lines.append) as running:
+        running.lines = lines  # type: ignore[attr-defined]
+        yield running
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -18,7 +18,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from leadguide.cli import main
 from leadguide.preview import Preview
-from leadguide.serve import PreviewServer, Versions, route, watch
+from leadguide.serve import PreviewServer, Versions, route
+from serve_support import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -116,20 +117,8 @@ def server(sample_guide: Path, built_sample, tmp_path: Path) -> Iterator[Preview
     result, _ = built_sample
     preview = Preview(sample_guide, tmp_path / "out", result.output)
     preview.build_all()
-    running = PreviewServer(preview, "127.0.0.1", 0, log=lambda line: None)
-    stop = threading.Event()
-    threads = [threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}),
-               threading.Thread(target=watch, args=(preview, running.versions, stop,
-                                                    lambda line: None))]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.3)  # the watcher is watching
-    yield running
-    stop.set()
-    running.shutdown()
-    running.server_close()
-    for thread in threads:
-        thread.join(timeout=5)
+    with serving(preview, lambda line: None) as running:
+        yield running
 
 
 def test_pages_are_served_with_the_live_script_and_guide_urls(server: PreviewServer):
