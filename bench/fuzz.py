@@ -32,7 +32,8 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap}))
 from leadguide.cli import main
 code = main(sys.argv[1:])
-print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+status = open("/proc/self/status").read().splitlines()  # VmHWM: this process only
+print("PEAK_KB", next(l.split()[1] for l in status if l.startswith("VmHWM:")), file=sys.stderr)
 sys.exit(code)
 """
 

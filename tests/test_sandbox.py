@@ -274,7 +274,10 @@ for attempt in RUNAWAYS:
         outcome = "RENDERED"
     except GuideError as error:
         outcome = str(error)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    # VmHWM belongs to this process's own memory map; ru_maxrss would also count the
+    # pytest process it was forked from (Linux carries the parent's peak across exec).
+    status = Path("/proc/self/status").read_text()
+    peak = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:"))) // 1024
     print(json.dumps([attempt, outcome, time.monotonic() - started, peak]), flush=True)
 """
 
