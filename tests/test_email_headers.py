@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from hypothesis import HealthCheck, assume, event, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, assume, event, example, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from leadguide.cli import main
@@ -160,6 +160,10 @@ def test_a_name_never_becomes_a_header(smtp, guide, name):
 
 @SLOW
 @given(subject=TEXTS.filter(lambda text: text.strip()), sender=TEXTS)
+# The email package's folder once split this name into two encoded words at a space, and
+# RFC 2047 drops whitespace between encoded words: it arrived as "Subject:xBcc".
+@example(subject="Bcc: victim@example.net",
+         sender="Bcc: victim@example.net00\u00a1\u00a1\u00a1\u00a1\u00a1Subject: xBcc: victim@example.net")
 def test_a_subject_or_sender_name_never_becomes_a_header(smtp, scratch, subject, sender):
     quoted = '"' + sender.replace("\\", "\\\\").replace('"', '\\"') + '"'
     email = {"subject": subject, "from": f"{quoted} <coach@example.com>"}

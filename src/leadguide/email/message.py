@@ -5,7 +5,9 @@ import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.header import Header
+from email.headerregistry import (Address, HeaderRegistry, UniqueAddressHeader,
+                                  UnstructuredHeader)
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -44,8 +46,32 @@ class _LinkListHeader(UnstructuredHeader):
         return f"{self.name}: " + f",{policy.linesep} ".join(links) + policy.linesep
 
 
+class _AddressHeader(UniqueAddressHeader):
+    """From, To, Reply-To. A display name that needs encoded words is encoded here, split
+    between characters: the email package's own folder splits it at a space and drops that
+    space ("Subject: x" arrived as "Subject:x"), because RFC 2047 ignores whitespace between
+    encoded words."""
+
+    def fold(self, *, policy) -> str:
+        if all(address.display_name.isascii() for address in self.addresses):
+            return super().fold(policy=policy)
+        return f"{self.name}: " + f",{policy.linesep} ".join(
+            _folded_address(address, self.name, policy.linesep)
+            for address in self.addresses) + policy.linesep
+
+
+def _folded_address(address: Address, header_name: str, linesep: str) -> str:
+    if not address.display_name or address.display_name.isascii():
+        return str(address)
+    phrase = Header(address.display_name, "utf-8", header_name=header_name).encode(
+        linesep=linesep)
+    return f"{phrase}{linesep} <{address.addr_spec}>"
+
+
 _REGISTRY = HeaderRegistry()
 _REGISTRY.map_to_type("list-unsubscribe", _LinkListHeader)
+for _name in ("from", "to", "reply-to"):
+    _REGISTRY.map_to_type(_name, _AddressHeader)
 MESSAGE_POLICY = SMTP.clone(header_factory=_REGISTRY)
 
 
