@@ -150,6 +150,26 @@ def test_body_lines_are_55_to_80_characters(lines):
 def test_a_range_never_breaks_across_lines(lines):
     for before, after in zip(lines, lines[1:]):
         assert not (before.text.endswith("–") and after.text[:1].isdigit()), before.text
+        # nor a number from its unit, or "6 to 30" at its "to"
+        assert not (before.page == after.page and before.text[-1:].isdigit()
+                    and re.match(r"%|(lb|kg|g|kcal|reps|sets|to \d+)\b", after.text)), before.text
+
+
+def test_the_reader_can_redo_the_numbers_on_a_worksheet(default_pdf):
+    fields = [f for f in default_pdf.get_fields() if f.startswith("my-numbers-")]
+    assert len(fields) == 2 * 8  # her and him: weight … protein a meal
+    nutrition = " ".join(page.extract_text() for page in default_pdf.pages[15:18])
+    assert "Your numbers" in nutrition and "Maintenance − deficit = daily target" in nutrition
+
+
+def test_every_chapter_reads_at_grade_six_or_below():
+    import runpy
+    readability = runpy.run_path(str(GUIDE.parent / "bench" / "readability.py"))
+    from leadguide.chapters import load_chapters
+    from leadguide.config import load_config
+    for chapter in load_chapters(load_config(GUIDE)):
+        score, words = readability["grade"](readability["plain_text"](chapter.body))
+        assert words == 0 or score <= 6, (chapter.path.name, round(score, 1))
 
 
 def test_card_text_and_notes_are_large_enough_to_print(default_build):

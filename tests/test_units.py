@@ -159,6 +159,10 @@ def test_typeset_joins_ranges_and_the_last_two_words_with_characters():
     assert f"a{NBSP}week.</p>" in html and "<pre>6–12 x</pre>" in html
     assert "<p>Short and single.</p>" in html  # one line: nothing to join
     assert "<span" not in html  # WeasyPrint breaks lines badly around nowrap spans
+    words = typeset("<p>Sets of 6 to 30 reps; those losing 1.4 % a week, 20 lb, 3 days.</p>")
+    assert f"6{NBSP}to{NBSP}30{NBSP}reps" in words and f"1.4{NBSP}%" in words
+    assert f"20{NBSP}lb" in words and f"3{NBSP}days" in words
+    assert "v2 to 3" in typeset("<p>v2 to 3 of them</p>")  # v2 is not a number on its own
 
 
 def test_printed_url_drops_scheme_and_tracking():

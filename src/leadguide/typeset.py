@@ -1,4 +1,5 @@
-"""Line-breaking care for rendered HTML: ranges stay on one line, paragraphs end on two words.
+"""Line-breaking care for rendered HTML: ranges and quantities stay on one line ("6–12 sets",
+"6 to 30 reps", "1.4 %"), paragraphs end on two words.
 
 Joins are characters, not ``white-space: nowrap`` spans: WeasyPrint 70 lays out a line that
 holds a nowrap span badly (it breaks at the first opportunity, leaving "No." alone on a line).
@@ -21,6 +22,9 @@ _NUMBER = r"\d[\d,]*(?:\.\d+)?"
 # "6–12 sets", "2–10 %", "3 × 8–12", "8,000–10,000 steps": a number, an en dash, a number.
 _RANGE = re.compile(rf"(?<![\w.,]){_NUMBER}(?:[ {NBSP}]?×[ {NBSP}]?{_NUMBER})?[ {NBSP}]?–"
                     rf"[ {NBSP}]?{_NUMBER}(?:[ {NBSP}]?(?:{_UNITS})(?!\w))?")
+# "6 to 30", "1.4 %", "20 lb": a range in words, or a number and its unit.
+_WORDY_RANGE = re.compile(rf"(?<![\w.,]){_NUMBER} to {_NUMBER}(?![\w.,]\d)")
+_QUANTITY = re.compile(rf"(?<![\w.,])({_NUMBER}) (?=(?:{_UNITS})(?!\w))")
 _ENDS = re.compile(r"</(p|li|dd|figcaption)>")
 # The last word: short, and a word (letters or digits), so "{% if %}" is left alone.
 _LAST_SPACE = re.compile(r"(\S) +(\S{0,13}[^\W_]\S{0,13}\s*)$")
@@ -28,10 +32,13 @@ _SHORT = 60  # characters: a text this short fits on one line, so it has no last
 
 
 def typeset(html: str) -> str:
-    """Keep numeric ranges unbroken and avoid one-word last lines, outside raw-text elements."""
+    """Keep numeric ranges and quantities unbroken and avoid one-word last lines, outside
+    raw-text elements."""
     parts = _TAG.split(html)
     for index in _text_indexes(parts):
         parts[index] = _RANGE.sub(lambda m: _join_range(m.group(0)), parts[index])
+        parts[index] = _WORDY_RANGE.sub(lambda m: m.group(0).replace(" ", NBSP), parts[index])
+        parts[index] = _QUANTITY.sub(rf"\1{NBSP}", parts[index])
         if (index + 1 < len(parts) and _ENDS.fullmatch(parts[index + 1])
                 and len(parts[index]) >= _SHORT):
             parts[index] = _LAST_SPACE.sub(rf"\1{NBSP}\2", parts[index])

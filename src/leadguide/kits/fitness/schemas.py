@@ -85,6 +85,7 @@ class Exercise:
     caution: str
     evidence: str
     image_alt: str
+    plan: str = ""  # where it goes when no program day lists it (a cool-down, an extra)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def _program_exercise(reader: FieldReader, item: LocatedDict) -> ProgramExercise
 
 
 _EXERCISE_TEXT = ("slug", "name", "purpose", "setup", "easier", "harder", "avoid", "image_alt")
-_EXERCISE = {*_EXERCISE_TEXT, "cues", "caution", "evidence"}
+_EXERCISE = {*_EXERCISE_TEXT, "cues", "caution", "evidence", "plan"}
 
 
 def validate_exercises(raw: LocatedDict, reader: FieldReader) -> Exercises:
@@ -218,7 +219,8 @@ def validate_exercises(raw: LocatedDict, reader: FieldReader) -> Exercises:
         cues = reader.get(item, "cues", list, [])
         found.append(Exercise(cues=tuple(str(cue) for cue in cues),
                               caution=reader.get(item, "caution", str, ""),
-                              evidence=reader.get(item, "evidence", str, ""), **text))
+                              evidence=reader.get(item, "evidence", str, ""),
+                              plan=reader.get(item, "plan", str, ""), **text))
     return Exercises(tuple(found))
 
 
