@@ -25,8 +25,19 @@ serve: $(VENV)/.installed
 bench: system-build $(VENV)/.installed-test
 	$(BIN)/python bench/build.py $(GUIDE)
 
-thumbnails: pdf
-	$(BIN)/python scripts/thumbnails.py build docs/thumbnails.png
+# The contact sheet: the first edition's pages (the guide as it stood before the second
+# edition's work, built from git history with its own code) above today's.
+FIRST_EDITION ?= 241830d
+thumbnails: pdf build/first-edition.pdf
+	$(BIN)/python scripts/thumbnails.py build/inside-out-strength-guide.pdf docs/thumbnails.png \
+	  --before build/first-edition.pdf
+
+build/first-edition.pdf:
+	-git worktree remove --force build/first-edition-src 2>/dev/null
+	git worktree add --detach build/first-edition-src $(FIRST_EDITION)
+	PYTHONPATH=build/first-edition-src/src $(BIN)/python -m leadguide build \
+	  build/first-edition-src/guide --out $@
+	git worktree remove --force build/first-edition-src
 
 system-build:
 	@scripts/system-deps.sh build
