@@ -163,6 +163,7 @@ def test_typeset_joins_ranges_and_the_last_two_words_with_characters():
     assert f"6{NBSP}to{NBSP}30{NBSP}reps" in words and f"1.4{NBSP}%" in words
     assert f"20{NBSP}lb" in words and f"3{NBSP}days" in words
     assert "v2 to 3" in typeset("<p>v2 to 3 of them</p>")  # v2 is not a number on its own
+    assert f"to{NBSP}stand.</td>" in typeset("<td>Squeeze your glutes hard to stand.</td>")  # cells too
 
 
 def test_printed_url_drops_scheme_and_tracking():

@@ -25,10 +25,10 @@ _RANGE = re.compile(rf"(?<![\w.,]){_NUMBER}(?:[ {NBSP}]?×[ {NBSP}]?{_NUMBER})?[
 # "6 to 30", "1.4 %", "20 lb": a range in words, or a number and its unit.
 _WORDY_RANGE = re.compile(rf"(?<![\w.,]){_NUMBER} to {_NUMBER}(?![\w.,]\d)")
 _QUANTITY = re.compile(rf"(?<![\w.,])({_NUMBER}) (?=(?:{_UNITS})(?!\w))")
-_ENDS = re.compile(r"</(p|li|dd|figcaption)>")
+_ENDS = re.compile(r"</(p|li|dd|td|figcaption)>")
 # The last word: short, and a word (letters or digits), so "{% if %}" is left alone.
 _LAST_SPACE = re.compile(r"(\S) +(\S{0,13}[^\W_]\S{0,13}\s*)$")
-_SHORT = 60  # characters: a text this short fits on one line, so it has no last-line runt
+_SHORT = 30  # characters: this short fits one line even in a card column, so has no runt
 
 
 def typeset(html: str) -> str:
