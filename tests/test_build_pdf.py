@@ -91,7 +91,7 @@ def test_fonts_are_bundled_and_embedded(built_sample):
 
 def test_text_and_computed_numbers_are_present(built_sample):
     _, reader = built_sample
-    text = "\n".join(page.extract_text() for page in reader.pages)
+    text = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")  # typeset joins
     assert "Wall sit" in text and "Incline push-up on a counter" in text
     # Mifflin-St Jeor x 1.55 minus the deficit, from data/nutrition.yaml
     assert "2,085 kcal" in text and "1,700 kcal" in text and "2,450 kcal" in text
