@@ -168,8 +168,8 @@ def test_a_subject_or_sender_name_never_becomes_a_header(smtp, scratch, subject,
     quoted = '"' + sender.replace("\\", "\\\\").replace('"', '\\"') + '"'
     email = {"subject": subject, "from": f"{quoted} <coach@example.com>"}
     assume(yaml.safe_load(yaml.safe_dump(email)) == email)  # what YAML itself cannot carry
-    config = load_config(guide_yaml(scratch, email))
-    try:
+    try:  # a control character is refused as soon as YAML reads it, the rest by the settings
+        config = load_config(guide_yaml(scratch, email))
         settings = load_email_settings(config)
     except GuideError as error:
         assert should_refuse(subject) or should_refuse(sender) or len(subject.strip()) > 250

@@ -74,6 +74,38 @@ def test_a_lone_surrogate_from_a_chapter_expression(sample_guide):
     assert "02-training.md:" in _first_error(sample_guide)
 
 
+CONTROLS = ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b"]
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+def test_a_control_character_in_a_chapter_is_refused_at_its_line_and_column(sample_guide,
+                                                                             control):
+    lines = len(_training(sample_guide).read_text().splitlines())
+    _append(_training(sample_guide), f"\nSome{control} text\n")
+    message = _first_error(sample_guide)
+    assert f"02-training.md:{lines + 2}: a control character (U+{ord(control):04X}) at " \
+           "column 5" in message, message
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+def test_a_control_character_in_a_stylesheet_or_template_is_refused(sample_guide, control):
+    (sample_guide / "styles").mkdir()
+    (sample_guide / "styles" / "extra.css").write_text(f"p {{}}\n/* {control} */\n")
+    assert "styles/extra.css:2: a control character" in _first_error(sample_guide)
+
+
+@pytest.mark.parametrize("escape", ["\\x00", "\\x1b", "\\x85", "\\u009b", "\\x7f"])
+def test_a_control_character_escaped_in_yaml_is_refused_at_its_line(sample_guide, escape):
+    _replace(sample_guide / "guide.yaml", "title: The Sample Guide", f'title: "A{escape}B"')
+    assert "guide.yaml:1: YAML: a control character" in _first_error(sample_guide)
+
+
+def test_a_control_character_made_by_a_chapter_expression_is_refused(sample_guide):
+    _append(_training(sample_guide), "\n{{ 'a' ~ '\\x1b' ~ 'b' }}\n")
+    message = _first_error(sample_guide)
+    assert "02-training.md:" in message and "control character (U+001B)" in message, message
+
+
 @pytest.mark.parametrize("name, body", [
     ("cut.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"),
     ("cut.jpg", b"\xff\xd8\xff\xe0garbage"),

@@ -13,6 +13,7 @@ from .assets import allowed_roots, macro_templates, stylesheets, template_dirs
 from .chapters import Chapter, chapter_anchor
 from .config import GuideConfig
 from .errors import GuideError, TemplateError, raise_all
+from .guard import CONTROL_CHARACTER, describe_control
 from .fitfile import fit_css
 from .markup import RenderedChapter, chapter_view, macro_functions, render_chapter
 from .nesting import MAX_DEPTH, html_depth_problem
@@ -112,6 +113,10 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
     if re.search("[\ud800-\udfff]", html):
         raise TemplateError("the page templates make half a character (a lone surrogate): "
                             "write the character itself", page_template)
+    if control := CONTROL_CHARACTER.search(html):
+        raise TemplateError(f"the page templates make {describe_control(control.group())}, an "
+                            "invisible character: remove it from the value it comes from",
+                            page_template)
     too_deep = html_depth_problem(html, limit=2 * MAX_DEPTH)  # chapters are checked alone
     if too_deep:
         raise TemplateError(f"the page templates make {too_deep[1]}", page_template)

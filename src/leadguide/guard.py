@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -69,11 +70,28 @@ def read_text(path: Path, roots: tuple[Path, ...], shown: Path | None = None,
     except RefusedFile as refused:
         raise error(refused.message, refused.path, refused.line) from None
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise error(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8", shown,
                     line) from None
+    if control := CONTROL_CHARACTER.search(text):
+        line = text.count("\n", 0, control.start()) + 1
+        column = control.start() - text.rfind("\n", 0, control.start())
+        raise error(f"{describe_control(control.group())} at column {column}: delete it (an "
+                    "invisible character, often pasted from a PDF or another program)", shown,
+                    line)
+    return text
+
+
+# C0 controls except tab, line feed, form feed and carriage return; DEL; the C1 controls
+# (U+0080–U+009F, which include U+0085 NEXT LINE). Text never needs them; they are invisible,
+# end XML, or break lines where the writer sees none.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def describe_control(character: str) -> str:
+    return f"a control character (U+{ord(character):04X})"
 
 
 def is_readable(path: Path, roots: tuple[Path, ...]) -> bool:

@@ -11,6 +11,7 @@ import jinja2
 from .chapters import Chapter
 from .codeguard import protect
 from .errors import ContentError, GuideError, TemplateError
+from .guard import CONTROL_CHARACTER, describe_control
 from .nesting import markdown_depth_problem
 from .mdengine import converter as markdown_converter
 from .sandbox import Record, describe, template_frame
@@ -103,6 +104,10 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
         raise ContentError("the chapter makes half a character (a lone surrogate such as "
                            "'\\ud800'): write the character itself", chapter.path,
                            _surrogate_line(chapter))
+    if control := CONTROL_CHARACTER.search(html):
+        raise ContentError(f"the chapter's template code makes {describe_control(control.group())}"
+                           ", an invisible character: remove it from the value it comes from",
+                           chapter.path, chapter.body_line)
     html = html.replace('id="fn:', f'id="{chapter.slug}-fn:').replace(
         'href="#fn:', f'href="#{chapter.slug}-fn:').replace(
         'id="fnref:', f'id="{chapter.slug}-fnref:').replace(

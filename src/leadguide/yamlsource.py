@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from .errors import GuideError
+from .guard import CONTROL_CHARACTER, describe_control
 
 
 class LocatedDict(dict):
@@ -75,6 +76,10 @@ def _construct_text(loader: _Loader, node: yaml.ScalarNode) -> str:
         raise yaml.constructor.ConstructorError(
             None, None, f"'\\u{ord(surrogate.group()):04x}' is half of a character (a lone "
             "surrogate): write the character itself", node.start_mark)
+    if control := CONTROL_CHARACTER.search(text):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{describe_control(control.group())} in this text (written as an "
+            "escape?): remove it, text never needs one", node.start_mark)
     return text
 
 
@@ -101,7 +106,9 @@ def load_yaml(text: str, path: Path, error: type[GuideError], first_line: int = 
         problem = exc.problem or exc.context or "invalid YAML"
         opened = (exc.context_mark.line if exc.context == "while scanning a quoted scalar"
                   and exc.context_mark else _runaway_quote(text, mark.line if mark else None))
-        if opened is not None:
+        # A value refused after parsing (ConstructorError) was read as written: any quote
+        # spanning lines before it is a real multi-line value, not a runaway.
+        if opened is not None and not isinstance(exc, yaml.constructor.ConstructorError):
             raise error(f"YAML: this quote is not closed on its line (YAML then reads on to "
                         f"line {line}: {problem}): close it, or drop the quotes",
                         path, opened + first_line) from None
