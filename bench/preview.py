@@ -5,8 +5,8 @@
 Serves a temporary copy of the guide with ``leadguide serve`` (a real subprocess), opens the
 chapter in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright), then saves the
 chapter with a new sentence several times. Prints median and worst of both intervals.
-Targets: save → HTML ≤ 100 ms, save → visible ≤ 1 s. Also prints when the page shows the
-print page breaks of the saved text (a WeasyPrint layout in the background; no target).
+Targets: save → HTML ≤ 100 ms, save → visible ≤ 300 ms, save → print page breaks of the saved
+text shown ≤ 1 s (a WeasyPrint layout of the chapter in the background).
 """
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 # The page shows the new text and page breaks laid out from it (not the previous save's).
-FRESH_BREAKS = """m => document.body.innerText.includes(m) &&
+# (Spaces compared as spaces: typeset joins words with no-break spaces.)
+SHOWN = "m => document.body.innerText.replace(/\\s+/g, ' ').includes(m)"
+FRESH_BREAKS = """m => document.body.innerText.replace(/\\s+/g, " ").includes(m) &&
     JSON.parse(document.getElementById("page-starts").textContent).fresh"""
 
 
@@ -106,7 +108,7 @@ def main() -> None:
                     saved = time.perf_counter()
                     with chapter.open("a", encoding="utf-8") as stream:
                         stream.write(f"\n{marker}\n")
-                    page.wait_for_function("m => document.body.innerText.includes(m)",
+                    page.wait_for_function(SHOWN,
                                            arg=marker, polling="raf", timeout=10_000)
                     visible = time.perf_counter()
                     page.wait_for_function(FRESH_BREAKS, arg=marker, polling="raf",
@@ -127,8 +129,8 @@ def main() -> None:
     print(f"guide {args.guide}, chapter {chapter.name}, {len(to_html)} saves")
     for label, figures, note in (
             ("save → chapter HTML written", to_html, "target ≤ 100 ms"),
-            ("save → visible in Chromium", to_visible, "target ≤ 1000 ms"),
-            ("save → print page breaks shown", to_marked, "WeasyPrint layout in the background")):
+            ("save → visible in Chromium", to_visible, "target ≤ 300 ms"),
+            ("save → print page breaks shown", to_marked, "target ≤ 1000 ms")):
         print(f"{label:<32} median {statistics.median(figures):6.0f} ms   "
               f"worst {max(figures):6.0f} ms   ({note})")
     if rebuilds:

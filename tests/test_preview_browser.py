@@ -142,6 +142,33 @@ def test_a_save_into_a_folder_created_a_moment_before_is_picked_up(served: Previ
         assert ".preview-top" in copied.read_text()
 
 
+# ----- a save swaps the page in; a style save reloads it -----
+
+def test_a_chapter_save_swaps_the_page_in_and_a_style_save_reloads_it(
+        served: PreviewServer, sample_guide: Path, tab: Page):
+    chapter = long_chapter(sample_guide)
+    tab.goto(served.url + "01-intro.html")
+    expect(tab.locator("#sheet")).to_contain_text("Paragraph 39", timeout=5000)
+    tab.evaluate("window.sameDocument = true")
+    tab.evaluate("scrollTo(0, 1500)")
+    edit(chapter, "Paragraph 39:", "Paragraph thirty-nine:")
+    expect(tab.locator("#sheet")).to_contain_text("Paragraph thirty-nine", timeout=5000)
+    assert tab.evaluate("window.sameDocument") is True  # swapped in, not reloaded
+    assert abs(tab.evaluate("scrollY") - 1500) < 5
+    # The swapped-in page listens again: a second save shows too.
+    edit(chapter, "Paragraph 38:", "Paragraph thirty-eight:")
+    expect(tab.locator("#sheet")).to_contain_text("Paragraph thirty-eight", timeout=5000)
+    # Its click-to-source script ran again on the new body.
+    expect(tab.locator("#sheet .chapter-body > p[data-source]").first).to_be_attached()
+    styles = sample_guide / "styles"
+    styles.mkdir()
+    (styles / "screen.css").write_text(".sheet { outline: 7px solid rgb(1, 2, 3); }\n")
+    tab.wait_for_function("getComputedStyle(document.querySelector('.sheet')).outlineWidth"
+                          " === '7px'", timeout=5000)
+    assert tab.evaluate("window.sameDocument") is None  # reloaded: new stylesheets
+    assert "?v=" in tab.locator('link[href*="screen.css"]').get_attribute("href")
+
+
 # ----- the whole guide -----
 
 def test_cover_contents_sidebar_and_pdf_pages(served: PreviewServer, tab: Page):

@@ -1,6 +1,7 @@
 """The HTML preview: every chapter as a screen page, made from the PDF's templates and styles."""
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -102,6 +103,9 @@ class Update:
     errors: list[GuideError] = field(default_factory=list)
     seconds: float = 0.0
     cause: str = ""
+    # Styles, templates, data or assets changed: a tab reloads fully (a chapter save only
+    # swaps the page's body in, and the stylesheets and images it has loaded stay).
+    reload: bool = False
 
 
 @dataclass
@@ -162,16 +166,19 @@ def _umask() -> int:
     return mask
 
 
-def copy_styles(root: Path, target: Path, kit_name: str | None = None) -> None:
+def copy_styles(root: Path, target: Path, kit_name: str | None = None) -> str:
     """The built-in styles folder, the kit's, then the guide's own styles over them, file by file.
 
     Only what a page loads is copied (stylesheets, fonts, images), never a file whose real
     path leaves its styles folder (a symlink pointing out); a file no longer there goes.
+    Returns a stamp of what was copied, which changes whenever any of it does.
     """
     wanted = style_files(root, kit_name)
+    stamp = hashlib.sha256()
     for relative, source in wanted.items():
         dest = target / relative
         stat = source.stat()
+        stamp.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
         if dest.is_file() and (dest.stat().st_size, dest.stat().st_mtime_ns) == (
                 stat.st_size, stat.st_mtime_ns):
             continue
@@ -181,6 +188,7 @@ def copy_styles(root: Path, target: Path, kit_name: str | None = None) -> None:
         for path in target.rglob("*"):
             if path.is_file() and path.relative_to(target).as_posix() not in wanted:
                 path.unlink()
+    return stamp.hexdigest()[:12]
 
 
 def style_files(root: Path, kit_name: str | None = None) -> dict[str, Path]:
@@ -226,6 +234,7 @@ class Preview:
         self.pdf_state = PdfState()
         self.images = PageImages(self.out / PAGES_DIR)
         self._written: set[str] = set()
+        self.styles_stamp = ""  # in the stylesheet links: a tab reloads them when it changes
         self._nav_written: tuple = ()
         # The watcher rebuilds while a layout thread lays chapters out: one writer at a time.
         self._lock = threading.RLock()
@@ -270,10 +279,10 @@ class Preview:
             self._load()
             self.out.mkdir(parents=True, exist_ok=True)
             if self.config:
-                copy_styles(self.root, self.out / "styles", self.config.kit)
+                self.styles_stamp = copy_styles(self.root, self.out / "styles", self.config.kit)
             self.last_build = read_last_build(self.pdf)
             pages = self._write_all()
-            return Update(pages, self.errors, time.perf_counter() - started, cause)
+            return Update(pages, self.errors, time.perf_counter() - started, cause, reload=True)
 
     def update(self, changed: Iterable[Path]) -> Update:
         """Redo only what the changed files touch. Never raises for bad guide content."""
@@ -300,7 +309,7 @@ class Preview:
         if plan.reload:
             pages += self._all_pages()
         return Update(list(dict.fromkeys(pages)), self.errors, time.perf_counter() - started,
-                      cause)
+                      cause, reload=plan.reload)
 
     def next_layout(self) -> str | None:
         """The chapter whose page breaks are most urgently out of date: the latest edited."""
@@ -475,7 +484,7 @@ class Preview:
                 text = render_page(self.env, template, {
                     **template_context(self.config, self.data), **context,
                     "theme_css": theme_css(self.config), "errors": errors, "site": site,
-                    "page": page, "stylesheets": [f"styles/{name}" for name in (
+                    "page": page, "stylesheets": [f"styles/{name}?v={self.styles_stamp}" for name in (
                         *stylesheet_names(self.config.root, self.config.kit), SCREEN_STYLESHEET)],
                     "last_build": self.last_build, "index": INDEX, "pdf_href": self.pdf_href,
                     "page_size": re.sub(r"\W+", "", self.config.page_size.lower()),

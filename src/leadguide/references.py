@@ -14,6 +14,7 @@ import html
 import os
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
@@ -68,7 +69,13 @@ class _TagFinder(HTMLParser):
 
 def start_tags(text: str) -> list[Tag]:
     """Every start tag, in order (not those inside comments, scripts or escaped code)."""
-    return _TagFinder(text).tags
+    return list(_start_tags(text))
+
+
+@lru_cache(maxsize=256)
+def _start_tags(text: str) -> tuple[Tag, ...]:
+    # The preview resolves one saved chapter against all the others: their tags are reused.
+    return tuple(_TagFinder(text).tags)
 
 
 Rewrite = Callable[[str, str, str], str]  # (tag, attribute, value) -> new value

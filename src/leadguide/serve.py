@@ -40,9 +40,11 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 Log = Callable[[str], None]
 
-# Injected into every HTML page served (not into the files): waits for this page to change.
-# The place is kept relative to the page's content, so an error banner that comes or goes
-# above it does not move the text the writer was reading.
+# Injected into every HTML page served (not into the files): waits for this page to change,
+# then swaps the new body in (stylesheets and fonts stay loaded: a full reload took most of the
+# time from save to text on screen), or reloads when the page's <head> changed. The place is
+# kept relative to the page's content, so an error banner that comes or goes above it does
+# not move the text the writer was reading.
 LIVE_SCRIPT = """<script>
 (function () {
   var page = %(page)s, version = %(version)d, key = "leadguide-scroll:" + page;
@@ -50,19 +52,42 @@ LIVE_SCRIPT = """<script>
     var frame = document.querySelector(".preview-frame");
     return frame ? frame.getBoundingClientRect().top + scrollY : 0;
   }
+  function headKey(head) {
+    return Array.prototype.filter.call(head.children, function (e) { return e.tagName !== "TITLE"; })
+      .map(function (e) { return e.outerHTML; }).join("");
+  }
   var saved = sessionStorage.getItem(key);
   if (saved !== null) {
     sessionStorage.removeItem(key);
     if ("scrollRestoration" in history) history.scrollRestoration = "manual";
     var restore = function () { scrollTo(0, contentTop() + Number(saved)); };
-    addEventListener("DOMContentLoaded", restore);
+    if (document.readyState === "loading") addEventListener("DOMContentLoaded", restore);
+    else restore();
     addEventListener("load", restore);
   }
+  function reload() { location.reload(); }
+  function swap(text) {
+    var fresh = new DOMParser().parseFromString(text, "text/html");
+    if (headKey(fresh.head) !== headKey(document.head)) return reload();
+    document.title = fresh.title;
+    document.body.replaceWith(document.adoptNode(fresh.body));
+    // Scripts parsed by DOMParser do not run: run each one again, in order (this one too,
+    // which then listens for the next change with the page's new version).
+    Array.prototype.forEach.call(document.body.querySelectorAll("script"), function (old) {
+      var script = document.createElement("script");
+      Array.prototype.forEach.call(old.attributes, function (a) { script.setAttribute(a.name, a.value); });
+      script.textContent = old.textContent;
+      old.replaceWith(script);
+    });
+  }
   var events = new EventSource("%(events)s?page=" + encodeURIComponent(page) + "&v=" + version);
-  events.addEventListener("reload", function () {
+  events.addEventListener("reload", function (event) {
     events.close();
     sessionStorage.setItem(key, String(scrollY - contentTop()));
-    location.reload();
+    if (JSON.parse(event.data || "{}").full) return reload();
+    fetch(location.href, {cache: "no-store"}).then(function (answer) {
+      return answer.ok ? answer.text().then(swap) : reload();
+    }).catch(reload);
   });
 })();
 </script>
@@ -79,17 +104,25 @@ class Versions:
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._versions: dict[str, int] = {}
+        self._reloaded: dict[str, int] = {}  # the last version that needs a full reload
         self.stopping = False
 
     def get(self, page: str) -> int:
         with self._changed:
             return self._versions.get(page, 0)
 
-    def bump(self, pages: list[str]) -> None:
+    def bump(self, pages: list[str], reload: bool = False) -> None:
         with self._changed:
             for page in pages:
                 self._versions[page] = self._versions.get(page, 0) + 1
+                if reload:
+                    self._reloaded[page] = self._versions[page]
             self._changed.notify_all()
+
+    def needs_reload(self, page: str, seen: int) -> bool:
+        """Whether a change since version ``seen`` needs the whole page loaded again."""
+        with self._changed:
+            return self._reloaded.get(page, 0) > seen
 
     def wait(self, page: str, seen: int, timeout: float) -> bool:
         """True once ``page`` differs from version ``seen``; False after ``timeout``."""
@@ -179,7 +212,7 @@ class PreviewServer(ThreadingHTTPServer):
     def rebuild(self, cause: str) -> None:
         """Write the whole preview again and reload every tab."""
         update = self.preview.build_all(cause)
-        self.versions.bump(update.pages)
+        self.versions.bump(update.pages, reload=True)
         self.log(describe(update, self.preview.root))
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -295,7 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             while not versions.stopping:
                 if versions.wait(page, seen, PING_SECONDS):
-                    self.wfile.write(b"event: reload\ndata: {}\n\n")
+                    full = json.dumps({"full": versions.needs_reload(page, seen)})
+                    self.wfile.write(f"event: reload\ndata: {full}\n\n".encode())
                     self.wfile.flush()
                     return
                 self.wfile.write(b": ping\n\n")  # finds tabs that closed
@@ -363,7 +397,7 @@ def _apply(preview: Preview, versions: Versions, changed: set[Path], log: Log) -
         log(f"preview failed: {type(exc).__name__}: {exc}")
         return
     if update.pages:
-        versions.bump(update.pages)
+        versions.bump(update.pages, update.reload)
         log(describe(update, preview.root))
 
 
