@@ -143,7 +143,7 @@ def test_page_promise_mismatch_keeps_the_last_good_pdf(sample_guide, capsys):
     capsys.readouterr()
     assert main(["build", str(sample_guide), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "promises 5 pages but the PDF has 6 (1 too many)" in err
+    assert "guide.yaml:6: the guide promises 5 pages but the PDF has 6 (1 too many)" in err
     assert "chapters/03-food.md" in err and "5-6" in err and "OVER" in err
     assert "Traceback" not in err
     assert out.read_bytes() == good

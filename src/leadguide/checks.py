@@ -75,4 +75,4 @@ def check_page_promise(config: GuideConfig, spans: list[ChapterSpan],
     return PagePromiseError(
         f"the guide promises {config.pages} pages but the PDF has {total} ({verb}): "
         "cut or add content in the chapters below",
-        config.config_path, span_table(spans, total, config.pages))
+        config.config_path, config.pages_line, span_table(spans, total, config.pages))

@@ -84,6 +84,7 @@ class GuideConfig:
     email: LocatedDict | None = None
     fit: FitSettings = field(default_factory=FitSettings)
     signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
+    pages_line: int | None = None  # where guide.yaml promises the page count
 
     @property
     def page_size(self) -> str:
@@ -155,6 +156,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         email=reader.mapping(raw["email"], "email", raw.line_of("email")) if "email" in raw else None,
         fit=_fit(raw, reader),
         signup=_section(raw, "signup", reader),
+        pages_line=raw.line_of("pages"),
     )
 
 

@@ -47,8 +47,8 @@ class RenderError(GuideError):
 class PagePromiseError(GuideError):
     """The PDF does not have the number of pages the guide promises."""
 
-    def __init__(self, message: str, path: Path | None, table: str):
-        super().__init__(message, path)
+    def __init__(self, message: str, path: Path | None, line: int | None, table: str):
+        super().__init__(message, path, line)
         self.table = table
 
     def __str__(self) -> str:
