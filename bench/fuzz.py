@@ -26,6 +26,7 @@ TIMEOUT = 90
 MEMORY_CAP = 2 * 1024 ** 3
 _LOCATED = re.compile(r"^\S.*?:\d+: \S")
 _FILE_LEVEL = re.compile(r"^\S+: \S")
+_PAGE_TABLE_ROW = re.compile(r"^\S+\s{2,}[\d–-]+\s")  # the rows under a page-promise error
 
 _CHILD = """
 import resource, sys
@@ -179,7 +180,8 @@ def run_one(index: int, seed: int, work: Path, reference: bytes) -> dict:
     result = {"what": what, "peak_mb": int(peak.group(1)) // 1024 if peak else None,
               "code": done.returncode}
     errors = [line for line in done.stderr.splitlines() if line.strip() and
-              not line.startswith(("PEAK_KB", "Building ", "chapter ", "total "))]
+              not line.startswith(("PEAK_KB", "Building ", "chapter ", "total "))
+              and not _PAGE_TABLE_ROW.match(line)]
     if "Traceback" in done.stderr or done.returncode not in (0, 1):
         result.update(outcome="traceback", detail=done.stderr[-600:])
     elif done.returncode == 0:
