@@ -241,4 +241,4 @@ def test_the_preview_lays_out_pages_of_the_guide_s_size(tmp_path):
     page = (tmp_path / "preview" / "01-welcome.html").read_text()
     assert "--page-width: 210mm;" in page and "--page-height: 297mm;" in page
     assert "--page-margin-x: 18mm;" in page
-    assert 'href="styles/extra.css"' in page and (tmp_path / "preview" / "styles" / "extra.css").is_file()
+    assert 'href="styles/extra.css?v=' in page and (tmp_path / "preview" / "styles" / "extra.css").is_file()

@@ -172,3 +172,15 @@ def test_a_page_template_cannot_put_a_bad_scheme_in_the_pdf(sample_guide, href):
 def test_an_unclosed_quote_is_reported_where_it_opens(sample_guide, old, new):
     _replace(sample_guide / "guide.yaml", old, new)
     assert "guide.yaml:3: YAML: this quote is not closed on its line" in _first_error(sample_guide)
+
+
+def test_a_toc_after_naming_no_chapter_is_refused_at_its_line(sample_guide):
+    _replace(sample_guide / "guide.yaml", "toc_after: 01-intro.md", "toc_after: nope.md")
+    assert "guide.yaml:8: 'toc_after' names 'nope.md'" in _first_error(sample_guide)
+
+
+def test_a_broken_data_uri_image_is_refused_at_the_line_that_uses_it(sample_guide):
+    lines = len(_training(sample_guide).read_text().splitlines())
+    _append(_training(sample_guide), "\n![x](data:image/png;base64,AAAA)\n")
+    message = _first_error(sample_guide)
+    assert f"02-training.md:{lines + 2}:" in message, message

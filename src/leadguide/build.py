@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,11 +128,14 @@ def reference_locator(config: GuideConfig, chapters: list[Chapter]):
     sources.append((config.config_path, read_text(config.config_path, (config.root,)), 1))
 
     def locate(url: str) -> tuple[Path, int | None]:
-        wanted = unquote(url.removeprefix(config.root.as_uri() + "/"))
-        for path, text, first_line in sources:
-            index = text.find(wanted)
-            if index >= 0:
-                return path, first_line + text.count("\n", 0, index)
+        """``url`` is a URL, or a WeasyPrint message quoting one ('Failed to load image at …')."""
+        prefix = config.root.as_uri() + "/"
+        for candidate in (url, *re.findall(r"'([^'\s]{4,})'", url)):
+            wanted = unquote(candidate.removeprefix(prefix))
+            for path, text, first_line in sources:
+                index = text.find(wanted)
+                if index >= 0:
+                    return path, first_line + text.count("\n", 0, index)
         return config.config_path, None
     return locate
 

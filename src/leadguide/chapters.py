@@ -80,9 +80,6 @@ def load_chapters(config: GuideConfig) -> list[Chapter]:
             chapters.append(read_chapter(config.chapters_dir / name, number, config.root))
         except GuideError as error:
             errors.append(error)
-    if config.toc_after and config.toc_after not in config.chapters:
-        errors.append(ContentError(f"'toc_after' names '{config.toc_after}', which is not in "
-                                   "'chapters'", config.config_path))
     raise_all(errors)
     return chapters
 

@@ -134,6 +134,11 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
     metadata = reader.mapping(get(raw, "metadata", dict, LocatedDict()), "metadata",
                               raw.line_of("metadata"))
     reader.unknown_keys(metadata, KEYS["metadata"], "metadata")
+    chapters = _chapters(root, raw, reader)
+    toc_after = get(raw, "toc_after", str, None)
+    if toc_after and chapters and toc_after not in chapters:
+        reader.fail(f"'toc_after' names '{toc_after}', which is not in 'chapters'",
+                    raw.line_of("toc_after"))
     return GuideConfig(
         root=root,
         title=get(raw, "title", str),
@@ -143,8 +148,8 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         page=_page(raw, reader),
         pages=pages,
         output=_output_name(raw, reader),
-        chapters=_chapters(root, raw, reader),
-        toc_after=get(raw, "toc_after", str, None),
+        chapters=chapters,
+        toc_after=toc_after,
         theme=_theme(raw, reader, root),
         subject=get(metadata, "subject", str, "", "metadata"),
         keywords=tuple(_text_list(metadata, "keywords", reader, "metadata")),
