@@ -184,3 +184,9 @@ def test_a_broken_data_uri_image_is_refused_at_the_line_that_uses_it(sample_guid
     _append(_training(sample_guide), "\n![x](data:image/png;base64,AAAA)\n")
     message = _first_error(sample_guide)
     assert f"02-training.md:{lines + 2}:" in message, message
+
+
+def test_a_css_message_without_a_position_gets_the_line_of_what_it_quotes(sample_guide):
+    (sample_guide / "styles").mkdir()
+    (sample_guide / "styles" / "extra.css").write_text("p { color: red }\n\n.x }}}} { color: blue }\n")
+    assert "styles/extra.css:3: CSS: Invalid or unsupported selector" in _first_error(sample_guide)

@@ -79,7 +79,7 @@ def load_stylesheets(paths: tuple[Path, ...], fetcher: SafeFetcher,
         with captured_weasyprint_log() as log:
             sheets.append(CSS(string=text, base_url=path.as_uri(), url_fetcher=fetcher,
                               font_config=font_config))
-        problems += [RenderError(f"CSS: {message}", path, _css_line(message))
+        problems += [RenderError(f"CSS: {message}", path, _css_line(message, text))
                      for message in log.messages]
     return sheets, problems
 
@@ -103,9 +103,14 @@ def _css_source(message: str, stylesheets: tuple[Path, ...]) -> tuple[Path, int]
     return None
 
 
-def _css_line(message: str) -> int | None:
+def _css_line(message: str, text: str) -> int | None:
+    """The line a message gives, or else the line of the text it quotes ("selector, '}}}}'")."""
     match = re.search(r" at (\d+):\d+", message)
-    return int(match.group(1)) if match else None
+    if match:
+        return int(match.group(1))
+    quoted = re.search(r"'([^']{2,})'$", message)
+    at = text.find(quoted.group(1)) if quoted else -1
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
 
 
 Locator = Callable[[str], tuple[Path, int | None]]
