@@ -91,6 +91,11 @@ def scratch(tmp_path_factory):
     return root
 
 
+def as_displayed(text: str) -> str:
+    """What a header shows of an accepted value: NFC (so U+F900 '豈' is U+8C48), spaces one."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
 def should_refuse(text: str) -> bool:
     """The rule, stated independently: no control, format or separator character, before or
     after compatibility normalisation, and no encoded-word opener."""
@@ -162,6 +167,7 @@ def test_a_name_never_becomes_a_header(smtp, guide, name):
 @given(subject=TEXTS.filter(lambda text: text.strip()), sender=TEXTS)
 # The email package's folder once split this name into two encoded words at a space, and
 # RFC 2047 drops whitespace between encoded words: it arrived as "Subject:xBcc".
+@example(subject="\uf900", sender="\uf900 x")  # NFC changes it: once a random failure
 @example(subject="Bcc: victim@example.net",
          sender="Bcc: victim@example.net00\u00a1\u00a1\u00a1\u00a1\u00a1Subject: xBcc: victim@example.net")
 def test_a_subject_or_sender_name_never_becomes_a_header(smtp, scratch, subject, sender):
@@ -179,11 +185,11 @@ def test_a_subject_or_sender_name_never_becomes_a_header(smtp, scratch, subject,
     event("sent")
     assert not should_refuse(subject) and not should_refuse(sender)
     received = on_the_wire(smtp, config, settings, recipient("jane@example.com", "Jane"))
-    assert str(received["Subject"]) == " ".join(subject.split())
+    assert str(received["Subject"]) == as_displayed(subject)
     [sent_from] = received["From"].addresses
     assert sent_from.addr_spec == "coach@example.com"
     assert display_name(smtp[1].raw[-1], "From") == settings.sender.display_name
-    assert settings.sender.display_name == " ".join(sender.split())
+    assert settings.sender.display_name == as_displayed(sender)
     assert_body_as_intended(received, config, settings, recipient("jane@example.com", "Jane"))
 
 
