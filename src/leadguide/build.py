@@ -7,21 +7,22 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote
 
-from .assemble import GuideHtml, assemble
+from .assemble import GuideHtml
 from .assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
                      asset_fallbacks)
 from .chapters import Chapter, load_chapters
 from .checks import ChapterSpan, chapter_spans, check_page_promise, part_starts
 from .config import GuideConfig, load_config
-from .data import load_data
-from .fetcher import SafeFetcher
 from .guard import read_text
 from .errors import GuideError, PagePromiseError, raise_all
-from .pagefill import PageFill, page_fills
-from .pdf import Rendered, render, write_atomically
+from .pagefill import PageFill
+from . import buildcache
+
+if TYPE_CHECKING:
+    from .pdf import Rendered
 
 Progress = Callable[[str, float], None]
 
@@ -36,6 +37,8 @@ class BuildResult:
     warnings: list[GuideError] = field(default_factory=list)
     page_error: PagePromiseError | None = None
     fills: list[PageFill] = field(default_factory=list)
+    # Parts laid out by this build and parts in all (None: laid out whole, or nothing changed)
+    laid_out: tuple[int, int] | None = None
 
     def manifest_path(self) -> Path:
         return manifest_path(self.output)
@@ -62,14 +65,26 @@ class _Stopwatch:
 
 def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool = False,
           progress: Progress | None = None,
-          verify: Callable[[Path], None] | None = None) -> BuildResult:
+          verify: Callable[[Path], None] | None = None, whole: bool = False,
+          jobs: int | None = None) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
     ``verify`` sees the written file before it replaces the last one (see write_atomically).
+    Unless ``whole``, the parts of the guide (cover, contents, chapters, back) are laid out on
+    ``jobs`` processes (default: one per core) and kept in ``.cache/`` beside the PDF, so a
+    rebuild lays out only what changed (incremental.py); ``whole`` lays the guide out as one
+    document, the reference the parts' join is tested against.
     """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
     config = load_config(guide_dir)
+    target = out or default_output(config)
+    cache_folder = target.parent / CACHE_FOLDER
+    if not whole and (unchanged := buildcache.lookup(cache_folder, config, draft, target)):
+        watch.lap("unchanged", started)
+        return _unchanged_result(unchanged, target, config, watch)
+    from .assemble import assemble  # Jinja2 and Markdown: not needed when nothing changed
+
     chapters, data = read_sources(config)
     watch.lap("read", started)
 
@@ -78,35 +93,84 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     watch.lap("html", started)
 
     started = time.perf_counter()
-    rendered = lay_out(config, chapters, guide_html)
+    laid_out = _lay_out(config, chapters, guide_html, None if whole else cache_folder, jobs)
     watch.lap("layout", started)
 
-    spans = chapter_spans(chapters, rendered.anchor_pages, rendered.page_count)
-    fills = page_fills(rendered.document.pages, part_starts(spans, rendered.anchor_pages))
-    page_error = check_page_promise(config, spans, rendered.page_count)
+    spans = chapter_spans(chapters, laid_out.anchor_pages, laid_out.page_count)
+    fills = laid_out.fills(part_starts(spans, laid_out.anchor_pages))
+    page_error = check_page_promise(config, spans, laid_out.page_count)
     if not draft:
-        raise_all(list(rendered.warnings))
+        raise_all(list(laid_out.warnings))
         if page_error:
             raise page_error
 
     started = time.perf_counter()
-    target = out or default_output(config)
-    size = write_atomically(rendered, target, verify)
-    result = BuildResult(target, rendered.page_count, size, spans, watch.timings,
-                         list(rendered.warnings), page_error, fills)
+    from .pdf import write_atomically
+
+    size = write_atomically(laid_out.pdf, target, verify)
+    result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
+                         list(laid_out.warnings), page_error, fills, laid_out.parts)
     write_manifest(result, config)
+    if not whole:
+        buildcache.store(cache_folder, config, draft, target, result)
     watch.lap("write", started)
     return result
 
 
-def lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml) -> Rendered:
-    """The guide's HTML laid out by WeasyPrint, reading only the guide and built-in files."""
+CACHE_FOLDER = ".cache"
+
+
+@dataclass(frozen=True)
+class _LaidOut:
+    page_count: int
+    anchor_pages: dict[str, int]
+    warnings: tuple[GuideError, ...]
+    pdf: "Rendered | bytes"  # a whole document, or the parts' PDFs joined
+    fills: Callable[[set[int]], list[PageFill]]  # given the pages that start a part
+    parts: tuple[int, int] | None = None
+
+
+def _lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml,
+             cache_folder: Path | None, jobs: int | None) -> _LaidOut:
+    """The guide laid out in cached parts, or whole when there is no cache or it must be."""
+    if cache_folder is not None:
+        from .incremental import lay_out_parts
+
+        locate = reference_locator(config, chapters)
+        roots, fallbacks = allowed_roots(config.root), asset_fallbacks(config.root)
+        budgets = {c.anchor: c.pages for c in chapters if c.pages}
+        joined = lay_out_parts(guide_html, roots, fallbacks, cache_folder, locate, jobs, budgets)
+        if joined is not None:
+            return _LaidOut(joined.page_count, joined.anchor_pages, joined.warnings, joined.pdf,
+                            lambda _starts: joined.fills, (joined.laid_out, joined.parts))
+    from .pagefill import page_fills
+
+    rendered = lay_out(config, chapters, guide_html)
+    return _LaidOut(rendered.page_count, rendered.anchor_pages, rendered.warnings, rendered,
+                    lambda starts: page_fills(rendered.document.pages, starts))
+
+
+def lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml) -> "Rendered":
+    """The guide's HTML laid out whole by WeasyPrint, reading only the guide and built-in files."""
+    from .fetcher import SafeFetcher  # imports WeasyPrint: not needed when nothing changed
+    from .pdf import render
+
     fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
     return render(guide_html, fetcher, reference_locator(config, chapters))
 
 
+def _unchanged_result(unchanged: "buildcache.Unchanged", target: Path, config: GuideConfig,
+                      watch: _Stopwatch) -> BuildResult:
+    result = BuildResult(target, unchanged.pages, unchanged.size, unchanged.spans, watch.timings,
+                         unchanged.warnings, unchanged.page_error, unchanged.fills)
+    write_manifest(result, config)
+    return result
+
+
 def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
     """Chapters and data, with the problems of both reported in one go."""
+    from .data import load_data
+
     errors: list[GuideError] = []
     chapters: list[Chapter] = []
     data: dict = {}

@@ -59,7 +59,12 @@ def _progress(stage: str, seconds: float) -> None:
               help="Where to write the PDF (default: build/<output from guide.yaml>).")
 @click.option("--draft", is_flag=True,
               help="Write the PDF even if it breaks the page promise or has warnings.")
-def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
+@click.option("--whole", is_flag=True,
+              help="Lay the guide out as one document: no parts, no cache (slower, the same PDF).")
+@click.option("--jobs", type=click.IntRange(1, 64),
+              help="Processes laying out chapters at once (default: one per core).")
+def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
+                  jobs: int | None) -> None:
     """Build GUIDE_DIR (default: guide) into a PDF.
 
     \b
@@ -68,7 +73,10 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool) -> None:
     """
     click.echo(f"Building {guide_dir}{' (draft)' if draft else ''}", err=True)
     result = build(guide_dir, out=out, draft=draft, progress=_progress,
-                   verify=_cheap_checks(guide_dir, draft))
+                   verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs)
+    if result.laid_out:
+        click.echo(f"  parts   {result.laid_out[0]} of {result.laid_out[1]} laid out, "
+                   "the rest from the cache", err=True)
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     if result.page_error:

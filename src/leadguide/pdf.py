@@ -121,6 +121,14 @@ def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
 
     ``locate`` names the source file (and line) that refers to a URL, for the error message.
     """
+    document, problems, messages = lay_out(guide, fetcher, locate)
+    problems += describe_problems(messages, fetcher.refused, guide.stylesheets, locate)
+    return Rendered(document, first_pages(document), tuple(problems))
+
+
+def lay_out(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator
+            ) -> tuple[weasyprint.document.Document, list[GuideError], list[str]]:
+    """The laid-out document, the stylesheets' and links' problems, and what WeasyPrint logged."""
     font_config = weasyprint.text.fonts.FontConfiguration()
     # WeasyPrint makes this folder lazily under an anonymous name; ours carries the pid, so
     # a later build can remove it if this one is killed (see litter.py).
@@ -130,12 +138,17 @@ def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
         html = HTML(string=guide.html, base_url=guide.base_url, url_fetcher=fetcher)
         problems += disarm(html.etree_element, locate)
         document = html.render(stylesheets=sheets, font_config=font_config, **RENDER_OPTIONS)
-    refused = {url for url, _ in fetcher.refused}
-    problems += [RenderError(f"cannot use {url}: {reason}", *locate(url)) for url, reason in
-                 fetcher.refused]
-    problems += [RenderError(message, *_css_source(message, guide.stylesheets) or locate(message))
-                 for message in log.messages if not any(url in message for url in refused)]
-    return Rendered(document, first_pages(document), tuple(problems))
+    return document, problems, log.messages
+
+
+def describe_problems(messages: list[str], refused: list[tuple[str, str]],
+                      stylesheets: tuple[Path, ...], locate: Locator) -> list[GuideError]:
+    """WeasyPrint's log lines and the refused URLs as errors naming the file to fix."""
+    refused_urls = {url for url, _ in refused}
+    problems = [RenderError(f"cannot use {url}: {reason}", *locate(url)) for url, reason in refused]
+    problems += [RenderError(message, *_css_source(message, stylesheets) or locate(message))
+                 for message in messages if not any(url in message for url in refused_urls)]
+    return problems
 
 
 def first_pages(document: weasyprint.document.Document) -> dict[str, int]:
@@ -153,9 +166,12 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(rendered: Rendered, target: Path,
+def write_atomically(rendered: Rendered | bytes, target: Path,
                      verify: Callable[[Path], None] | None = None) -> int:
     """Write the PDF beside ``target`` and rename it into place; return its size in bytes.
+
+    ``rendered`` is a whole laid-out document or the bytes of a joined one (incremental.py):
+    every finished PDF goes through here.
 
     ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
     at ``target`` is left as it was.
@@ -166,7 +182,10 @@ def write_atomically(rendered: Rendered, target: Path,
                                          dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            rendered.document.write_pdf(stream, **RENDER_OPTIONS)
+            if isinstance(rendered, bytes):
+                stream.write(rendered)
+            else:
+                rendered.document.write_pdf(stream, **RENDER_OPTIONS)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes it private; a PDF is to share

@@ -1,0 +1,252 @@
+"""The guide laid out part by part, on every core, each part cached: a one-chapter edit re-lays
+that chapter only.
+
+A part's layout depends on the rest of the guide only through the page it starts on and the
+pages of the ids its ``target-counter()`` reads (parts.py). Both are guessed (from the last
+build's hints, else one page per part), the stale parts are laid out, and the guesses are
+corrected until nothing moves: usually one round, two on a cold build (the contents learns
+where the chapters start), more only when a page count changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .assemble import GuideHtml
+from .errors import GuideError, RenderError
+from .fetcher import SafeFetcher
+from .join import JoinPart, join_parts
+from .pagefill import LAST, PART_END, PageFill
+from .buildcache import keep_file
+from .partcache import PartCache, job_key
+from .partpdf import PartJob, PartLayout, lay_out_part
+from .parts import SplitGuide, part_document, primer_pages, split_guide
+
+_MAX_ROUNDS = 8
+
+
+@dataclass
+class Joined:
+    pdf: bytes
+    page_count: int
+    anchor_pages: dict[str, int]
+    warnings: tuple[GuideError, ...]
+    laid_out: int  # parts laid out by this build (the others came from the cache)
+    parts: int
+    fills: list[PageFill]  # of every page, as pagefill measures a whole build's
+
+
+class _Round:
+    """One guess of where each part starts and where the ids it reads are."""
+
+    def __init__(self, split: SplitGuide, pages: list[int], anchors: dict[str, int],
+                 needs: list[set[str]]):
+        self.starts = [1 + sum(pages[:i]) for i in range(len(pages))]
+        self.pages = pages
+        # An id no build has placed yet is guessed on the first page of its part.
+        first = {a: start for part, start in zip(split.parts, self.starts) for a in part.ids}
+        self.targets = [{a: anchors.get(a, first.get(a, 1)) for a in sorted(need)}
+                        for need in needs]
+
+
+def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Path, Path],
+                  cache_folder: Path, locate, jobs: int | None = None,
+                  budgets: dict[str, int] | None = None) -> Joined | None:
+    """The joined guide, or None when the guide cannot be laid out in parts (see parts.py).
+
+    ``budgets`` (a chapter's anchor -> its page budget) are the first guess of a part's pages
+    when no build has laid it out yet: right, a cold build lays each part out once."""
+    split = split_guide(guide.html, [p.read_text(encoding="utf-8") for p in guide.stylesheets])
+    if split is None:
+        return None
+    fetcher = SafeFetcher(roots, fallbacks)
+    cache = PartCache(cache_folder, _file_hasher(fetcher))
+    hints = _Hints(cache_folder / "hints.json", split)
+    pages, needs = hints.pages(budgets or {}), hints.needs()
+    anchors = hints.anchors(pages)
+    done: dict[str, PartLayout] = {}
+    laid_out = 0
+    for _ in range(_MAX_ROUNDS):
+        guess = _Round(split, pages, anchors, needs)
+        plan = [_job(guide, split, i, guess, roots, fallbacks, cache) for i in range(len(pages))]
+        keys = [job_key(job) for job in plan]
+        stale = {key: job for key, job in zip(keys, plan)
+                 if key not in done and not _found(cache, key, done)}
+        for key, layout in _run(stale, jobs):
+            cache.put(key, layout)
+            done[key] = layout
+        laid_out += len(stale)
+        results = [done[key] for key in keys]
+        elsewhere = [_ids_elsewhere(results, i) for i in range(len(results))]
+        new_pages = [r.pages for r in results]
+        new_needs = [needs[i] | {a for a in r.undefined_targets.values() if a in elsewhere[i]}
+                     for i, r in enumerate(results)]
+        new_anchors = _global_anchors(results, new_pages)
+        settled = new_pages == pages and new_needs == needs and all(
+            new_anchors.get(a) == page for t in guess.targets for a, page in t.items())
+        pages, needs, anchors = new_pages, new_needs, new_anchors
+        if settled:
+            break
+    else:
+        return None  # page counts that never settle: lay the guide out whole
+    hints.save(results, needs)
+    cache.prune()
+    warnings = _warnings(results, elsewhere, guide, fetcher, locate)
+    join = [JoinPart(r.pdf, r.primers, r.pages, r.bookmarks, r.fonts,
+                     split.foreign_refs(i) - set(r.anchors)) for i, r in enumerate(results)]
+    pdf = join_parts(join, cache.font_file)
+    return Joined(pdf, sum(pages), anchors, warnings, laid_out, len(results), _fills(results))
+
+
+def _fills(results: list[PartLayout]) -> list[PageFill]:
+    """The parts' page fills numbered in the guide; only the guide's last page is its last."""
+    fills: list[PageFill] = []
+    for index, result in enumerate(results):
+        final = index == len(results) - 1
+        for fill in result.fills:
+            ends = PART_END if fill["ends"] == LAST and not final else fill["ends"]
+            fills.append(PageFill(**{**fill, "page": len(fills) + 1, "ends": ends,
+                                     "one_word_lines": tuple(fill["one_word_lines"])}))
+    return fills
+
+
+def _job(guide: GuideHtml, split: SplitGuide, index: int, guess: _Round, roots, fallbacks,
+         cache: PartCache) -> PartJob:
+    start, targets = guess.starts[index], guess.targets[index]
+    return PartJob(html=part_document(split, index, start, targets), base_url=guide.base_url,
+                   stylesheets=guide.stylesheets, roots=roots, fallbacks=fallbacks,
+                   primers=primer_pages(index, start), stub_pages=len(set(targets.values())),
+                   foreign_refs=split.foreign_refs(index), font_folder=cache.fonts)
+
+
+def _found(cache: PartCache, key: str, done: dict[str, PartLayout]) -> bool:
+    layout = cache.get(key)
+    if layout is not None:
+        done[key] = layout
+    return layout is not None
+
+
+def _run(stale: dict[str, PartJob], jobs: int | None):
+    """Lay out the stale parts: on every core when there are several."""
+    workers = min(jobs or os.cpu_count() or 1, len(stale))
+    if workers <= 1:
+        for key, job in stale.items():
+            yield key, lay_out_part(job)
+        return
+    # The biggest parts first, so no core waits alone on the exercise library at the end.
+    order = sorted(stale, key=lambda k: -len(stale[k].html))
+    # fork is fast (the workers inherit the imported WeasyPrint) but unsafe with threads.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        yield from zip(order, pool.map(lay_out_part, [stale[k] for k in order]))
+
+
+def _ids_elsewhere(results: list[PartLayout], index: int) -> set[str]:
+    return {a for i, r in enumerate(results) if i != index for a in r.anchors}
+
+
+def _global_anchors(results: list[PartLayout], pages: list[int]) -> dict[str, int]:
+    anchors: dict[str, int] = {}
+    start = 1
+    for result, count in zip(results, pages):
+        for anchor, page in result.anchors.items():
+            anchors.setdefault(anchor, start + page - 1)
+        start += count
+    return anchors
+
+
+def _warnings(results: list[PartLayout], elsewhere: list[set[str]], guide: GuideHtml,
+              fetcher: SafeFetcher, locate) -> tuple[GuideError, ...]:
+    """The parts' complaints, as a whole-document build reports them."""
+    from .pdf import describe_problems
+
+    problems: list[GuideError] = []
+    seen: set[str] = set()
+    for message, path, line in results[0].css_problems if results else []:
+        seen.add(message)  # every part parses the same stylesheets
+        problems.append(RenderError(message, Path(path) if path else None, line))
+    problems += _link_problems(guide, locate)
+    for result, ids in zip(results, elsewhere):
+        messages = [m for m in result.messages
+                    if result.undefined_targets.get(m) not in ids and m not in seen]
+        seen.update(messages)
+        refused = [tuple(r) for r in result.refused]
+        problems += describe_problems(messages, refused, guide.stylesheets, locate)
+    return tuple(problems)
+
+
+def _link_problems(guide: GuideHtml, locate) -> list[GuideError]:
+    """Forbidden links and attachments, found on the whole guide's tree as a whole build does
+    (the parts take them out too, but would report them without their source lines)."""
+    from weasyprint import HTML
+
+    from .links import disarm
+
+    return disarm(HTML(string=guide.html, base_url=guide.base_url).etree_element, locate)
+
+
+def _file_hasher(fetcher: SafeFetcher):
+    known: dict[str, str | None] = {}
+
+    def file_sha(url: str) -> str | None:
+        if url not in known:
+            try:
+                known[url] = hashlib.sha256(fetcher.fetch(url).read()).hexdigest()
+            except Exception:  # refused or gone: the part must be laid out again
+                known[url] = None
+        return known[url]
+    return file_sha
+
+
+class _Hints:
+    """What the last build learned about each part (by its text): pages, anchors, needs."""
+
+    def __init__(self, path: Path, split: SplitGuide):
+        self.path, self.split = path, split
+        self.names = [hashlib.sha256(p.body.encode()).hexdigest() for p in split.parts]
+        try:
+            self.known = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+        if not isinstance(self.known, dict):
+            self.known = {}
+
+    def _get(self, index: int) -> dict:
+        """The part's hints by its text; for an edited part, what was at its place last time."""
+        value = self.known.get(self.names[index])
+        if not isinstance(value, dict):
+            order = self.known.get("order")
+            if isinstance(order, list) and len(order) == len(self.names):
+                value = self.known.get(str(order[index]))
+        return value if isinstance(value, dict) else {}
+
+    def pages(self, budgets: dict[str, int]) -> list[int]:
+        guesses = [next((budgets[a] for a in sorted(part.ids) if a in budgets), 1)
+                   for part in self.split.parts]
+        return [int(self._get(i).get("pages", guess)) for i, guess in enumerate(guesses)]
+
+    def needs(self) -> list[set[str]]:
+        """The ids each part reads; unknown: those it links to (a contents, a page reference)."""
+        return [set(self._get(i).get("needs", self.split.foreign_refs(i)))
+                for i in range(len(self.names))]
+
+    def anchors(self, pages: list[int]) -> dict[str, int]:
+        anchors: dict[str, int] = {}
+        start = 1
+        for i, count in enumerate(pages):
+            for anchor, page in dict(self._get(i).get("anchors", {})).items():
+                anchors.setdefault(anchor, start + int(page) - 1)
+            start += count
+        return anchors
+
+    def save(self, results: list[PartLayout], needs: list[set[str]]) -> None:
+        known = {name: {"pages": r.pages, "anchors": r.anchors, "needs": sorted(need)}
+                 for name, r, need in zip(self.names, results, needs)}
+        known["order"] = self.names
+        keep_file(self.path, json.dumps(known).encode())

@@ -1,0 +1,120 @@
+"""One part of the guide laid out and written as a PDF of its own (see parts.py).
+
+``lay_out_part`` takes and returns plain data so that it runs in worker processes.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from weasyprint.urls import URLFetcherResponse
+
+from .assemble import GuideHtml
+from .errors import RenderError
+from .fetcher import SafeFetcher
+from .buildcache import keep_file
+
+_UNDEFINED_TARGET = re.compile(r"target points to undefined anchor .*?(?:'internal', '([^']*)'|'#([^']*)')")
+
+
+@dataclass(frozen=True)
+class PartJob:
+    html: str
+    base_url: str
+    stylesheets: tuple[Path, ...]
+    roots: tuple[Path, ...]
+    fallbacks: dict[Path, Path]
+    primers: int  # pages before the part's own
+    stub_pages: int  # pages after it
+    foreign_refs: frozenset[str]  # ids in other parts that its links point to
+    font_folder: Path | None = None  # where to keep the original font files (by sha256)
+
+
+@dataclass
+class PartLayout:
+    """A part's PDF and what the join and the next build need to know about it."""
+
+    pdf: bytes
+    primers: int
+    pages: int  # the part's own pages, without primer and stub pages
+    anchors: dict[str, int]  # id -> page within the part's own pages, from 1
+    bookmarks: list[tuple[float, list]]  # per own page: its height and WeasyPrint's bookmarks
+    undefined_targets: dict[str, str]  # message -> id target-counter() read and lacked
+    fonts: dict[str, tuple[str, bool]]  # PDF font name -> (sha256 of the font file, in forms)
+    deps: dict[str, str]  # URL -> sha256 of every file WeasyPrint fetched
+    fills: list[dict]  # pagefill.PageFill of each own page, as a dict, numbered from 1
+    css_problems: list[tuple[str, str | None, int | None]]
+    messages: list[str]
+    refused: list[tuple[str, str]]
+
+
+class RecordingFetcher(SafeFetcher):
+    """A SafeFetcher that remembers what it served, so a cached part knows its files."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.served: dict[str, str] = {}
+
+    def fetch(self, url: str, headers: dict | None = None):
+        response = super().fetch(url, headers)
+        if url.startswith("data:") or response.status != 200:
+            return response
+        body = response.read()
+        self.served[url] = hashlib.sha256(body).hexdigest()
+        return URLFetcherResponse(url, body, response.headers, response.status)
+
+
+def lay_out_part(job: PartJob) -> PartLayout:
+    from weasyprint.text.fonts import get_hb_object_data
+
+    from .pagefill import page_fills
+    from .pdf import RENDER_OPTIONS, lay_out
+
+    fetcher = RecordingFetcher(job.roots, job.fallbacks)
+    guide = GuideHtml(job.html, job.base_url, job.stylesheets, ())
+    # The links' problems are the whole guide's, found once by the build (incremental.py).
+    document, css_problems, messages = lay_out(guide, fetcher, lambda _url: (None, None))
+    css_problems = [p for p in css_problems if isinstance(p, RenderError)]
+    undefined = {m: match.group(1) or match.group(2) for m in messages
+                 if (match := _UNDEFINED_TARGET.search(m))}
+    own = document.pages[job.primers: len(document.pages) - job.stub_pages]
+    anchors: dict[str, int] = {}
+    for number, page in enumerate(own, start=1):
+        for anchor in page.anchors:
+            anchors.setdefault(anchor, number)
+    # What ends each page is judged on the part's own pages: the last one ends the part.
+    fills = [asdict(fill) for fill in page_fills(own, {1, len(own) + 1})]
+    _keep_links_to(document, job.foreign_refs - set(anchors))
+    pdf = document.write_pdf(**RENDER_OPTIONS)
+    # The fonts are known once drawn; their faces still hold the files as they were before
+    # WeasyPrint cut them down for this part.
+    originals = {font.name.decode().lstrip("/"): get_hb_object_data(font.hb_face)
+                 for font in document.fonts.values()}
+    shas = {name: hashlib.sha256(data).hexdigest() for name, data in originals.items()}
+    if job.font_folder:
+        for name, data in originals.items():
+            if not (job.font_folder / shas[name]).is_file():
+                keep_file(job.font_folder / shas[name], data)
+    in_forms = dict.fromkeys(originals, False)
+    for font in document.fonts.values():
+        in_forms[font.name.decode().lstrip("/")] |= font.used_in_forms
+    return PartLayout(
+        pdf=pdf, primers=job.primers, pages=len(own), anchors=anchors,
+        bookmarks=[(page.height, list(page.bookmarks)) for page in own],
+        undefined_targets=undefined,
+        fonts={name: (shas[name], in_forms[name]) for name in originals},
+        deps=dict(fetcher.served), fills=fills,
+        css_problems=[(e.message, str(e.path) if e.path else None, e.line) for e in css_problems],
+        messages=messages, refused=list(fetcher.refused))
+
+
+def _keep_links_to(document, names: set[str]) -> None:
+    """Keep links to anchors in other parts: WeasyPrint drops links to anchors it lacks.
+
+    The link points to the anchor by name; the name is given a place here and the join
+    replaces it with the anchor's real place in the guide."""
+    if document.pages:
+        for name in names:
+            document.pages[-1].anchors.setdefault(name, (0, 0, 0, 0))

@@ -1,0 +1,194 @@
+"""Parts laid out apart, cached and joined give the PDF a whole-document build gives."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import IndirectObject
+
+from leadguide.build import build
+from leadguide.preflight import run_checks
+
+GUIDE = Path(__file__).parents[1] / "guide"
+
+
+# ---------- what a reader, a screen reader and a form filler see, read with pypdf ----------
+
+def _outline(reader: PdfReader) -> list:
+    def walk(items, depth):
+        found = []
+        for item in items:
+            if isinstance(item, list):
+                found += walk(item, depth + 1)
+            else:
+                found.append((depth, item.title, reader.get_destination_page_number(item),
+                              round(float(item.left or 0), 1), round(float(item.top or 0), 1)))
+        return found
+    return walk(reader.outline, 0)
+
+
+def _dests(reader: PdfReader) -> dict:
+    return {name: (reader.get_destination_page_number(d), round(float(d.left or 0), 1),
+                   round(float(d.top or 0), 1)) for name, d in reader.named_destinations.items()}
+
+
+def _links(reader: PdfReader) -> list:
+    found = []
+    for number, page in enumerate(reader.pages):
+        for annotation in page.get("/Annots", []) or []:
+            annotation = annotation.get_object()
+            if annotation.get("/Subtype") == "/Link":
+                target = annotation.get("/Dest") or annotation["/A"]["/URI"]
+                found.append((number, [round(float(x), 1) for x in annotation["/Rect"]],
+                              str(target), annotation.get("/StructParent")))
+    return found
+
+
+def _tags(reader: PdfReader) -> list:
+    """The tag tree in order: depth, structure type, page (MCIDs and annotation references)."""
+    pages = {p.indirect_reference.idnum: i for i, p in enumerate(reader.pages)}
+    found = []
+
+    def page_of(element):
+        return pages.get(element.raw_get("/Pg").idnum) if "/Pg" in element else None
+
+    def walk(element, depth):
+        element = element.get_object()
+        if element.get("/Type") == "/OBJR":
+            found.append((depth, "OBJR", page_of(element)))
+            return
+        if "/S" in element:
+            found.append((depth, str(element["/S"]), page_of(element)))
+        kids = element.get("/K", [])
+        for kid in kids if isinstance(kids, list) else [kids]:
+            if isinstance(kid, (IndirectObject, dict)):
+                walk(kid, depth + 1)
+            else:
+                found.append((depth + 1, "MCID", int(kid)))
+    walk(reader.trailer["/Root"]["/StructTreeRoot"], 0)
+    return found
+
+
+def _parent_tree(reader: PdfReader) -> tuple:
+    nums = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    entries = [(int(key), len(value) if isinstance(value, list) else str(value["/S"]))
+               for key, value in zip(nums[0::2], (v.get_object() for v in nums[1::2]))]
+    return entries, [page.get("/StructParents") for page in reader.pages]
+
+
+def _catalog(reader: PdfReader) -> tuple:
+    root = reader.trailer["/Root"]
+    return (dict(reader.metadata), str(root["/Lang"]), dict(root["/MarkInfo"]),
+            dict(root["/ViewerPreferences"]), "/Metadata" in root)
+
+
+def summary(path: Path) -> dict:
+    reader = PdfReader(path)
+    return {"pages": len(reader.pages), "text": [p.extract_text() for p in reader.pages],
+            "outline": _outline(reader), "dests": _dests(reader), "links": _links(reader),
+            "fields": {k: (v.get("/FT"), v.get("/V")) for k, v in reader.get_fields().items()},
+            "tags": _tags(reader), "parent_tree": _parent_tree(reader),
+            "catalog": _catalog(reader)}
+
+
+# ---------- the default guide, built both ways ----------
+
+@pytest.fixture(scope="module")
+def both_builds(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fast")
+    parts = build(GUIDE, out=folder / "parts" / "guide.pdf", jobs=2)
+    whole = build(GUIDE, out=folder / "whole" / "guide.pdf", whole=True)
+    return parts, whole
+
+
+def test_parts_were_laid_out_apart_and_cached(both_builds):
+    parts, whole = both_builds
+    assert parts.laid_out is not None and parts.laid_out[1] == 13  # cover, contents, 11 chapters
+    assert whole.laid_out is None
+    assert list((parts.output.parent / ".cache" / "parts").glob("*.pdf"))
+
+
+@pytest.mark.parametrize("aspect", ["pages", "text", "outline", "dests", "links", "fields",
+                                    "tags", "parent_tree", "catalog"])
+def test_joined_pdf_is_the_whole_build(both_builds, aspect):
+    parts, whole = both_builds
+    joined, single = summary(parts.output), summary(whole.output)
+    assert joined[aspect] == single[aspect]
+    assert joined["pages"] == 24 and len(joined["links"]) > 20 and len(joined["fields"]) > 200
+
+
+def _manifest(result) -> dict:
+    manifest = json.loads(result.manifest_path().read_text(encoding="utf-8"))
+    return {k: v for k, v in manifest.items() if k not in ("pdf", "size", "built_at")}
+
+
+def test_same_manifest_page_fills_included(both_builds):
+    parts, whole = both_builds
+    joined, single = _manifest(parts), _manifest(whole)
+    assert joined == single
+    assert len(joined["page_fill"]) == 24 and joined["page_fill"][-1]["ends"] == "last page"
+    assert {f["ends"] for f in joined["page_fill"]} >= {"chapter end", "last page"}
+
+
+def test_same_spans_and_checks(both_builds):
+    parts, whole = both_builds
+    assert parts.spans == whole.spans and parts.warnings == whole.warnings == []
+    assert parts.fills == whole.fills
+    # Every check gives the same verdict and says the same, bar the file size (within 5 %).
+    checks = [[(r.name, r.status, r.message if r.name != "file-size" else "")
+               for r in run_checks(GUIDE, result.output)] for result in (parts, whole)]
+    assert checks[0] == checks[1]
+
+
+def test_fonts_embedded_once(both_builds):
+    parts, whole = both_builds
+    assert parts.size <= 1.05 * whole.size
+    programs = {str(font.get_object()["/BaseFont"]) for page in PdfReader(parts.output).pages
+                for font in page["/Resources"]["/Font"].values()}
+    assert len(programs) == 5
+
+
+# ---------- the cache, on the small sample guide ----------
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_an_edit_lays_out_its_part_only(sample_guide, tmp_path):
+    out = tmp_path / "out" / "sample.pdf"
+    cold = build(sample_guide, out=out, jobs=1)
+    assert cold.laid_out[0] >= cold.laid_out[1]  # all of them (the contents twice)
+    again = build(sample_guide, out=out)
+    assert again.laid_out is None and "unchanged" in again.timings
+    _edit(sample_guide / "chapters" / "01-intro.md", "smart\" quotes.", "smart\" quotes. Keep going.")
+    edited = build(sample_guide, out=out)
+    assert edited.laid_out == (1, cold.laid_out[1])
+    text = " ".join("".join(p.extract_text() for p in PdfReader(out).pages).split())
+    assert "Keep going." in text  # words joined by a no-break space read as one space here
+    fresh = build(sample_guide, out=tmp_path / "whole" / "sample.pdf", whole=True)
+    assert summary(out) == summary(fresh.output)
+    assert _manifest(edited) == _manifest(fresh)
+    checks = [[(r.name, r.status, r.message if r.name != "file-size" else "")
+               for r in run_checks(sample_guide, pdf)] for pdf in (out, fresh.output)]
+    assert checks[0] == checks[1]
+
+
+def test_a_damaged_or_stale_cache_entry_is_laid_out_again(sample_guide, tmp_path):
+    out = tmp_path / "out" / "sample.pdf"
+    cold = build(sample_guide, out=out, jobs=1)
+    cache = out.parent / ".cache"
+    shutil.rmtree(cache / "builds")
+    damaged = sorted((cache / "parts").glob("*.pdf"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    (sorted((cache / "parts").glob("*.json"))[-1]).write_text("{not json", encoding="utf-8")
+    rebuilt = build(sample_guide, out=out)
+    assert 1 <= rebuilt.laid_out[0] <= 2 and rebuilt.pages == cold.pages
+    shutil.rmtree(cache / "builds")
+    image = sample_guide / "images" / "mark.svg"  # a file WeasyPrint fetched: checked too
+    _edit(image, "</svg>", "<!-- changed --></svg>")
+    assert build(sample_guide, out=out).laid_out[0] >= 1
