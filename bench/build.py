@@ -3,8 +3,9 @@
 
 Every figure comes from one run of this script, each build a fresh process, side by side:
 wall time, CPU time (the process and its workers), peak memory (the resident memory of the
-process and its workers together, sampled every 10 ms) and PDF size. The machine is shared:
-compare the ratios, not the seconds.
+process tree, sampled every 10 ms as the sum of each process's proportional set size, so pages
+forked workers share with their parent count once; and the top process's own VmHWM) and PDF
+size. The machine is shared: compare the ratios, not the seconds.
 Usage: .venv/bin/python bench/build.py [GUIDE_DIR] [--json]
 """
 from __future__ import annotations
@@ -22,57 +23,73 @@ import time
 from pathlib import Path
 
 from leadguide.assemble import assemble
-from leadguide.build import _read_sources
+from leadguide.build import read_sources
 from leadguide.config import load_config
 from leadguide.pdf import RENDER_OPTIONS
 
 BIN = Path(sys.executable).parent
 TARGETS = {"cold": 0.6, "edit": 0.2, "unchanged": 0.05}
-EDITED_CHAPTER = "04-training-principles.md"
+EDITED_CHAPTER = "07-nutrition.md"  # a mid-sized chapter (3 of 24 pages)
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
-    total, todo = 0, [pid]
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
         try:
-            with open(f"/proc/{current}/statm") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     todo += [int(child) for child in children.read().split()]
         except (OSError, ValueError):
             continue
-    return total
+    return found
+
+
+def _field(path: str, name: str) -> int:
+    """A ``Name:  123 kB`` line of a /proc file, in bytes (0 when the process is gone)."""
+    try:
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _tree_pss(pid: int) -> int:
+    return sum(_field(f"/proc/{p}/smaps_rollup", "Pss") for p in _tree(pid))
 
 
 def timed(command: list[str]) -> dict:
     """Run a command; its wall and CPU seconds, peak memory of its process tree, stderr."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak, done = [0], threading.Event()
+    peak, hwm, done = [0], [0], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(process.pid))
+            peak[0] = max(peak[0], _tree_pss(process.pid))
+            hwm[0] = max(hwm[0], _field(f"/proc/{process.pid}/status", "VmHWM"))
             done.wait(0.01)
     sampler = threading.Thread(target=sample)
     sampler.start()
     stderr = process.stderr.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, usage = os.wait4(process.pid, 0)  # CPU of the process and the workers it waited for
     done.set()
     sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(command)}\n{stderr}")
     return {"wall_s": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "peak_mb": max(peak[0], usage.ru_maxrss * 1024) / 1e6, "stderr": stderr}
+            "peak_mb": peak[0] / 1e6, "top_hwm_mb": hwm[0] / 1e6, "stderr": stderr}
 
 
 def final_html(guide_dir: Path, folder: Path) -> tuple[Path, list[str]]:
     """Write the exact HTML leadguide renders, and the weasyprint flags for its options."""
     config = load_config(guide_dir)
-    guide = assemble(config, *_read_sources(config))
+    guide = assemble(config, *read_sources(config))
     html = folder / "guide.html"
     html.write_text(guide.html, encoding="utf-8")
     flags = [f"--base-url={guide.base_url}"]  # relative image paths resolve in the guide
@@ -83,10 +100,10 @@ def final_html(guide_dir: Path, folder: Path) -> tuple[Path, list[str]]:
     return html, flags
 
 
-def edit_one_paragraph(guide: Path) -> str:
+def edit_one_paragraph(guide: Path, name: str) -> str:
     """Add a sentence to the first paragraph of one chapter, as a writer would."""
     chapters = sorted((guide / "chapters").glob("*.md"))
-    chapter = guide / "chapters" / EDITED_CHAPTER
+    chapter = guide / "chapters" / name
     chapter = chapter if chapter.is_file() else chapters[len(chapters) // 2]
     text = chapter.read_text(encoding="utf-8")
     body = text.split("\n---", 2)[-1]
@@ -100,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("guide", nargs="?", default="guide", type=Path)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--edit", default=EDITED_CHAPTER, help="the chapter file to edit")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -109,12 +127,12 @@ def main() -> None:
         leadguide = [str(BIN / "leadguide"), "build", str(guide), "--draft"]
         runs = {"bare": timed([str(BIN / "weasyprint"), "--quiet", *flags, str(html),
                                str(folder / "bare.pdf")])}
-        runs["whole"] = timed([*leadguide, "--no-cache", "--out", str(folder / "whole.pdf")])
+        runs["whole"] = timed([*leadguide, "--whole", "--out", str(folder / "whole.pdf")])
         out = folder / "out" / "guide.pdf"
         runs["cold"] = timed([*leadguide, "--out", str(out)])
         sizes = {"bare": (folder / "bare.pdf").stat().st_size,
                  "whole": (folder / "whole.pdf").stat().st_size, "cold": out.stat().st_size}
-        edited = edit_one_paragraph(guide)
+        edited = edit_one_paragraph(guide, args.edit)
         runs["edit"] = timed([*leadguide, "--out", str(out)])
         sizes["edit"] = out.stat().st_size
         runs["unchanged"] = timed([*leadguide, "--out", str(out)])
@@ -125,7 +143,8 @@ def main() -> None:
 def report(runs: dict, sizes: dict, edited: str, as_json: bool) -> None:
     bare = runs["bare"]
     figures = {name: {"wall_s": round(r["wall_s"], 3), "cpu_s": round(r["cpu_s"], 3),
-                      "peak_mb": round(r["peak_mb"], 1), "pdf_mb": round(sizes[name] / 1e6, 3),
+                      "peak_mb": round(r["peak_mb"], 1),
+                      "top_process_hwm_mb": round(r["top_hwm_mb"], 1), "pdf_mb": round(sizes[name] / 1e6, 3),
                       "time_ratio": round(r["wall_s"] / bare["wall_s"], 3),
                       "memory_ratio": round(r["peak_mb"] / bare["peak_mb"], 2),
                       "size_ratio_to_whole": round(sizes[name] / sizes["whole"], 3),
@@ -134,7 +153,7 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool) -> None:
         print(json.dumps({"cores": os.cpu_count(), "edited": edited, "targets": TARGETS,
                           "runs": figures}, indent=2))
         return
-    labels = {"bare": "bare weasyprint", "whole": "leadguide --no-cache",
+    labels = {"bare": "bare weasyprint", "whole": "leadguide --whole",
               "cold": "leadguide cold", "edit": "edited 1 paragraph", "unchanged": "nothing changed"}
     print(f"one run, each a fresh process, {os.cpu_count()} cores; edited: {edited}")
     print(f"{'':22}{'wall s':>8}{'cpu s':>8}{'x bare':>8}{'target':>8}{'peak MB':>9}"

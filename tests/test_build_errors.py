@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leadguide.build import build
+from leadguide.build import CACHE_FOLDER, build
 from leadguide.cli import main
 from leadguide.errors import (ConfigError, ContentError, ErrorGroup, GuideError,
                               PagePromiseError, RenderError, TemplateError)
@@ -147,7 +147,7 @@ def test_page_promise_mismatch_keeps_the_last_good_pdf(sample_guide, capsys):
     assert "chapters/03-food.md" in err and "5-6" in err and "OVER" in err
     assert "Traceback" not in err
     assert out.read_bytes() == good
-    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == [CACHE_FOLDER]
 
 
 def test_draft_writes_anyway_and_says_so(sample_guide, capsys):

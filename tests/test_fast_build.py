@@ -192,3 +192,18 @@ def test_a_damaged_or_stale_cache_entry_is_laid_out_again(sample_guide, tmp_path
     image = sample_guide / "images" / "mark.svg"  # a file WeasyPrint fetched: checked too
     _edit(image, "</svg>", "<!-- changed --></svg>")
     assert build(sample_guide, out=out).laid_out[0] >= 1
+
+
+def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path):
+    """serve's PDF worker (build_live_pdf) goes through the parts cache: a save re-lays one part."""
+    from leadguide.serve import build_live_pdf
+
+    target = tmp_path / "preview" / "sample.pdf"
+    assert build_live_pdf(sample_guide, target) == ""
+    parts = target.parent / ".cache" / "parts"
+    before = {p.name for p in parts.glob("*.pdf")}
+    _edit(sample_guide / "chapters" / "01-intro.md", "smart\" quotes.", "smart\" quotes. Saved.")
+    assert build_live_pdf(sample_guide, target) == ""
+    assert len({p.name for p in parts.glob("*.pdf")} - before) == 1
+    text = " ".join("".join(p.extract_text() for p in PdfReader(target).pages).split())
+    assert "Saved." in text

@@ -9,10 +9,13 @@ where the chapters start), more only when a page count changes.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -95,6 +98,8 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
             break
     else:
         return None  # page counts that never settle: lay the guide out whole
+    if not all(_starts_a_page(before, r) for before, r in zip(results, results[1:])):
+        return None  # the styles let a part share a page with the one before: lay out whole
     hints.save(results, needs)
     cache.prune()
     warnings = _warnings(results, elsewhere, guide, fetcher, locate)
@@ -143,8 +148,29 @@ def _run(stale: dict[str, PartJob], jobs: int | None):
     order = sorted(stale, key=lambda k: -len(stale[k].html))
     # fork is fast (the workers inherit the imported WeasyPrint) but unsafe with threads.
     method = "fork" if threading.active_count() == 1 else "forkserver"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                             initializer=_start_worker) as pool:
         yield from zip(order, pool.map(lay_out_part, [stale[k] for k in order]))
+
+
+def _starts_a_page(before: PartLayout, part: PartLayout) -> bool:
+    """Would ``part`` begin a new page in the whole guide too (a forced break, a new named
+    page)?"""
+    return part.breaks[0] or before.breaks[1] or before.breaks[3] != part.breaks[2]
+
+
+def _start_worker() -> None:
+    """A forked worker never collects what it inherited: WeasyPrint's FontConfiguration
+    removes its font folder when collected, a folder the build's own process still uses.
+    And it ends when the build does, even when the build is killed (Linux)."""
+    gc.freeze()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _ids_elsewhere(results: list[PartLayout], index: int) -> set[str]:

@@ -20,7 +20,7 @@ from typing import Callable
 from .buildcache import code_fingerprint, keep_file
 from .partpdf import PartJob, PartLayout
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 4
 _KEEP_DAYS = 7
 
 
@@ -49,7 +49,7 @@ class PartCache:
             pdf = (self.parts / f"{key}.pdf").read_bytes()
             if hashlib.sha256(pdf).hexdigest() != meta.pop("pdf_sha256"):
                 return None
-            layout = PartLayout(pdf=pdf, **meta)
+            layout = PartLayout(pdf=pdf, **{**meta, "breaks": tuple(meta["breaks"])})
         except (OSError, ValueError, TypeError, KeyError):
             return None  # missing, half-written by a build that died, or damaged: lay it out
         if any(self.file_sha(url) != sha for url, sha in layout.deps.items()):

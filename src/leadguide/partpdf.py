@@ -45,6 +45,10 @@ class PartLayout:
     fonts: dict[str, tuple[str, bool]]  # PDF font name -> (sha256 of the font file, in forms)
     deps: dict[str, str]  # URL -> sha256 of every file WeasyPrint fetched
     fills: list[dict]  # pagefill.PageFill of each own page, as a dict, numbered from 1
+    # Whether the part's first block forces a page break before it and its last one after
+    # it, and their named pages (a change of named page breaks too): a part that starts on a
+    # new page only because it was laid out alone cannot be joined.
+    breaks: tuple[bool, bool, str, str]
     css_problems: list[tuple[str, str | None, int | None]]
     messages: list[str]
     refused: list[tuple[str, str]]
@@ -105,7 +109,7 @@ def lay_out_part(job: PartJob) -> PartLayout:
         bookmarks=[(page.height, list(page.bookmarks)) for page in own],
         undefined_targets=undefined,
         fonts={name: (shas[name], in_forms[name]) for name in originals},
-        deps=dict(fetcher.served), fills=fills,
+        deps=dict(fetcher.served), fills=fills, breaks=_forced_breaks(own),
         css_problems=[(e.message, str(e.path) if e.path else None, e.line) for e in css_problems],
         messages=messages, refused=list(fetcher.refused))
 
@@ -118,3 +122,30 @@ def _keep_links_to(document, names: set[str]) -> None:
     if document.pages:
         for name in names:
             document.pages[-1].anchors.setdefault(name, (0, 0, 0, 0))
+
+
+def _forced_breaks(own: list) -> tuple[bool, bool, str, str]:
+    """Does the part's first block force a break before it, its last one after it; and the
+    named pages of the two."""
+    from .pagefill import FORCED_BREAKS
+
+    def blocks(page) -> list:
+        html = page._page_box.children[0] if page._page_box.children else None
+        body = html.children[0] if html is not None and html.children else None
+        return [b for b in getattr(body, "children", ()) if b.element is not None
+                and "leadguide-primer" not in (b.element.get("class") or "")
+                and "leadguide-stub" not in (b.element.get("style") or "")]
+
+    def path(box, end: int):  # the box and its first (0) or last (-1) children, down the tree
+        while box is not None:
+            yield box
+            children = [c for c in getattr(box, "children", ()) if c.element is not None]
+            box = children[end] if children else None
+
+    first = blocks(own[0]) if own else []
+    last = blocks(own[-1]) if own else []
+    if not first or not last:
+        return False, False, "", ""
+    before = any(b.style["break_before"] in FORCED_BREAKS for b in path(first[0], 0))
+    after = any(b.style["break_after"] in FORCED_BREAKS for b in path(last[-1], -1))
+    return before, after, str(first[0].style["page"]), str(last[-1].style["page"])
