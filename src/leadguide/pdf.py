@@ -182,10 +182,9 @@ def write_atomically(rendered: Rendered | bytes, target: Path,
                                          dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            if isinstance(rendered, bytes):
-                stream.write(rendered)
-            else:
-                rendered.document.write_pdf(stream, **RENDER_OPTIONS)
+            pdf = rendered if isinstance(rendered, bytes) else \
+                rendered.document.write_pdf(**RENDER_OPTIONS)
+            stream.write(pdf)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes it private; a PDF is to share
