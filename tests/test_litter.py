@@ -17,10 +17,12 @@ def test_a_later_build_cleans_what_killed_builds_left(sample_guide, tmp_path, mo
     temp.mkdir()
     out = tmp_path / "out" / "sample.pdf"
     killed = []
-    # Killed during layout (the font folder exists) and during writing (the temp PDF too).
+    # Killed during layout (the font folder exists) and during writing (the temp PDF too),
+    # laid out whole so the kills land in one process; the later build takes the parts path,
+    # which lays nothing out in its own process and still cleans up when it starts.
     for stage, delay in (("html", 0.5), ("layout", 0.0), ("layout", 0.05), ("layout", 0.1)):
         child = subprocess.Popen([sys.executable, "-m", "leadguide", "build", str(sample_guide),
-                                  "--out", str(out)], env={**os.environ, "TMPDIR": str(temp)},
+                                  "--out", str(out), "--whole"], env={**os.environ, "TMPDIR": str(temp)},
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for line in child.stderr:
             if line.split()[:1] == [stage]:

@@ -18,6 +18,7 @@ from .checks import ChapterSpan, chapter_spans, check_page_promise, part_starts
 from .config import GuideConfig, load_config
 from .guard import read_text
 from .errors import GuideError, PagePromiseError, raise_all
+from .litter import clean_dead_font_folders, clean_dead_temp_pdfs
 from .pagefill import PageFill
 from . import buildcache
 
@@ -80,6 +81,9 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     config = load_config(guide_dir)
     target = out or default_output(config)
     cache_folder = target.parent / CACHE_FOLDER
+    # What killed builds left, now, even when nothing is laid out in this process.
+    clean_dead_temp_pdfs(target)
+    clean_dead_font_folders()
     if not whole and (unchanged := buildcache.lookup(cache_folder, config, draft, target)):
         watch.lap("unchanged", started)
         return _unchanged_result(unchanged, target, config, watch)

@@ -149,7 +149,7 @@ def _run(stale: dict[str, PartJob], jobs: int | None):
     # fork is fast (the workers inherit the imported WeasyPrint) but unsafe with threads.
     method = "fork" if threading.active_count() == 1 else "forkserver"
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker) as pool:
+                             initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         yield from zip(order, pool.map(lay_out_part, [stale[k] for k in order]))
 
 
@@ -159,10 +159,14 @@ def _starts_a_page(before: PartLayout, part: PartLayout) -> bool:
     return part.breaks[0] or before.breaks[1] or before.breaks[3] != part.breaks[2]
 
 
-def _start_worker() -> None:
-    """A forked worker never collects what it inherited: WeasyPrint's FontConfiguration
-    removes its font folder when collected, a folder the build's own process still uses.
-    And it ends when the build does, even when the build is killed (Linux)."""
+def _start_worker(build: int) -> None:
+    """A worker names its temporary folders after the build (litter.py) and ends when the
+    build does, even when the build is killed (Linux). A forked worker leaves what it
+    inherited to the garbage collector's permanent generation: collections then do not
+    touch, and copy, the pages it shares with the build."""
+    from . import litter
+
+    litter.build_pid = build
     gc.freeze()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

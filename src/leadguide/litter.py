@@ -40,15 +40,23 @@ def clean_dead_temp_pdfs(target: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+# A worker laying out part of a build names its folders after the build (incremental.py):
+# it is killed with the build, and a later build then removes them.
+build_pid: int | None = None
+
+
 def font_folder() -> Path:
-    """A fresh folder for WeasyPrint's downloaded-font copies, named after this process."""
+    """A fresh folder for WeasyPrint's downloaded-font copies, named after this build."""
     clean_dead_font_folders()
-    return Path(tempfile.mkdtemp(prefix=f"{FONT_FOLDER_PREFIX}{os.getpid()}-"))
+    return Path(tempfile.mkdtemp(prefix=f"{FONT_FOLDER_PREFIX}{build_pid or os.getpid()}-"))
 
 
 def clean_dead_font_folders() -> None:
     for path in Path(tempfile.gettempdir()).glob(f"{FONT_FOLDER_PREFIX}*"):
         match = _FONT_FOLDER.match(path.name)
-        if match and not _alive(int(match.group(1))) and path.is_dir() and \
-                not path.is_symlink() and path.stat().st_uid == os.getuid():
-            shutil.rmtree(path, ignore_errors=True)
+        try:
+            if match and not _alive(int(match.group(1))) and path.is_dir() and \
+                    not path.is_symlink() and path.stat().st_uid == os.getuid():
+                shutil.rmtree(path, ignore_errors=True)
+        except FileNotFoundError:  # another build (or worker) removed it first
+            continue

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -104,6 +105,10 @@ def lay_out_part(job: PartJob) -> PartLayout:
     in_forms = dict.fromkeys(originals, False)
     for font in document.fonts.values():
         in_forms[font.name.decode().lstrip("/")] |= font.used_in_forms
+    # A worker ends without running WeasyPrint's own clean-up: remove its font folder now.
+    if document.font_config._folder:
+        shutil.rmtree(document.font_config._folder, ignore_errors=True)
+        document.font_config._folder = None
     return PartLayout(
         pdf=pdf, primers=job.primers, pages=len(own), anchors=anchors,
         bookmarks=[(page.height, list(page.bookmarks)) for page in own],
