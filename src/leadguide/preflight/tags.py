@@ -1,0 +1,57 @@
+"""Checks on the tag tree (pikepdf): what a screen reader reads is what the page shows."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from .facts import Facts
+from .model import PASS, WARN, CheckResult, pages, plural
+from .tagtree import TagTree, described, read_tag_tree
+
+
+@lru_cache(maxsize=4)
+def _tree(path: Path, stamp: tuple[int, int]) -> TagTree:
+    return read_tag_tree(path)
+
+
+def tag_tree(facts: Facts) -> TagTree:
+    stat = facts.pdf.stat()
+    return _tree(facts.pdf.resolve(), (stat.st_mtime_ns, stat.st_size))
+
+
+def check_reachable_text(facts: Facts) -> list[CheckResult]:
+    unreachable = tag_tree(facts).unreachable()
+    if not unreachable:
+        return [CheckResult("tagged-text", PASS,
+                            "every text run is in the tag tree or marked as an artifact")]
+    runs = sum(unreachable.values())
+    return [CheckResult("tagged-text", WARN,
+                        f"{plural(runs, 'text run')} in no structure element and not an "
+                        "artifact (running heads, text drawn with CSS opacity): a screen "
+                        "reader skips it", pages(list(unreachable)),
+                        {"pages": unreachable})]
+
+
+def check_link_tags(facts: Facts) -> list[CheckResult]:
+    links = tag_tree(facts).links
+    untagged = [link.page for link in links if link.tag != "Link"]
+    wordless = [link.page for link in links if not described(link.contents)]
+    results = []
+    if untagged:
+        results.append(CheckResult("link-tags", WARN, f"{plural(len(untagged), 'link')} not "
+                                   "tagged as a Link element", pages(untagged)))
+    if wordless:
+        results.append(CheckResult("link-tags", WARN, f"{plural(len(wordless), 'link')} "
+                                   "described by an id or a raw URL (/Contents), not words",
+                                   pages(wordless)))
+    return results or [CheckResult("link-tags", PASS,
+                                   f"{plural(len(links), 'link')}, each a Link element with words")]
+
+
+def check_empty_headers(facts: Facts) -> list[CheckResult]:
+    empty = tag_tree(facts).empty_headers
+    if not empty:
+        return [CheckResult("table-headers", PASS, "no empty table header cell (TH)")]
+    return [CheckResult("table-headers", WARN, f"{plural(len(empty), 'empty table header cell')}"
+                        " (TH): a screen reader announces nothing for its column",
+                        pages(empty))]
