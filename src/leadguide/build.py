@@ -111,7 +111,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     started = time.perf_counter()
     from .pdf import write_atomically
 
-    size = write_atomically(laid_out.pdf, target, verify)
+    size = write_atomically(laid_out.pdf, target, config.language, verify)
     result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
                          list(laid_out.warnings), page_error, fills, laid_out.parts)
     write_manifest(result, config)

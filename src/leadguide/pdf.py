@@ -20,6 +20,7 @@ from .guard import read_text
 from .links import disarm
 from .litter import clean_dead_temp_pdfs, font_folder, temp_prefix
 from .nesting import css_depth_problem
+from .pdftags import fix_tags
 
 # Passed to both render() (which reads the image options) and write_pdf() (which starts
 # again from WeasyPrint's defaults and reads the PDF ones).
@@ -166,12 +167,13 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(rendered: Rendered | bytes, target: Path,
+def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
                      verify: Callable[[Path], None] | None = None) -> int:
     """Write the PDF beside ``target`` and rename it into place; return its size in bytes.
 
     ``rendered`` is a whole laid-out document or the bytes of a joined one (incremental.py):
-    every finished PDF goes through here.
+    every finished PDF goes through here. Its tag tree is fixed for screen readers first
+    (``pdftags.fix_tags``, with the guide's ``language``).
 
     ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
     at ``target`` is left as it was.
@@ -184,7 +186,7 @@ def write_atomically(rendered: Rendered | bytes, target: Path,
         with os.fdopen(handle, "wb") as stream:
             pdf = rendered if isinstance(rendered, bytes) else \
                 rendered.document.write_pdf(**RENDER_OPTIONS)
-            stream.write(pdf)
+            stream.write(fix_tags(pdf, language))
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes it private; a PDF is to share

@@ -224,12 +224,19 @@ def theme_css(theme: Theme, page: Page) -> str:
     faces = [_font_face(font.family, style, path) for font in theme.fonts.values()
              for style, path in font.files.items()]
     lines = [f"--color-{role}: {value};" for role, value in theme.colors.items()]
+    lines += [f"--color-{role}-rgb: {_rgb_triplet(value)};" for role, value in theme.colors.items()]
     lines += [f'--font-{role}: "{font.family}";' for role, font in theme.fonts.items()]
     top, right, bottom, left = page.margins
     lines += [f"--page-width: {page.width};", f"--page-height: {page.height};",
               f"--page-margin: {top} {right} {bottom} {left};",
               f"--page-margin-top: {top};", f"--page-margin-x: {left};"]
     return "\n".join([*faces, ":root { " + " ".join(lines) + " }"])
+
+
+def _rgb_triplet(hex_colour: str) -> str:
+    """``R, G, B`` (0-255), for ``rgba(var(--color-x-rgb), 0.9)``: a translucent colour
+    instead of CSS ``opacity``, whose transparency group falls outside the PDF's tags."""
+    return ", ".join(str(round(c * 255)) for c in _rgb(hex_colour))
 
 
 def _font_face(family: str, style: str, path: str) -> str:

@@ -33,10 +33,14 @@ def check_reachable_text(facts: Facts) -> list[CheckResult]:
 
 
 def check_link_tags(facts: Facts) -> list[CheckResult]:
-    links = tag_tree(facts).links
+    tree = tag_tree(facts)
+    links = tree.links
     untagged = [link.page for link in links if link.tag != "Link"]
     wordless = [link.page for link in links if not described(link.contents)]
     results = []
+    if tree.nested_links:
+        results.append(CheckResult("link-tags", WARN, f"{plural(len(tree.nested_links), 'Link')}"
+                                   " nested inside another link", pages(tree.nested_links)))
     if untagged:
         results.append(CheckResult("link-tags", WARN, f"{plural(len(untagged), 'link')} not "
                                    "tagged as a Link element", pages(untagged)))
@@ -55,3 +59,24 @@ def check_empty_headers(facts: Facts) -> list[CheckResult]:
     return [CheckResult("table-headers", WARN, f"{plural(len(empty), 'empty table header cell')}"
                         " (TH): a screen reader announces nothing for its column",
                         pages(empty))]
+
+
+def check_contents_tags(facts: Facts) -> list[CheckResult]:
+    tree = tag_tree(facts)
+    if tree.untagged_contents:
+        return [CheckResult("contents-tags", WARN, f"{plural(len(tree.untagged_contents), 'list')}"
+                            " of links into the guide tagged as a plain list (L), not a table"
+                            " of contents (TOC/TOCI)", pages(tree.untagged_contents))]
+    if any(chapter.toc for chapter in facts.chapters) and not tree.contents_lists:
+        return [CheckResult("contents-tags", WARN, "the contents is not tagged as a table of "
+                            "contents (TOC/TOCI)")]
+    return [CheckResult("contents-tags", PASS, f"{plural(tree.contents_lists, 'contents list')}"
+                        " tagged TOC/TOCI")]
+
+
+def check_xmp_language(facts: Facts) -> list[CheckResult]:
+    language = tag_tree(facts).xmp_language
+    if not language:
+        return [CheckResult("xmp-language", WARN, "no dc:language in the XMP metadata: "
+                            "PDF/UA asks for the document's language there too")]
+    return [CheckResult("xmp-language", PASS, f"dc:language {language} in the XMP metadata")]

@@ -1,0 +1,576 @@
+"""The finished PDF's tags made to say what the page says (pikepdf): ``fix_tags(pdf, language)``.
+
+WeasyPrint 70's PDF/UA output leaves gaps a screen reader falls into; each step closes one:
+
+- running heads and page numbers (margin boxes) are marked content no structure element
+  reaches: they become artifacts;
+- text drawn in a form XObject (CSS ``opacity`` makes a transparency group) is referred to by
+  page MCIDs the page's own stream does not hold: it gets MCRs naming the form (``/Stm``);
+- one HTML link makes several link elements and annotations (its inline children, ``::after``,
+  leaders), nested in each other or hanging off a ``Span``: they become one ``Link`` holding
+  every annotation, whose ``/Contents`` is the link's text in words plus where it goes;
+- a list whose every item links into the document is the contents: ``TOC``/``TOCI``;
+- a table header cell with nothing in it is a plain cell;
+- the XMP metadata gets ``dc:language``.
+
+A pure function of the PDF's bytes and the guide's language, so a build that joins part PDFs
+applies it to the joined file the same way.
+"""
+from __future__ import annotations
+
+import ctypes
+import re
+from io import BytesIO
+from typing import Iterator
+from urllib.parse import unquote, urlsplit
+
+import pikepdf
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+Texts = dict[int, dict[int, str]]  # page index → MCID → the text drawn in it
+_CONTENT_ITEMS = ("/MCR", "/OBJR")
+
+
+def fix_tags(pdf: bytes, language: str) -> bytes:
+    """The PDF with its tag tree fixed (see the module docstring); untagged PDFs pass as they are."""
+    with pikepdf.open(BytesIO(pdf)) as document:
+        root = document.Root.get("/StructTreeRoot")
+        if root is None or "/ParentTree" not in root:
+            return pdf
+        parents = pikepdf.NumberTree(root.ParentTree)
+        pages = {page.objgen: index for index, page in enumerate(document.pages)}
+        texts = mcid_texts(pdf, [index for index, page in enumerate(document.pages)
+                                 if any(a.get("/Subtype") == "/Link"
+                                        for a in page.obj.get("/Annots", []))])
+        elements = list(walk(root))
+        artifacts = orphans(document, elements, parents)
+        for index, found in leaders(elements, texts, pages).items():
+            artifacts.setdefault(index, set()).update(found)
+        make_artifacts(document, artifacts, parents)
+        join_links(document, elements, parents, texts, pages)
+        map_form_content(document, parents)
+        tag_contents_lists(document, elements)
+        demote_empty_headers(elements)
+        set_language(document, language)
+        out = BytesIO()
+        document.save(out)
+        return out.getvalue()
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def mcid_texts(pdf: bytes, numbers: list[int]) -> Texts:
+    """What each marked-content sequence draws on the pages asked for (PDFium; forms included)."""
+    texts: Texts = {}
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for index in numbers:
+            page = document[index]
+            textpage = page.get_textpage()
+            found: dict[int, str] = {}
+            baseline = None
+            for obj in _text_objects(page.raw):
+                mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj)
+                if mcid < 0:
+                    continue
+                here = _baseline(obj)
+                # a run that starts a new line: the space the line broke at is not drawn
+                new_line = baseline is not None and abs(here - baseline) > 2
+                text = ("\n" if new_line else "") + _object_text(textpage, obj)
+                found[mcid] = found.get(mcid, "") + text
+                baseline = here
+            texts[index] = found
+            textpage.close()
+            page.close()
+    finally:
+        document.close()
+    return texts
+
+
+def _text_objects(page) -> Iterator:
+    stack = [(pdfium_c.FPDFPage_CountObjects(page), lambda i: pdfium_c.FPDFPage_GetObject(page, i))]
+    while stack:
+        count, get = stack.pop()
+        for index in range(count):
+            obj = get(index)
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                yield obj
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+                stack.append((pdfium_c.FPDFFormObj_CountObjects(obj),
+                              lambda i, form=obj: pdfium_c.FPDFFormObj_GetObject(form, i)))
+
+
+def _baseline(obj) -> float:
+    matrix = pdfium_c.FS_MATRIX()
+    pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
+    return matrix.f
+
+
+def _object_text(textpage, obj) -> str:
+    size = pdfium_c.FPDFTextObj_GetText(obj, textpage, None, 0)
+    if size <= 0:
+        return ""
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_c.FPDFTextObj_GetText(obj, textpage, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)),
+                                 size)
+    return buffer.raw[:size].decode("utf-16-le").rstrip("\x00")
+
+
+def kids(element) -> list:
+    found = element.get("/K")
+    if found is None:
+        return []
+    return list(found) if isinstance(found, pikepdf.Array) else [found]
+
+
+def set_kids(element, items: list) -> None:
+    element.K = pikepdf.Array(items)
+
+
+def is_element(item) -> bool:
+    return (isinstance(item, pikepdf.Dictionary) and "/S" in item
+            and item.get("/Type") not in _CONTENT_ITEMS)
+
+
+def walk(root) -> Iterator[tuple[pikepdf.Dictionary, tuple]]:
+    """Every structure element reachable from the root, with its ancestors (outermost first)."""
+    stack = [(item, ()) for item in reversed(kids(root)) if is_element(item)]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        element, ancestors = stack.pop()
+        if element.objgen != (0, 0):
+            if element.objgen in seen:
+                continue
+            seen.add(element.objgen)
+        yield element, ancestors
+        below = (*ancestors, element)
+        stack += [(item, below) for item in reversed(kids(element)) if is_element(item)]
+
+
+def tag(element) -> str:
+    return str(element.get("/S", ""))
+
+
+# --- running heads: artifacts ---------------------------------------------------------------
+
+def orphans(document: pikepdf.Pdf, elements: list, parents: pikepdf.NumberTree
+            ) -> dict[int, set[int]]:
+    """Page index → MCIDs whose element the tree never reaches (WeasyPrint builds margin
+    boxes' elements, running heads and page numbers, but hangs them nowhere)."""
+    reachable = {element.objgen for element, _ in elements}
+    found: dict[int, set[int]] = {}
+    for index, page in enumerate(document.pages):
+        mapped = _page_parents(page, parents)
+        lost = {mcid for mcid, element in enumerate(mapped or [])
+                if isinstance(element, pikepdf.Dictionary) and element.objgen not in reachable}
+        if lost:
+            found[index] = lost
+    return found
+
+
+_LEADER = re.compile(r"[.·…•_\-‧]+")
+
+
+def leaders(elements: list, texts: Texts, pages: dict) -> dict[int, set[int]]:
+    """Page index → MCIDs of leader dots (CSS ``leader('. ')``: one run per dot, three or more
+    in a row, each the same dot), taken out of the tree: a listener hears no "dot dot dot"."""
+    found: dict[int, set[int]] = {}
+    for element, _ in elements:
+        items = kids(element)
+        page = pages.get(element.Pg.objgen) if "/Pg" in element else None
+        runs = [_single_run(item, texts, pages, page) for item in items]
+        keep, row = [], []
+        for item, run in [*zip(items, runs), (None, None)]:
+            if run and (not row or run[2] == row[0][1][2]) and _LEADER.fullmatch(run[2]):
+                row.append((item, run))
+                continue
+            if len(row) >= 3:
+                for _, (index, mcid, _) in row:
+                    found.setdefault(index, set()).add(mcid)
+            else:
+                keep += [kid for kid, _ in row]
+            row = []
+            if run and _LEADER.fullmatch(run[2]):
+                row.append((item, run))
+            elif item is not None:
+                keep.append(item)
+        if len(keep) != len(items):
+            set_kids(element, keep)
+    return found
+
+
+def _single_run(item, texts: Texts, pages: dict, page: int | None
+                ) -> tuple[int, int, str] | None:
+    """(page index, MCID, stripped text) of a marked run: an MCID, or an element holding
+    exactly one."""
+    if is_element(item) and "/Pg" in item and len(kids(item)) == 1:
+        page, item = pages.get(item.Pg.objgen), kids(item)[0]
+    if not isinstance(item, int) or page is None:
+        return None
+    text = texts.get(page, {}).get(int(item))
+    return (page, int(item), text.strip()) if text and text.strip() else None
+
+
+def make_artifacts(document: pikepdf.Pdf, artifacts: dict[int, set[int]],
+                   parents: pikepdf.NumberTree) -> None:
+    """The runs become ``/Artifact`` marked content and leave the parent tree."""
+    for index, mcids in artifacts.items():
+        page = document.pages[index]
+        _rewrite(page.obj, lambda mcid: "artifact" if mcid in mcids else None, document)
+        mapped = _page_parents(page, parents)
+        for mcid in mcids:
+            if mapped is not None and mcid < len(mapped):
+                mapped[mcid] = None
+
+
+def _page_parents(page, parents: pikepdf.NumberTree):
+    key = page.obj.get("/StructParents")
+    if key is None or int(key) not in parents:
+        return None
+    mapped = parents[int(key)]
+    return mapped if isinstance(mapped, pikepdf.Array) else None
+
+
+# An opener of marked content with an MCID, as WeasyPrint writes it: ``/Span <</MCID 7>> BDC``.
+# Text is shown with hex strings, so the pattern cannot match inside a text string.
+_OPENER = re.compile(rb"/([^\s/<>\[\]()]+)\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
+_DRAW_FORM = re.compile(rb"/([^\s/<>\[\]()]+)\s+Do\b")
+
+
+def _rewrite(stream_owner, change, document: pikepdf.Pdf) -> None:
+    """Rewrite the marked-content openers of a page or form: ``change(mcid)`` returns
+    ``"artifact"``, a new MCID, or None to keep it."""
+    stream = stream_owner if isinstance(stream_owner, pikepdf.Stream) else None
+    data = stream.read_bytes() if stream is not None else _page_bytes(stream_owner)
+
+    def replaced(match: re.Match) -> bytes:
+        verdict = change(int(match.group(2)))
+        if verdict == "artifact":
+            return b"/Artifact BMC"
+        if isinstance(verdict, int):
+            return b"/%s <</MCID %d>> BDC" % (match.group(1), verdict)
+        return match.group(0)
+
+    new = _OPENER.sub(replaced, data)
+    if new == data:
+        return
+    if stream is not None:
+        stream.write(new)
+    else:
+        stream_owner.Contents = document.make_stream(new)
+
+
+def _page_bytes(page) -> bytes:
+    contents = page.get("/Contents")
+    if isinstance(contents, pikepdf.Array):
+        return b"\n".join(part.read_bytes() for part in contents)
+    return contents.read_bytes() if contents is not None else b""
+
+
+def _mcids(data: bytes) -> list[int]:
+    return [int(match.group(2)) for match in _OPENER.finditer(data)]
+
+
+def _mcid(operands) -> int | None:
+    if len(operands) > 1 and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]:
+        return int(operands[1].MCID)
+    return None
+
+
+# --- links ----------------------------------------------------------------------------------
+
+def join_links(document: pikepdf.Pdf, elements: list, parents: pikepdf.NumberTree,
+               texts: Texts, pages: dict) -> None:
+    """One ``Link`` per link: inner link elements become spans, annotations under a span move
+    to the link around it, and every annotation of a link is described in words."""
+    outer_links: dict[tuple[int, int], pikepdf.Dictionary] = {}
+    is_link = {element.objgen: tag(element) == "/Link" for element, _ in elements}
+    moves = []
+    for element, ancestors in elements:
+        outer = next((a for a in ancestors if is_link[a.objgen]), None)
+        if is_link[element.objgen] and outer is not None:
+            element.S = pikepdf.Name.Span
+        objrs = [item for item in kids(element) if _is_objr(item) and _is_link(item)]
+        if outer is None and (objrs or is_link[element.objgen]):
+            element.S = pikepdf.Name.Link
+            is_link[element.objgen] = True
+            outer_links[element.objgen] = element
+        elif objrs:
+            outer_links[outer.objgen] = outer
+            moves.append((element, outer, objrs))
+    for element, outer, objrs in moves:
+        set_kids(element, [item for item in kids(element) if not _is_objr(item)])
+        set_kids(outer, kids(outer) + objrs)
+    for merged in _join_fragments(outer_links):
+        del outer_links[merged.objgen]
+    for link in outer_links.values():
+        annotations = [item.Obj for item in kids(link) if _is_objr(item)]
+        words = describe(link, annotations, texts, pages, document)
+        for annotation in annotations:
+            if words:
+                annotation.Contents = pikepdf.String(words)
+            if "/StructParent" in annotation:
+                parents[int(annotation.StructParent)] = link
+
+
+def _join_fragments(links: dict) -> list:
+    """A link broken over lines is one link element per line, side by side in one parent:
+    each run of them with the same target becomes one. Returns the elements merged away."""
+    merged = []
+    parents = {link.P.objgen: link.P for link in links.values() if "/P" in link}
+    for parent in parents.values():
+        items, last = [], None
+        for item in kids(parent):
+            target = _target(item) if is_element(item) and item.objgen in links else None
+            if target is not None and last is not None and target == _target(last):
+                for kid in kids(item):
+                    if is_element(kid):
+                        kid.P = last
+                set_kids(last, kids(last) + kids(item))
+                merged.append(item)
+                continue
+            items.append(item)
+            last = item if target is not None else None
+        if merged:
+            set_kids(parent, items)
+    return merged
+
+
+def _target(link) -> str | None:
+    for item in kids(link):
+        if _is_objr(item) and _is_link(item):
+            annotation = item.Obj
+            action = annotation.get("/A")
+            if isinstance(action, pikepdf.Dictionary) and "/URI" in action:
+                return "uri:" + str(action.URI)
+            return "dest:" + str(annotation.get("/Dest", ""))
+    return None
+
+
+def _is_objr(item) -> bool:
+    return isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/OBJR"
+
+
+def _is_link(objr) -> bool:
+    target = objr.get("/Obj")
+    return isinstance(target, pikepdf.Dictionary) and target.get("/Subtype") == "/Link"
+
+
+def describe(link, annotations: list, texts: Texts, pages: dict, document: pikepdf.Pdf) -> str:
+    """The link's visible text, then where it goes: "(page 12)", "(opens example.com)"."""
+    text = re.sub(r"-\n", "-", visible_text(link, texts, pages).replace("\x02", "-"))
+    text = " ".join(text.split())
+    where = _where(annotations[0], document) if annotations else ""
+    bare = where.strip("()")
+    if not text:
+        return bare and "link to " + bare
+    if not where or text.endswith(bare):
+        return text
+    if bare.startswith("page "):  # a contents entry ends with the page number it names
+        text = re.sub(rf"\s*{re.escape(bare.removeprefix('page '))}$", "", text) or text
+    return f"{text} {where}"
+
+
+def visible_text(element, texts: Texts, pages: dict, page: int | None = None) -> str:
+    """The text of an element's marked content, in order; a figure counts as its /Alt."""
+    if "/Pg" in element:
+        page = pages.get(element.Pg.objgen, page)
+    if tag(element) == "/Figure":
+        return str(element.get("/Alt", ""))
+    found = []
+    for item in kids(element):
+        if isinstance(item, int):
+            found.append(texts.get(page, {}).get(int(item), ""))
+        elif isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR":
+            where = pages.get(item.Pg.objgen, page) if "/Pg" in item else page
+            found.append(texts.get(where, {}).get(int(item.MCID), ""))
+        elif is_element(item):
+            found.append(visible_text(item, texts, pages, page))
+    return "".join(found)
+
+
+def _where(annotation, document: pikepdf.Pdf) -> str:
+    action = annotation.get("/A")
+    if isinstance(action, pikepdf.Dictionary) and action.get("/S") == "/URI":
+        return _uri_words(str(action.URI))
+    dest = annotation.get("/Dest")
+    if dest is None and isinstance(action, pikepdf.Dictionary) and action.get("/S") == "/GoTo":
+        dest = action.get("/D")
+    number = _dest_page(dest, document)
+    return f"(page {number})" if number else ""
+
+
+def _uri_words(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme == "mailto":
+        return f"(email {unquote(parts.path)})"
+    if parts.scheme == "tel":
+        return f"(call {unquote(parts.path)})"
+    host = (parts.hostname or "").removeprefix("www.")
+    return f"(opens {host})" if host else ""
+
+
+def _dest_page(dest, document: pikepdf.Pdf) -> str | None:
+    if isinstance(dest, (pikepdf.String, pikepdf.Name)):
+        names = document.Root.get("/Names", {}).get("/Dests")
+        if names is None:
+            return None
+        tree = pikepdf.NameTree(names)
+        name = str(dest).lstrip("/")
+        dest = tree.get(name)
+        if isinstance(dest, pikepdf.Dictionary):
+            dest = dest.get("/D")
+    if isinstance(dest, pikepdf.Array) and len(dest) and isinstance(dest[0], pikepdf.Dictionary):
+        for index, page in enumerate(document.pages):
+            if page.objgen == dest[0].objgen:
+                return str(page.label or index + 1)
+    return None
+
+
+# --- form XObjects (CSS opacity) ------------------------------------------------------------
+
+def map_form_content(document: pikepdf.Pdf, parents: pikepdf.NumberTree) -> None:
+    """Marked content a page draws through a form XObject: numbered within the form, the form
+    given ``/StructParents``, and the element's kid made an MCR naming the form (``/Stm``)."""
+    next_key = max((int(key) for key, _ in parents.items()), default=-1) + 1
+    for page in document.pages:
+        key = page.obj.get("/StructParents")
+        if key is None or int(key) not in parents:
+            continue
+        mapped = parents[int(key)]
+        for form in _forms_with_mcids(page.obj, page.obj.get("/Resources"), set()):
+            numbers: dict[int, int] = {}
+            _rewrite(form, lambda mcid: numbers.setdefault(mcid, len(numbers)), document)
+            elements = []
+            for old, new in sorted(numbers.items(), key=lambda pair: pair[1]):
+                element = mapped[old] if old < len(mapped) else None
+                elements.append(element if isinstance(element, pikepdf.Dictionary)
+                                else None)
+                if isinstance(element, pikepdf.Dictionary):
+                    _point_at_form(element, old, new, page.obj, form)
+                    mapped[old] = None
+            form.StructParents = next_key
+            parents[next_key] = document.make_indirect(pikepdf.Array(elements))
+            next_key += 1
+
+
+def _forms_with_mcids(owner, resources, seen: set) -> Iterator[pikepdf.Stream]:
+    if resources is None:
+        return
+    xobjects = resources.get("/XObject", {})
+    data = owner.read_bytes() if isinstance(owner, pikepdf.Stream) else _page_bytes(owner)
+    for match in _DRAW_FORM.finditer(data):
+        form = xobjects.get("/" + match.group(1).decode("latin-1"))
+        if (not isinstance(form, pikepdf.Stream) or form.get("/Subtype") != "/Form"
+                or form.objgen in seen or "/StructParents" in form):
+            continue
+        seen.add(form.objgen)
+        yield from _forms_with_mcids(form, form.get("/Resources", resources), seen)
+        if _mcids(form.read_bytes()):
+            yield form
+
+
+def _point_at_form(element, old: int, new: int, page, form) -> None:
+    reference = pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, MCID=new, Stm=form)
+    items = kids(element)
+    for position, item in enumerate(items):
+        if isinstance(item, int) and int(item) == old:
+            items[position] = reference
+        elif (isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR"
+              and int(item.MCID) == old and "/Stm" not in item):
+            items[position] = reference
+    set_kids(element, items)
+
+
+# --- contents lists, header cells, language -------------------------------------------------
+
+def tag_contents_lists(document: pikepdf.Pdf, elements: list) -> None:
+    """A list whose every item links into the document is a table of contents."""
+    linking = set()
+    for element, ancestors in elements:
+        if any(_is_objr(kid) and _is_internal(kid.Obj) for kid in kids(element)):
+            linking.update(a.objgen for a in (*ancestors, element))
+    for element, _ in elements:
+        if tag(element) != "/L":
+            continue
+        items = [item for item in kids(element) if is_element(item) and tag(item) == "/LI"]
+        if items and all(item.objgen in linking for item in items):
+            element.S = pikepdf.Name.TOC
+            for item in items:
+                _to_toc_item(document, item)
+
+
+def _is_internal(annotation) -> bool:
+    if not isinstance(annotation, pikepdf.Dictionary) or annotation.get("/Subtype") != "/Link":
+        return False
+    action = annotation.get("/A")
+    return "/Dest" in annotation or (isinstance(action, pikepdf.Dictionary)
+                                     and action.get("/S") == "/GoTo")
+
+
+def _to_toc_item(document: pikepdf.Pdf, item) -> None:
+    """``LI > LBody > Link`` becomes ``TOCI > Reference > Link`` (LBody has no place in TOCI)."""
+    item.S = pikepdf.Name.TOCI
+    found = []
+    for kid in kids(item):
+        inner = kids(kid) if is_element(kid) and tag(kid) == "/LBody" else [kid]
+        for part in inner:
+            if is_element(part) and tag(part) == "/Link":
+                part = _wrapped(document, part, item)
+            elif is_element(part):
+                part.P = item
+            found.append(part)
+    set_kids(item, found)
+
+
+def _wrapped(document: pikepdf.Pdf, link, parent):
+    reference = document.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.StructElem, S=pikepdf.Name.Reference, P=parent,
+        K=pikepdf.Array([link])))
+    if "/Pg" in link:
+        reference.Pg = link.Pg
+    link.P = reference
+    return reference
+
+
+def demote_empty_headers(elements: list) -> None:
+    """A ``TH`` holding no content becomes a ``TD``, and no cell names it as its header."""
+    dropped = []
+    cells = []
+    for element, _ in elements:
+        if tag(element) == "/TH" and not _has_content(element):
+            element.S = pikepdf.Name.TD
+            if "/ID" in element:
+                dropped.append(bytes(element.ID))
+                del element["/ID"]
+        if tag(element) in ("/TD", "/TH"):
+            cells.append(element)
+    if not dropped:
+        return
+    for cell in cells:
+        attributes = cell.get("/A")
+        headers = attributes.get("/Headers") if isinstance(attributes, pikepdf.Dictionary) else None
+        if isinstance(headers, pikepdf.Array):
+            cell.A.Headers = pikepdf.Array([h for h in headers if bytes(h) not in dropped])
+
+
+def _has_content(element) -> bool:
+    for item in kids(element):
+        if isinstance(item, int) or (isinstance(item, pikepdf.Dictionary)
+                                     and item.get("/Type") in _CONTENT_ITEMS):
+            return True
+        if is_element(item) and _has_content(item):
+            return True
+    return False
+
+
+def set_language(document: pikepdf.Pdf, language: str) -> None:
+    """``/Lang`` in the catalog (if missing) and ``dc:language`` in the XMP metadata."""
+    if not re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", language or ""):
+        return
+    if not str(document.Root.get("/Lang", "")):
+        document.Root.Lang = pikepdf.String(language)
+    with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["dc:language"] = [str(document.Root.Lang)]
