@@ -205,3 +205,23 @@ def test_safety_comes_before_the_program(default_pdf):
 def test_the_week_plan_keeps_brisk():
     week = load_data(GUIDE)["program"].week
     assert any(day.note == "45 min, brisk" for day in week)
+
+
+def test_the_tag_tree_says_what_the_pages_say(default_build):
+    from leadguide.preflight.tagtree import described, read_tag_tree
+    tree = read_tag_tree(default_build.output)
+    assert tree.unreachable() == {}  # running heads are artifacts; "wk 1–4", "65 kg" are tagged
+    assert len(tree.links) == 61 and {link.tag for link in tree.links} == {"Link"}
+    assert all(described(link.contents) for link in tree.links) and tree.nested_links == []
+    contents = sorted({link.contents for link in tree.links if link.page == 3})
+    assert contents[0] == "01 Welcome (page 2)" and len(contents) == 10
+    assert "Book my free consult (opens insideoutstrength.com)" in {l.contents for l in tree.links}
+    assert tree.empty_headers == [] and tree.contents_lists == 1 and tree.untagged_contents == []
+    assert tree.xmp_language == "en-US"
+
+
+def test_every_tag_check_passes(default_build):
+    from leadguide.preflight import run_checks
+    names = ("tagged-text", "link-tags", "table-headers", "contents-tags", "xmp-language")
+    found = {r.name: r.status for r in run_checks(GUIDE, default_build.output) if r.name in names}
+    assert found == dict.fromkeys(names, "pass")

@@ -362,15 +362,14 @@ def describe(link, annotations: list, texts: Texts, pages: dict, document: pikep
     """The link's visible text, then where it goes: "(page 12)", "(opens example.com)"."""
     text = re.sub(r"-\n", "-", visible_text(link, texts, pages).replace("\x02", "-"))
     text = " ".join(text.split())
-    where = _where(annotations[0], document) if annotations else ""
-    bare = where.strip("()")
+    where, alone = _where(annotations[0], document) if annotations else ("", "")
     if not text:
-        return bare and "link to " + bare
-    if not where or text.endswith(bare):
+        return alone
+    if not where or text.endswith(where):
         return text
-    if bare.startswith("page "):  # a contents entry ends with the page number it names
-        text = re.sub(rf"\s*{re.escape(bare.removeprefix('page '))}$", "", text) or text
-    return f"{text} {where}"
+    if where.startswith("page "):  # a contents entry ends with the page number it names
+        text = re.sub(rf"\s*{re.escape(where.removeprefix('page '))}$", "", text) or text
+    return f"{text} ({where})"
 
 
 def visible_text(element, texts: Texts, pages: dict, page: int | None = None) -> str:
@@ -391,7 +390,9 @@ def visible_text(element, texts: Texts, pages: dict, page: int | None = None) ->
     return "".join(found)
 
 
-def _where(annotation, document: pikepdf.Pdf) -> str:
+def _where(annotation, document: pikepdf.Pdf) -> tuple[str, str]:
+    """Where a link goes, said after its text ("page 12", "opens example.com") and said
+    alone, for a link with no text ("link to page 12")."""
     action = annotation.get("/A")
     if isinstance(action, pikepdf.Dictionary) and action.get("/S") == "/URI":
         return _uri_words(str(action.URI))
@@ -399,17 +400,19 @@ def _where(annotation, document: pikepdf.Pdf) -> str:
     if dest is None and isinstance(action, pikepdf.Dictionary) and action.get("/S") == "/GoTo":
         dest = action.get("/D")
     number = _dest_page(dest, document)
-    return f"(page {number})" if number else ""
+    return (f"page {number}", f"link to page {number}") if number else ("", "")
 
 
-def _uri_words(uri: str) -> str:
+def _uri_words(uri: str) -> tuple[str, str]:
     parts = urlsplit(uri)
     if parts.scheme == "mailto":
-        return f"(email {unquote(parts.path)})"
+        address = unquote(parts.path)
+        return f"email {address}", f"email {address}"
     if parts.scheme == "tel":
-        return f"(call {unquote(parts.path)})"
+        number = unquote(parts.path)
+        return f"call {number}", f"call {number}"
     host = (parts.hostname or "").removeprefix("www.")
-    return f"(opens {host})" if host else ""
+    return (f"opens {host}", f"link to {host}") if host else ("", "")
 
 
 def _dest_page(dest, document: pikepdf.Pdf) -> str | None:
