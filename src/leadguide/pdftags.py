@@ -33,7 +33,8 @@ _CONTENT_ITEMS = ("/MCR", "/OBJR")
 
 
 def fix_tags(pdf: bytes, language: str) -> bytes:
-    """The PDF with its tag tree fixed (see the module docstring); untagged PDFs pass as they are."""
+    """The PDF with its tag tree fixed (see the module docstring); an untagged PDF is returned
+    as it is."""
     with pikepdf.open(BytesIO(pdf)) as document:
         root = document.Root.get("/StructTreeRoot")
         if root is None or "/ParentTree" not in root:
@@ -113,8 +114,8 @@ def _object_text(textpage, obj) -> str:
     if size <= 0:
         return ""
     buffer = ctypes.create_string_buffer(size)
-    pdfium_c.FPDFTextObj_GetText(obj, textpage, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)),
-                                 size)
+    pointer = ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort))
+    pdfium_c.FPDFTextObj_GetText(obj, textpage, pointer, size)
     return buffer.raw[:size].decode("utf-16-le").rstrip("\x00")
 
 
