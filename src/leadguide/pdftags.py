@@ -28,6 +28,8 @@ import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from .pdftext import text_objects
+
 Texts = dict[int, dict[int, str]]  # page index → MCID → the text drawn in it
 _CONTENT_ITEMS = ("/MCR", "/OBJR")
 
@@ -71,7 +73,7 @@ def mcid_texts(pdf: bytes, numbers: list[int]) -> Texts:
             textpage = page.get_textpage()
             found: dict[int, str] = {}
             baseline = None
-            for obj in _text_objects(page.raw):
+            for obj in text_objects(page.raw):
                 mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj)
                 if mcid < 0:
                     continue
@@ -87,20 +89,6 @@ def mcid_texts(pdf: bytes, numbers: list[int]) -> Texts:
     finally:
         document.close()
     return texts
-
-
-def _text_objects(page) -> Iterator:
-    stack = [(pdfium_c.FPDFPage_CountObjects(page), lambda i: pdfium_c.FPDFPage_GetObject(page, i))]
-    while stack:
-        count, get = stack.pop()
-        for index in range(count):
-            obj = get(index)
-            kind = pdfium_c.FPDFPageObj_GetType(obj)
-            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
-                yield obj
-            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
-                stack.append((pdfium_c.FPDFFormObj_CountObjects(obj),
-                              lambda i, form=obj: pdfium_c.FPDFFormObj_GetObject(form, i)))
 
 
 def _baseline(obj) -> float:

@@ -9,6 +9,8 @@ from typing import Any, Callable, Iterator
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from ..pdftext import text_objects
+
 Rect = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
 
 
@@ -110,24 +112,10 @@ def _uri(document: pdfium.PdfDocument, action: Any) -> str:
 def page_fonts(page: pdfium.PdfPage) -> set[Font]:
     """Every font the page's text is set in, inside form XObjects too."""
     handles = {}
-    for text in _text_objects(pdfium_c.FPDFPage_CountObjects(page),
-                              partial(pdfium_c.FPDFPage_GetObject, page)):
+    for text in text_objects(page):
         font = pdfium_c.FPDFTextObj_GetFont(text)
         handles[ctypes.cast(font, ctypes.c_void_p).value] = font
     return {_font(font) for font in handles.values()}
-
-
-def _text_objects(count: int, get: Callable[[int], Any]) -> Iterator[Any]:
-    """The text objects among ``get(0)`` ... ``get(count - 1)`` and inside the form XObjects
-    among them (half the time of PdfPage.get_objects, which wraps every object)."""
-    for index in range(count):
-        obj = get(index)
-        kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
-            yield obj
-        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
-            yield from _text_objects(pdfium_c.FPDFFormObj_CountObjects(obj),
-                                     partial(pdfium_c.FPDFFormObj_GetObject, obj))
 
 
 Matrix = tuple[float, float, float, float, float, float]  # a b c d e f, as in a PDF's cm
