@@ -75,8 +75,7 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
     result = build(guide_dir, out=out, draft=draft, progress=_progress,
                    verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs)
     if result.laid_out:
-        click.echo(f"  parts   {result.laid_out[0]} of {result.laid_out[1]} laid out, "
-                   "the rest from the cache", err=True)
+        click.echo(f"  parts   {_parts_note(*result.laid_out)}", err=True)
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     if result.page_error:
@@ -190,6 +189,14 @@ def fit_command(guide_dir: Path) -> None:
 
 
 _STATUS_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
+
+
+def _parts_note(layouts: int, parts: int) -> str:
+    if layouts == 0:
+        return f"all {parts} from the cache"
+    if layouts > parts:  # a part that reads another's page numbers is laid out again
+        return f"{layouts} layouts for {parts} parts (some twice, for page numbers)"
+    return f"{layouts} of {parts} laid out, the rest from the cache"
 
 
 def _cheap_checks(guide_dir: Path, draft: bool):
