@@ -108,10 +108,14 @@ def _object_text(textpage, obj) -> str:
 
 
 def kids(element) -> list:
-    found = element.get("/K")
-    if found is None:
+    return as_list(element.get("/K"))
+
+
+def as_list(value) -> list:
+    """A structure element's /K as a list (it may be absent, one item or an array)."""
+    if value is None:
         return []
-    return list(found) if isinstance(found, pikepdf.Array) else [found]
+    return list(value) if isinstance(value, pikepdf.Array) else [value]
 
 
 def set_kids(element, items: list) -> None:
@@ -483,7 +487,7 @@ def tag_contents_lists(document: pikepdf.Pdf, elements: list) -> None:
     """A list whose every item links into the document is a table of contents."""
     linking = set()
     for element, ancestors in elements:
-        if any(_is_objr(kid) and _is_internal(kid.Obj) for kid in kids(element)):
+        if any(_is_objr(kid) and is_internal_link(kid.Obj) for kid in kids(element)):
             linking.update(a.objgen for a in (*ancestors, element))
     for element, _ in elements:
         if tag(element) != "/L":
@@ -495,7 +499,7 @@ def tag_contents_lists(document: pikepdf.Pdf, elements: list) -> None:
                 _to_toc_item(document, item)
 
 
-def _is_internal(annotation) -> bool:
+def is_internal_link(annotation) -> bool:
     if not isinstance(annotation, pikepdf.Dictionary) or annotation.get("/Subtype") != "/Link":
         return False
     action = annotation.get("/A")

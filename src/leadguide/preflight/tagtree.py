@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pikepdf
 
+from ..pdftags import as_list, is_internal_link, kids
+
 _TEXT_OPS = {"Tj", "TJ", "'", '"'}
 _ID_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:\S*|#?[\w:./-]+)$", re.I)
 _MAX_FORM_DEPTH = 8
@@ -138,10 +140,10 @@ class _Tree:
         self.untagged_contents: list[int] = []
         self.seen: set[tuple[int, int]] = set()
 
-    def walk(self, kids, page, ancestors: tuple[str, ...]) -> tuple[bool, bool]:
+    def walk(self, k_value, page, ancestors: tuple[str, ...]) -> tuple[bool, bool]:
         """Record what the elements below reach; return (any text, any internal link)."""
         has_text = has_link = False
-        for kid in _items(kids):
+        for kid in as_list(k_value):
             if isinstance(kid, int):
                 key = (page or (0, 0), int(kid))
                 self.referenced.add(key)
@@ -161,7 +163,7 @@ class _Tree:
             self.referenced.add(key)
             return key in self.texts, False
         if kind == "/OBJR":
-            return True, _internal_link(kid.get("/Obj"))
+            return True, is_internal_link(kid.get("/Obj"))
         if "/S" not in kid or (kid.is_indirect and kid.objgen in self.seen):
             return False, False
         if kid.is_indirect:
@@ -180,35 +182,21 @@ class _Tree:
         return text, link
 
     def _all_items_link(self, element) -> bool:
-        items = [k for k in _items(element.get("/K"))
+        items = [k for k in kids(element)
                  if isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/LI"]
         return bool(items) and all(_holds_internal_link(item, 0) for item in items)
-
-
-def _items(kids) -> list:
-    if kids is None:
-        return []
-    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
 
 
 def _holds_internal_link(element, depth: int) -> bool:
     if depth > 32:
         return False
-    for kid in _items(element.get("/K")):
+    for kid in kids(element):
         if isinstance(kid, pikepdf.Dictionary):
-            if kid.get("/Type") == "/OBJR" and _internal_link(kid.get("/Obj")):
+            if kid.get("/Type") == "/OBJR" and is_internal_link(kid.get("/Obj")):
                 return True
             if "/S" in kid and _holds_internal_link(kid, depth + 1):
                 return True
     return False
-
-
-def _internal_link(annotation) -> bool:
-    if not isinstance(annotation, pikepdf.Dictionary) or annotation.get("/Subtype") != "/Link":
-        return False
-    action = annotation.get("/A")
-    return "/Dest" in annotation or (isinstance(action, pikepdf.Dictionary)
-                                     and action.get("/S") == "/GoTo")
 
 
 def _parent_tags(root) -> dict[int, str]:
