@@ -88,12 +88,22 @@ def part_document(split: SplitGuide, index: int, start: int, targets: dict[str, 
     for page, anchors in sorted(by_page.items()):
         spans = "".join(f'<span id="{_attr(a)}"></span>' for a in anchors)
         after += f'<div style="page: leadguide-stub-{page}; break-before: page">{spans}</div>'
-        styles.append(f"@page leadguide-stub-{page} {{ counter-reset: page {page} }}")
+        styles.append(f"@page leadguide-stub-{page} {{ counter-reset: page {page}; {_NO_MARGIN_BOXES} }}")
     head = split.head
     if styles:
         style = f"<style>{' '.join(styles)}</style>"
         head = re.sub(r"</head>", lambda _: style + "</head>", head, count=1, flags=re.I)
     return head + before + split.parts[index].body + after + split.tail
+
+
+# A stub page is dropped from the PDF: laying out and drawing its running heads is wasted.
+_NO_MARGIN_BOXES = " ".join(
+    f"@{side}-{place} {{ content: none }}"
+    for side, places in (("top", ("left-corner", "left", "center", "right", "right-corner")),
+                         ("bottom", ("left-corner", "left", "center", "right", "right-corner")),
+                         ("left", ("top", "middle", "bottom")),
+                         ("right", ("top", "middle", "bottom")))
+    for place in places)
 
 
 def _attr(value: str) -> str:
