@@ -11,6 +11,7 @@ import jinja2
 
 from .assets import allowed_roots, macro_templates, stylesheets, template_dirs
 from .chapters import Chapter, chapter_anchor
+from .chaptercache import ChapterCache
 from .config import GuideConfig
 from .errors import GuideError, TemplateError, raise_all
 from .guard import CONTROL_CHARACTER, describe_control
@@ -33,11 +34,18 @@ class GuideHtml:
     chapters: tuple[RenderedChapter, ...]
 
 
-def make_environment(config: GuideConfig) -> GuideSandbox:
-    """The guide's templates, its kit's, then the built-in ones, in the sandbox."""
+def make_environment(config: GuideConfig, cache_folder: Path | None = None) -> GuideSandbox:
+    """The guide's templates, its kit's, then the built-in ones, in the sandbox.
+
+    With a ``cache_folder``, Jinja2 keeps the templates' compiled code there (by template and
+    source checksum; this environment's alone, as the code depends on its settings)."""
     env = make_sandbox(template_dirs(config.root, config.kit), allowed_roots(config.root),
                        filters={"slug": _slug, "printed_url": printed_url},
                        globals={"qr_data_uri": qr_data_uri, "data_list": _data_list})
+    if cache_folder is not None:
+        folder = cache_folder / "templates"
+        folder.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
     return env
 
 
@@ -77,14 +85,24 @@ def template_context(config: GuideConfig, data: dict[str, Any]) -> dict[str, Any
 
 
 def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
-                    env: jinja2.Environment) -> list[RenderedChapter]:
-    """Every chapter body rendered; all broken chapters are reported together."""
+                    env: jinja2.Environment, cache: ChapterCache | None = None
+                    ) -> list[RenderedChapter]:
+    """Every chapter body rendered (or found in ``cache``); all broken chapters are reported
+    together."""
     context = template_context(config, data)
-    macros = macro_functions(env, context, macro_templates(config.root, config.kit))
+    macros: dict[str, Any] | None = None  # made when a chapter that needs them is rendered
     rendered, errors = [], []
     for chapter in chapters:
+        found = cache.get(chapter) if cache else None
+        if found:
+            rendered.append(found)
+            continue
+        if macros is None and chapter.templating:  # a broken macro file stops the build here
+            macros = macro_functions(env, context, macro_templates(config.root, config.kit))
         try:
-            rendered.append(render_chapter(chapter, env, context, macros))
+            rendered.append(render_chapter(chapter, env, context, macros or {}))
+            if cache:
+                cache.put(rendered[-1])
         except GuideError as error:
             errors.append(error)
     raise_all(errors)
@@ -101,10 +119,14 @@ def theme_css(config: GuideConfig) -> str:
 
 
 def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
-             page_template: str = "guide.html") -> GuideHtml:
-    """Render chapters, then lay them into the page template as one document."""
-    env = make_environment(config)
-    rendered = render_chapters(config, chapters, data, env)
+             page_template: str = "guide.html", cache_folder: Path | None = None) -> GuideHtml:
+    """Render chapters, then lay them into the page template as one document.
+
+    With a ``cache_folder``, compiled templates and rendered chapters are kept there
+    (chaptercache.py), so a build after a one-chapter edit renders that chapter only."""
+    env = make_environment(config, cache_folder)
+    cache = ChapterCache(cache_folder, config) if cache_folder else None
+    rendered = render_chapters(config, chapters, data, env, cache)
     context = {**template_context(config, data),
                "chapters": tuple(chapter_view(r) for r in rendered),
                "theme_css": theme_css(config),

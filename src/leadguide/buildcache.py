@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Iterator
 
 from .assets import BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES
 from .checks import ChapterSpan
@@ -58,19 +59,27 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def sources_key(config: GuideConfig, draft: bool, cache_folder: Path) -> str:
+def source_files(config: GuideConfig, cache_folder: Path) -> Iterator[tuple[Path, bytes]]:
+    """Every file the guide's PDF is made from, with its content, leadguide's code first; a
+    symlink gives where it points, never what: nothing outside is read."""
     from .build import _outside_the_pdf
 
-    digest = hashlib.sha256(f"{code_fingerprint()} draft={draft}".encode())
+    yield Path("leadguide"), code_fingerprint().encode()
     skip = cache_folder.resolve()
     for folder in (config.root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
         for path in sorted(folder.rglob("*")):
             if _outside_the_pdf(path) or skip in path.resolve().parents:
                 continue
-            if path.is_symlink():  # where it points, never what: nothing outside is read
-                digest.update(f"{path} -> {os.readlink(path)}".encode() + b"\0")
+            if path.is_symlink():
+                yield path, f"link -> {os.readlink(path)}".encode()
             elif path.is_file():
-                digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+                yield path, b"file " + path.read_bytes()
+
+
+def sources_key(config: GuideConfig, draft: bool, cache_folder: Path) -> str:
+    digest = hashlib.sha256(f"draft={draft}".encode())
+    for path, content in source_files(config, cache_folder):
+        digest.update(str(path).encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
 

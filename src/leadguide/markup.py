@@ -89,7 +89,7 @@ def render_chapter(chapter: Chapter, env: jinja2.Environment, context: dict[str,
     """``macros`` (from macro_functions) can be shared by all chapters of one guide."""
     stash = BlockStash()
     macros = {name: stash.wrap(fn) for name, fn in
-              (macros or macro_functions(env, context)).items()}
+              (macro_functions(env, context) if macros is None else macros).items()}
     _check_depth(chapter, chapter.body, chapter.body_line)
     source = (_run_jinja(chapter, env, {**context, **macros, "chapter": chapter_view(chapter)})
               if chapter.templating else chapter.body)
