@@ -106,7 +106,8 @@ def both_builds(tmp_path_factory):
 
 def test_parts_were_laid_out_apart_and_cached(both_builds):
     parts, whole = both_builds
-    assert parts.laid_out is not None and parts.laid_out[1] == 13  # cover, contents, 11 chapters
+    # cover, contents, 11 chapters, each laid out once: the contents waited for the chapters
+    assert parts.laid_out == (13, 13)
     assert whole.laid_out is None
     assert list((parts.output.parent / ".cache" / "parts").glob("*.pdf"))
 
@@ -166,7 +167,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_an_edit_lays_out_its_part_only(sample_guide, tmp_path):
     out = tmp_path / "out" / "sample.pdf"
     cold = build(sample_guide, out=out, jobs=1)
-    assert cold.laid_out[0] >= cold.laid_out[1]  # all of them (the contents twice)
+    assert cold.laid_out[0] == cold.laid_out[1]  # each once: the contents waits for the rest
     again = build(sample_guide, out=out)
     assert again.laid_out is None and "unchanged" in again.timings
     _edit(sample_guide / "chapters" / "01-intro.md", "smart\" quotes.", "smart\" quotes. Keep going.")
@@ -211,3 +212,49 @@ def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path):
     assert len({p.name for p in parts.glob("*.pdf")} - before) == 1
     text = " ".join("".join(p.extract_text() for p in PdfReader(target).pages).split())
     assert "Saved." in text
+
+
+def test_an_edit_renders_its_chapter_only_and_a_template_edit_all(sample_guide, tmp_path,
+                                                                  monkeypatch):
+    """Rendered chapters are cached (chaptercache.py) by the chapter and all else but the
+    other chapters: data, templates and guide.yaml edits render every chapter again."""
+    import leadguide.assemble as assemble
+
+    rendered: list[str] = []
+    real = assemble.render_chapter
+    monkeypatch.setattr(assemble, "render_chapter", lambda chapter, *args: (
+        rendered.append(chapter.path.name), real(chapter, *args))[1])
+    out = tmp_path / "out" / "sample.pdf"
+    cold = build(sample_guide, out=out, jobs=1)
+    chapters = sorted(rendered)
+    assert len(chapters) == len(cold.spans) >= 2
+    rendered.clear()
+    _edit(sample_guide / "chapters" / "01-intro.md", "smart\" quotes.", "smart\" quotes. Once more.")
+    edited = build(sample_guide, out=out, jobs=1)
+    assert rendered == ["01-intro.md"]
+    assert "Once more." in " ".join("".join(p.extract_text() for p in PdfReader(out).pages).split())
+    rendered.clear()
+    template = next(sample_guide.glob("templates/*.html"), None) or next(
+        (sample_guide / "data").glob("*.yaml"))
+    template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    build(sample_guide, out=out, jobs=1)
+    assert sorted(rendered) == chapters
+    fresh = build(sample_guide, out=tmp_path / "whole" / "sample.pdf", whole=True)
+    assert summary(out) == summary(fresh.output) and edited.pages == fresh.pages
+
+
+def test_a_process_parses_the_stylesheets_once_while_they_stay_the_same(sample_guide, tmp_path):
+    from leadguide.assets import allowed_roots, asset_fallbacks, stylesheets
+    from leadguide.partpdf import parsed_styles
+
+    extra = sample_guide / "styles" / "extra.css"
+    extra.parent.mkdir(exist_ok=True)
+    extra.write_text("p { color: #222; }\n", encoding="utf-8")
+    args = (stylesheets(sample_guide), allowed_roots(sample_guide), asset_fallbacks(sample_guide))
+    first = parsed_styles(*args)
+    assert parsed_styles(*args) is first
+    folder = first.styles.font_config._folder
+    extra.write_text("p { color: #333; }\n", encoding="utf-8")
+    second = parsed_styles(*args)
+    assert second is not first and second.key != first.key
+    assert folder is None or not Path(folder).exists()  # the old font folder is removed

@@ -5,15 +5,14 @@ import json
 import os
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote
 
-from .assemble import GuideHtml
 from .assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
                      asset_fallbacks)
-from .chapters import Chapter, load_chapters
 from .checks import ChapterSpan, chapter_spans, check_page_promise, part_starts
 from .config import GuideConfig, load_config
 from .guard import read_text
@@ -23,6 +22,8 @@ from .pagefill import PageFill
 from . import buildcache
 
 if TYPE_CHECKING:
+    from .assemble import GuideHtml
+    from .chapters import Chapter
     from .pdf import Rendered
 
 Progress = Callable[[str, float], None]
@@ -87,18 +88,20 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     if not whole and (unchanged := buildcache.lookup(cache_folder, config, draft, target)):
         watch.lap("unchanged", started)
         return _unchanged_result(unchanged, target, config, watch)
-    from .assemble import assemble  # Jinja2 and Markdown: not needed when nothing changed
+    with _part_workers(config, whole, jobs) as workers:
+        from .assemble import assemble  # Jinja2 and Markdown: not needed when nothing changed
 
-    chapters, data = read_sources(config)
-    watch.lap("read", started)
+        chapters, data = read_sources(config)
+        watch.lap("read", started)
 
-    started = time.perf_counter()
-    guide_html = assemble(config, chapters, data)
-    watch.lap("html", started)
+        started = time.perf_counter()
+        guide_html = assemble(config, chapters, data,
+                              cache_folder=None if whole else cache_folder)
+        watch.lap("html", started)
 
-    started = time.perf_counter()
-    laid_out = _lay_out(config, chapters, guide_html, None if whole else cache_folder, jobs)
-    watch.lap("layout", started)
+        started = time.perf_counter()
+        laid_out = _lay_out(config, chapters, guide_html, cache_folder, workers)
+        watch.lap("layout", started)
 
     spans = chapter_spans(chapters, laid_out.anchor_pages, laid_out.page_count)
     fills = laid_out.fills(part_starts(spans, laid_out.anchor_pages))
@@ -134,16 +137,31 @@ class _LaidOut:
     parts: tuple[int, int] | None = None
 
 
+def _part_workers(config: GuideConfig, whole: bool, jobs: int | None):
+    """The processes that lay out the parts, parsing the stylesheets while the HTML is made
+    (a no-op context for a whole build)."""
+    if whole:
+        return nullcontext()
+    from .assets import stylesheets
+    from .workers import PartWorkers
+
+    styles = (stylesheets(config.root, config.kit), allowed_roots(config.root),
+              asset_fallbacks(config.root))
+    return PartWorkers(jobs, styles)
+
+
 def _lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml,
-             cache_folder: Path | None, jobs: int | None) -> _LaidOut:
-    """The guide laid out in cached parts, or whole when there is no cache or it must be."""
-    if cache_folder is not None:
+             cache_folder: Path, workers) -> _LaidOut:
+    """The guide laid out in cached parts by ``workers``, or whole when there are none or it
+    must be."""
+    if workers is not None:
         from .incremental import lay_out_parts
 
         locate = reference_locator(config, chapters)
         roots, fallbacks = allowed_roots(config.root), asset_fallbacks(config.root)
         budgets = {c.anchor: c.pages for c in chapters if c.pages}
-        joined = lay_out_parts(guide_html, roots, fallbacks, cache_folder, locate, jobs, budgets)
+        joined = lay_out_parts(guide_html, roots, fallbacks, cache_folder, locate, workers,
+                               budgets)
         if joined is not None:
             return _LaidOut(joined.page_count, joined.anchor_pages, joined.warnings, joined.pdf,
                             lambda _starts: joined.fills, (joined.laid_out, joined.parts))
@@ -173,6 +191,7 @@ def _unchanged_result(unchanged: "buildcache.Unchanged", target: Path, config: G
 
 def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
     """Chapters and data, with the problems of both reported in one go."""
+    from .chapters import load_chapters
     from .data import load_data
 
     errors: list[GuideError] = []

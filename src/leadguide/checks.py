@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .chapters import Chapter
 from .config import GuideConfig
 from .errors import PagePromiseError
+
+if TYPE_CHECKING:
+    from .chapters import Chapter
 
 # Anchors the page template puts on the parts that are not chapters.
 PART_ANCHORS = ("cover", "contents", "back")

@@ -202,9 +202,9 @@ def _parts_note(layouts: int, parts: int) -> str:
 def _cheap_checks(guide_dir: Path, draft: bool):
     """The preflight checks that read only the PDF's structure, run on the new file before it
     replaces the last good one."""
-    from .preflight import fit_to_send, run_checks, summary, table
-
     def verify(pdf: Path) -> None:
+        from .preflight import fit_to_send, run_checks, summary, table
+
         results = run_checks(guide_dir, pdf, cheap_only=True)
         for result, line in table([r for r in results if r.status != "pass"]):
             click.secho(line, fg=_STATUS_COLOURS[result.status], err=True)

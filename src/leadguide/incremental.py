@@ -2,22 +2,16 @@
 that chapter only.
 
 A part's layout depends on the rest of the guide only through the page it starts on and the
-pages of the ids its ``target-counter()`` reads (parts.py). Both are guessed (from the last
-build's hints, else one page per part), the stale parts are laid out, and the guesses are
-corrected until nothing moves: usually one round, two on a cold build (the contents learns
-where the chapters start), more only when a page count changes.
+pages of the ids its ``target-counter()`` reads (parts.py). The start pages are guessed (from
+the last build's hints, else the chapters' page budgets, else one page per part); a part that
+reads ids of a part being laid out waits for it and reads their real pages. The guesses are
+corrected until nothing moves: one round, unless a page count changed.
 """
 from __future__ import annotations
 
-import ctypes
-import gc
 import hashlib
 import json
-import multiprocessing
-import os
-import signal
-import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +22,9 @@ from .join import JoinPart, join_parts
 from .pagefill import LAST, PART_END, PageFill
 from .buildcache import keep_file
 from .partcache import PartCache, job_key
-from .partpdf import PartJob, PartLayout, lay_out_part
+from .partpdf import PartJob, PartLayout
 from .parts import SplitGuide, part_document, primer_pages, split_guide
+from .workers import PartWorkers
 
 _MAX_ROUNDS = 8
 
@@ -59,7 +54,7 @@ class _Round:
 
 
 def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Path, Path],
-                  cache_folder: Path, locate, jobs: int | None = None,
+                  cache_folder: Path, locate, workers: PartWorkers,
                   budgets: dict[str, int] | None = None) -> Joined | None:
     """The joined guide, or None when the guide cannot be laid out in parts (see parts.py).
 
@@ -75,24 +70,27 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     anchors = hints.anchors(pages)
     done: dict[str, PartLayout] = {}
     laid_out = 0
+    link_problems: list[GuideError] = []
+
+    def make_job(index: int, start: int, targets: dict[str, int]) -> PartJob:
+        return _job(guide, split, index, start, targets, roots, fallbacks, cache)
+
+    def meanwhile() -> None:  # while the workers lay out the first parts
+        if not link_problems:
+            link_problems.append(_link_problems(guide, locate))
+
     for _ in range(_MAX_ROUNDS):
         guess = _Round(split, pages, anchors, needs)
-        plan = [_job(guide, split, i, guess, roots, fallbacks, cache) for i in range(len(pages))]
-        keys = [job_key(job) for job in plan]
-        stale = {key: job for key, job in zip(keys, plan)
-                 if key not in done and not _found(cache, key, done)}
-        for key, layout in _run(stale, jobs):
-            cache.put(key, layout)
-            done[key] = layout
-        laid_out += len(stale)
-        results = [done[key] for key in keys]
+        results, used, fresh = _lay_out_round(split, guess, needs, make_job, cache, done,
+                                              workers, meanwhile)
+        laid_out += fresh
         elsewhere = [_ids_elsewhere(results, i) for i in range(len(results))]
         new_pages = [r.pages for r in results]
         new_needs = [needs[i] | {a for a in r.undefined_targets.values() if a in elsewhere[i]}
                      for i, r in enumerate(results)]
         new_anchors = _global_anchors(results, new_pages)
         settled = new_pages == pages and new_needs == needs and all(
-            new_anchors.get(a) == page for t in guess.targets for a, page in t.items())
+            new_anchors.get(a) == page for t in used for a, page in t.items())
         pages, needs, anchors = new_pages, new_needs, new_anchors
         if settled:
             break
@@ -102,11 +100,72 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
         return None  # the styles let a part share a page with the one before: lay out whole
     hints.save(results, needs)
     cache.prune()
-    warnings = _warnings(results, elsewhere, guide, fetcher, locate)
+    meanwhile()
+    warnings = _warnings(results, elsewhere, guide, link_problems[0], locate)
     join = [JoinPart(r.pdf, r.primers, r.pages, r.bookmarks, r.fonts,
                      split.foreign_refs(i) - set(r.anchors)) for i, r in enumerate(results)]
     pdf = join_parts(join, cache.font_file)
     return Joined(pdf, sum(pages), anchors, warnings, laid_out, len(results), _fills(results))
+
+
+def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make_job,
+                   cache: PartCache, done: dict[str, PartLayout], workers: PartWorkers,
+                   meanwhile) -> tuple[list[PartLayout], list[dict[str, int]], int]:
+    """Every part at the places ``guess`` gives: from the cache, else laid out.
+
+    A part that reads ids of a part being laid out waits for it, so that it reads their
+    pages as laid out instead of a guess (on a cold build, the contents waits for the
+    chapters). Returns the parts, the pages of other parts' ids each one read, and how many
+    were laid out."""
+    holder = {a: i for i, part in enumerate(split.parts) for a in part.ids}
+    reads = [{holder[a] for a in need if a in holder} - {i} for i, need in enumerate(needs)]
+    waiting = sorted(range(len(split.parts)), key=lambda i: -len(split.parts[i].body))
+    results: dict[int, PartLayout] = {}
+    used: dict[int, dict[str, int]] = {}
+    running: dict[Future, tuple[int, str]] = {}
+    fresh = 0
+    while waiting or running:
+        busy = set(waiting) | {i for i, _ in running.values()}
+        ready = [i for i in waiting if not reads[i] & busy]
+        if not ready and not running:
+            ready = list(waiting)  # parts that read each other: guess; the next round corrects
+        batch: list[tuple[int, str, PartJob]] = []
+        for index in ready:
+            waiting.remove(index)
+            used[index] = _read_pages(split, guess, results, index, needs[index])
+            job = make_job(index, guess.starts[index], used[index])
+            key = job_key(job)
+            if key in done or _found(cache, key, done):
+                results[index] = done[key]
+            else:
+                batch.append((index, key, job))
+        if batch:
+            futures = workers.submit([job for _, _, job in batch])
+            running.update((f, (i, key)) for f, (i, key, _) in zip(futures, batch))
+            fresh += len(batch)
+            meanwhile()
+        if ready or not running:
+            continue
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            index, key = running.pop(future)
+            layout = future.result()
+            cache.put(key, layout)
+            done[key] = results[index] = layout
+    count = len(split.parts)
+    return [results[i] for i in range(count)], [used[i] for i in range(count)], fresh
+
+
+def _read_pages(split: SplitGuide, guess: _Round, results: dict[int, PartLayout], index: int,
+                need: set[str]) -> dict[str, int]:
+    """The guide pages of the ids in other parts that part ``index`` reads: as laid out in
+    this round where the part holding one is done, else as guessed."""
+    pages = dict(guess.targets[index])
+    for other, layout in results.items():
+        if other != index:
+            start = guess.starts[other]
+            pages.update({a: start + layout.anchors[a] - 1 for a in need if a in layout.anchors})
+    return pages
 
 
 def _fills(results: list[PartLayout]) -> list[PageFill]:
@@ -121,9 +180,8 @@ def _fills(results: list[PartLayout]) -> list[PageFill]:
     return fills
 
 
-def _job(guide: GuideHtml, split: SplitGuide, index: int, guess: _Round, roots, fallbacks,
-         cache: PartCache) -> PartJob:
-    start, targets = guess.starts[index], guess.targets[index]
+def _job(guide: GuideHtml, split: SplitGuide, index: int, start: int, targets: dict[str, int],
+         roots, fallbacks, cache: PartCache) -> PartJob:
     return PartJob(html=part_document(split, index, start, targets), base_url=guide.base_url,
                    stylesheets=guide.stylesheets, roots=roots, fallbacks=fallbacks,
                    primers=primer_pages(index, start), stub_pages=len(set(targets.values())),
@@ -137,44 +195,10 @@ def _found(cache: PartCache, key: str, done: dict[str, PartLayout]) -> bool:
     return layout is not None
 
 
-def _run(stale: dict[str, PartJob], jobs: int | None):
-    """Lay out the stale parts: on every core when there are several."""
-    workers = min(jobs or os.cpu_count() or 1, len(stale))
-    if workers <= 1:
-        for key, job in stale.items():
-            yield key, lay_out_part(job)
-        return
-    # The biggest parts first, so no core waits alone on the exercise library at the end.
-    order = sorted(stale, key=lambda k: -len(stale[k].html))
-    # fork is fast (the workers inherit the imported WeasyPrint) but unsafe with threads.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker, initargs=(os.getpid(),)) as pool:
-        yield from zip(order, pool.map(lay_out_part, [stale[k] for k in order]))
-
-
 def _starts_a_page(before: PartLayout, part: PartLayout) -> bool:
     """Would ``part`` begin a new page in the whole guide too (a forced break, a new named
     page)?"""
     return part.breaks[0] or before.breaks[1] or before.breaks[3] != part.breaks[2]
-
-
-def _start_worker(build: int) -> None:
-    """A worker names its temporary folders after the build (litter.py) and ends when the
-    build does, even when the build is killed (Linux). A forked worker leaves what it
-    inherited to the garbage collector's permanent generation: collections then do not
-    touch, and copy, the pages it shares with the build."""
-    from . import litter
-
-    litter.build_pid = build
-    gc.freeze()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _ids_elsewhere(results: list[PartLayout], index: int) -> set[str]:
@@ -192,21 +216,23 @@ def _global_anchors(results: list[PartLayout], pages: list[int]) -> dict[str, in
 
 
 def _warnings(results: list[PartLayout], elsewhere: list[set[str]], guide: GuideHtml,
-              fetcher: SafeFetcher, locate) -> tuple[GuideError, ...]:
+              link_problems: list[GuideError], locate) -> tuple[GuideError, ...]:
     """The parts' complaints, as a whole-document build reports them."""
     from .pdf import describe_problems
 
     problems: list[GuideError] = []
     seen: set[str] = set()
+    seen_refused: set[tuple] = set()
     for message, path, line in results[0].css_problems if results else []:
         seen.add(message)  # every part parses the same stylesheets
         problems.append(RenderError(message, Path(path) if path else None, line))
-    problems += _link_problems(guide, locate)
+    problems += link_problems
     for result, ids in zip(results, elsewhere):
         messages = [m for m in result.messages
                     if result.undefined_targets.get(m) not in ids and m not in seen]
         seen.update(messages)
-        refused = [tuple(r) for r in result.refused]
+        refused = [tuple(r) for r in result.refused if tuple(r) not in seen_refused]
+        seen_refused.update(refused)  # a font the stylesheets name is refused in every part
         problems += describe_problems(messages, refused, guide.stylesheets, locate)
     return tuple(problems)
 

@@ -9,6 +9,7 @@ import shutil
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weasyprint.urls import URLFetcherResponse
 
@@ -16,6 +17,9 @@ from .assemble import GuideHtml
 from .errors import RenderError
 from .fetcher import SafeFetcher
 from .buildcache import keep_file
+
+if TYPE_CHECKING:
+    from .pdf import Styles
 
 _UNDEFINED_TARGET = re.compile(r"target points to undefined anchor .*?(?:'internal', '([^']*)'|'#([^']*)')")
 
@@ -71,16 +75,68 @@ class RecordingFetcher(SafeFetcher):
         return URLFetcherResponse(url, body, response.headers, response.status)
 
 
+@dataclass
+class _ParsedStyles:
+    styles: "Styles"
+    key: str
+    served: dict[str, str]  # what parsing them fetched (fonts), as RecordingFetcher.served
+    refused: list[tuple[str, str]]
+
+
+# The stylesheets this process parsed last: every part it lays out reuses them.
+_parsed: _ParsedStyles | None = None
+
+
+def styles_key(stylesheets: tuple[Path, ...], roots: tuple[Path, ...],
+               fallbacks: dict[Path, Path]) -> str:
+    digest = hashlib.sha256(repr((roots, sorted(fallbacks.items()))).encode())
+    for sheet in stylesheets:
+        digest.update(str(sheet).encode() + b"\0" + sheet.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def parsed_styles(stylesheets: tuple[Path, ...], roots: tuple[Path, ...],
+                  fallbacks: dict[Path, Path]) -> _ParsedStyles:
+    """The stylesheets parsed, once per process while they stay the same (about a third of
+    a small part's layout time)."""
+    global _parsed
+    from multiprocessing.util import Finalize
+
+    from .pdf import parse_styles
+
+    key = styles_key(stylesheets, roots, fallbacks)
+    if _parsed is None or _parsed.key != key:
+        if _parsed is not None:
+            _remove_font_folder(_parsed.styles.font_config)
+        fetcher = RecordingFetcher(roots, fallbacks)
+        _parsed = _ParsedStyles(parse_styles(stylesheets, fetcher), key, dict(fetcher.served),
+                                list(fetcher.refused))
+        # A worker process ends without running WeasyPrint's own clean-up of this folder.
+        Finalize(_parsed, _remove_font_folder, args=(_parsed.styles.font_config,),
+                 exitpriority=1)
+    return _parsed
+
+
+def _remove_font_folder(font_config) -> None:
+    if font_config._folder:
+        shutil.rmtree(font_config._folder, ignore_errors=True)
+        font_config._folder = None
+
+
 def lay_out_part(job: PartJob) -> PartLayout:
     from weasyprint.text.fonts import get_hb_object_data
 
     from .pagefill import page_fills
     from .pdf import RENDER_OPTIONS, lay_out
 
+    parsed = parsed_styles(job.stylesheets, job.roots, job.fallbacks)
     fetcher = RecordingFetcher(job.roots, job.fallbacks)
+    fetcher.served.update(parsed.served)
+    fetcher.refused.extend(parsed.refused)
     guide = GuideHtml(job.html, job.base_url, job.stylesheets, ())
     # The links' problems are the whole guide's, found once by the build (incremental.py).
-    document, css_problems, messages = lay_out(guide, fetcher, lambda _url: (None, None))
+    document, css_problems, messages = lay_out(guide, fetcher, lambda _url: (None, None),
+                                               parsed.styles)
     css_problems = [p for p in css_problems if isinstance(p, RenderError)]
     undefined = {m: match.group(1) or match.group(2) for m in messages
                  if (match := _UNDEFINED_TARGET.search(m))}
@@ -105,10 +161,6 @@ def lay_out_part(job: PartJob) -> PartLayout:
     in_forms = dict.fromkeys(originals, False)
     for font in document.fonts.values():
         in_forms[font.name.decode().lstrip("/")] |= font.used_in_forms
-    # A worker ends without running WeasyPrint's own clean-up: remove its font folder now.
-    if document.font_config._folder:
-        shutil.rmtree(document.font_config._folder, ignore_errors=True)
-        document.font_config._folder = None
     return PartLayout(
         pdf=pdf, primers=job.primers, pages=len(own), anchors=anchors,
         bookmarks=[(page.height, list(page.bookmarks)) for page in own],

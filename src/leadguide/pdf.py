@@ -127,18 +127,39 @@ def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
     return Rendered(document, first_pages(document), tuple(problems))
 
 
-def lay_out(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator
-            ) -> tuple[weasyprint.document.Document, list[GuideError], list[str]]:
-    """The laid-out document, the stylesheets' and links' problems, and what WeasyPrint logged."""
+@dataclass
+class Styles:
+    """Parsed stylesheets and the font configuration their @font-face rules filled.
+
+    Both can lay out any number of documents: a process laying out several parts of a guide
+    parses the stylesheets once (partpdf.py)."""
+
+    font_config: weasyprint.text.fonts.FontConfiguration
+    sheets: list[CSS]
+    problems: list[GuideError]
+
+
+def parse_styles(paths: tuple[Path, ...], fetcher: SafeFetcher) -> Styles:
     font_config = weasyprint.text.fonts.FontConfiguration()
     # WeasyPrint makes this folder lazily under an anonymous name; ours carries the pid, so
     # a later build can remove it if this one is killed (see litter.py).
     font_config._folder = font_folder()
-    sheets, problems = load_stylesheets(guide.stylesheets, fetcher, font_config)
+    sheets, problems = load_stylesheets(paths, fetcher, font_config)
+    return Styles(font_config, sheets, problems)
+
+
+def lay_out(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator, styles: Styles | None = None
+            ) -> tuple[weasyprint.document.Document, list[GuideError], list[str]]:
+    """The laid-out document, the stylesheets' and links' problems, and what WeasyPrint logged.
+
+    ``styles`` are the guide's stylesheets parsed already, else they are parsed now."""
+    styles = styles or parse_styles(guide.stylesheets, fetcher)
+    problems = list(styles.problems)
     with captured_weasyprint_log() as log:
         html = HTML(string=guide.html, base_url=guide.base_url, url_fetcher=fetcher)
         problems += disarm(html.etree_element, locate)
-        document = html.render(stylesheets=sheets, font_config=font_config, **RENDER_OPTIONS)
+        document = html.render(stylesheets=styles.sheets, font_config=styles.font_config,
+                               **RENDER_OPTIONS)
     return document, problems, log.messages
 
 
