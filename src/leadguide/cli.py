@@ -196,6 +196,8 @@ def _parts_note(layouts: int, parts: int) -> str:
         return f"all {parts} from the cache"
     if layouts > parts:  # a part that reads another's page numbers is laid out again
         return f"{layouts} layouts for {parts} parts (some twice, for page numbers)"
+    if layouts == parts:
+        return f"all {parts} laid out"
     return f"{layouts} of {parts} laid out, the rest from the cache"
 
 

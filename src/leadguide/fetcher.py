@@ -6,12 +6,12 @@ import mimetypes
 import os
 from xml.etree import ElementTree
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .guard import RefusedFile, read_bytes
+from .guard import RefusedFile, file_url_path, read_bytes
 
 
 class RefusedResource(ValueError):
@@ -65,12 +65,10 @@ class SafeFetcher(URLFetcher):
             return super().fetch(url, headers)
         if scheme != "file":
             return self._refuse(url, "network access is off: put the file in the guide folder")
-        path = self.local_path(url)
+        path = file_url_path(url, self.roots, self.fallbacks)
         if path is None:
             return self._refuse(url, "outside the guide folder: only files inside it can be used")
         if not os.path.lexists(path):
-            path = self._fallback(path)
-        if path is None or not os.path.lexists(path):
             return self._refuse(url, "file not found")
         try:
             body = read_bytes(path, self.roots)
@@ -81,23 +79,6 @@ class SafeFetcher(URLFetcher):
         if broken:
             return self._refuse(url, broken)
         return URLFetcherResponse(url, body, {"Content-Type": mime or "application/octet-stream"})
-
-    def local_path(self, url: str) -> Path | None:
-        """The real file a ``file:`` URL names, if it is inside an allowed root."""
-        parts = urlsplit(url)
-        if parts.netloc not in ("", "localhost"):
-            return None
-        raw = Path(unquote(parts.path))
-        if ".." in raw.parts or "\0" in str(raw):
-            return None
-        # The guard (in fetch) follows symlinks; here the named path itself must be inside.
-        return raw if any(raw.is_relative_to(root) for root in self.roots) else None
-
-    def _fallback(self, path: Path) -> Path | None:
-        for own, builtin in self.fallbacks.items():
-            if path.is_relative_to(own):
-                return builtin / path.relative_to(own)
-        return None
 
     def _refuse(self, url: str, reason: str) -> URLFetcherResponse:
         self.refused.append((url, reason))

@@ -6,6 +6,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from .errors import ContentError, GuideError
 
@@ -88,6 +89,24 @@ def read_text(path: Path, roots: tuple[Path, ...], shown: Path | None = None,
 # (U+0080–U+009F, which include U+0085 NEXT LINE). Text never needs them; they are invisible,
 # end XML, or break lines where the writer sees none.
 CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def file_url_path(url: str, roots: tuple[Path, ...], fallbacks: dict[Path, Path]) -> Path | None:
+    """The file a ``file:`` URL names, if the name is inside one of ``roots`` (resolved
+    folders); a missing file under a folder of ``fallbacks`` (resolved, own -> built-in) is
+    looked for in the built-in one. None for anything else. ``read_bytes`` still checks
+    where the file really is."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = Path(unquote(parts.path))
+    if ".." in path.parts or "\0" in str(path) or \
+            not any(path.is_relative_to(root) for root in roots):
+        return None
+    if not os.path.lexists(path):
+        own = next((own for own in fallbacks if path.is_relative_to(own)), None)
+        return fallbacks[own] / path.relative_to(own) if own is not None else path
+    return path
 
 
 def describe_control(character: str) -> str:

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .assemble import GuideHtml
 from .errors import GuideError, RenderError
-from .fetcher import SafeFetcher
-from .join import JoinPart, join_parts
+from .guard import file_url_path, read_bytes
 from .pagefill import LAST, PART_END, PageFill
 from .buildcache import keep_file
 from .partcache import PartCache, job_key
-from .partpdf import PartJob, PartLayout
-from .parts import SplitGuide, part_document, primer_pages, split_guide
-from .workers import PartWorkers
+from .parts import (PartJob, PartLayout, SplitGuide, part_document, primer_pages,
+                    split_guide)
+from .workers import PartWorkers, Task
+
+if TYPE_CHECKING:
+    from .assemble import GuideHtml
 
 _MAX_ROUNDS = 8
 
@@ -63,8 +64,7 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     split = split_guide(guide.html, [p.read_text(encoding="utf-8") for p in guide.stylesheets])
     if split is None:
         return None
-    fetcher = SafeFetcher(roots, fallbacks)
-    cache = PartCache(cache_folder, _file_hasher(fetcher))
+    cache = PartCache(cache_folder, _file_hasher(roots, fallbacks))
     hints = _Hints(cache_folder / "hints.json", split)
     pages, needs = hints.pages(budgets or {}), hints.needs()
     anchors = hints.anchors(pages)
@@ -102,6 +102,8 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     cache.prune()
     meanwhile()
     warnings = _warnings(results, elsewhere, guide, link_problems[0], locate)
+    from .join import JoinPart, join_parts  # pikepdf and HarfBuzz: after the layout started
+
     join = [JoinPart(r.pdf, r.primers, r.pages, r.bookmarks, r.fonts,
                      split.foreign_refs(i) - set(r.anchors)) for i, r in enumerate(results)]
     pdf = join_parts(join, cache.font_file)
@@ -122,34 +124,41 @@ def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make
     waiting = sorted(range(len(split.parts)), key=lambda i: -len(split.parts[i].body))
     results: dict[int, PartLayout] = {}
     used: dict[int, dict[str, int]] = {}
-    running: dict[Future, tuple[int, str]] = {}
+    running: dict[int, tuple[int, str, Task]] = {}  # by id() of the task
     fresh = 0
+
+    def send(batch: list[tuple[int, str, PartJob]]) -> None:
+        nonlocal fresh
+        if batch:
+            tasks = workers.submit([job for _, _, job in batch])
+            running.update((id(t), (i, key, t)) for t, (i, key, _) in zip(tasks, batch))
+            fresh += len(batch)
+            meanwhile()
+
     while waiting or running:
-        busy = set(waiting) | {i for i, _ in running.values()}
+        busy = set(waiting) | {i for i, _, _ in running.values()}
         ready = [i for i in waiting if not reads[i] & busy]
         if not ready and not running:
             ready = list(waiting)  # parts that read each other: guess; the next round corrects
         batch: list[tuple[int, str, PartJob]] = []
+        known: list[tuple[int, str, PartJob]] = []
         for index in ready:
             waiting.remove(index)
             used[index] = _read_pages(split, guess, results, index, needs[index])
             job = make_job(index, guess.starts[index], used[index])
             key = job_key(job)
+            (known if key in done or cache.has(key) else batch).append((index, key, job))
+        send(batch)  # the parts without a cache entry first: checking an entry takes longer
+        for index, key, job in known:
             if key in done or _found(cache, key, done):
                 results[index] = done[key]
             else:
-                batch.append((index, key, job))
-        if batch:
-            futures = workers.submit([job for _, _, job in batch])
-            running.update((f, (i, key)) for f, (i, key, _) in zip(futures, batch))
-            fresh += len(batch)
-            meanwhile()
+                send([(index, key, job)])
         if ready or not running:
             continue
-        finished, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in finished:
-            index, key = running.pop(future)
-            layout = future.result()
+        for task in workers.wait_any([task for _, _, task in running.values()]):
+            index, key, _ = running.pop(id(task))
+            layout = task.value()
             cache.put(key, layout)
             done[key] = results[index] = layout
     count = len(split.parts)
@@ -247,14 +256,19 @@ def _link_problems(guide: GuideHtml, locate) -> list[GuideError]:
     return disarm(HTML(string=guide.html, base_url=guide.base_url).etree_element, locate)
 
 
-def _file_hasher(fetcher: SafeFetcher):
+def _file_hasher(roots: tuple[Path, ...], fallbacks: dict[Path, Path]):
+    """The sha256 of a file a part's layout fetched, as it is now (None: refused or gone),
+    read through the guard as SafeFetcher reads it, without importing WeasyPrint."""
+    roots = tuple(root.resolve() for root in roots)
+    fallbacks = {own.resolve(): builtin.resolve() for own, builtin in fallbacks.items()}
     known: dict[str, str | None] = {}
 
     def file_sha(url: str) -> str | None:
         if url not in known:
+            path = file_url_path(url, roots, fallbacks)
             try:
-                known[url] = hashlib.sha256(fetcher.fetch(url).read()).hexdigest()
-            except Exception:  # refused or gone: the part must be laid out again
+                known[url] = hashlib.sha256(read_bytes(path, roots)).hexdigest() if path else None
+            except (GuideError, OSError):  # refused or gone: the part must be laid out again
                 known[url] = None
         return known[url]
     return file_sha

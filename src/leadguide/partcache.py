@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .buildcache import code_fingerprint, keep_file
-from .partpdf import PartJob, PartLayout
+from .parts import PartJob, PartLayout
 
 CACHE_FORMAT = 4
 _KEEP_DAYS = 7
@@ -42,6 +42,10 @@ class PartCache:
         self.parts = folder / "parts"
         self.fonts = folder / "fonts"
         self.file_sha = file_sha
+
+    def has(self, key: str) -> bool:
+        """Is there an entry for ``key`` (not yet checked, see get)?"""
+        return (self.parts / f"{key}.json").is_file()
 
     def get(self, key: str) -> PartLayout | None:
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # guide.html puts this comment between parts; a page template without it is built whole.
 PART_MARK = "<!--leadguide:part-->"
@@ -50,6 +51,41 @@ class SplitGuide:
         elsewhere = set().union(*(p.ids for i, p in enumerate(self.parts) if i != index))
         part = self.parts[index]
         return frozenset((part.refs - part.ids) & elsewhere)
+
+
+@dataclass(frozen=True)
+class PartJob:
+    html: str
+    base_url: str
+    stylesheets: tuple[Path, ...]
+    roots: tuple[Path, ...]
+    fallbacks: dict[Path, Path]
+    primers: int  # pages before the part's own
+    stub_pages: int  # pages after it
+    foreign_refs: frozenset[str]  # ids in other parts that its links point to
+    font_folder: Path | None = None  # where to keep the original font files (by sha256)
+
+
+@dataclass
+class PartLayout:
+    """A part's PDF and what the join and the next build need to know about it."""
+
+    pdf: bytes
+    primers: int
+    pages: int  # the part's own pages, without primer and stub pages
+    anchors: dict[str, int]  # id -> page within the part's own pages, from 1
+    bookmarks: list[tuple[float, list]]  # per own page: its height and WeasyPrint's bookmarks
+    undefined_targets: dict[str, str]  # message -> id target-counter() read and lacked
+    fonts: dict[str, tuple[str, bool]]  # PDF font name -> (sha256 of the font file, in forms)
+    deps: dict[str, str]  # URL -> sha256 of every file WeasyPrint fetched
+    fills: list[dict]  # pagefill.PageFill of each own page, as a dict, numbered from 1
+    # Whether the part's first block forces a page break before it and its last one after
+    # it, and their named pages (a change of named page breaks too): a part that starts on a
+    # new page only because it was laid out alone cannot be joined.
+    breaks: tuple[bool, bool, str, str]
+    css_problems: list[tuple[str, str | None, int | None]]
+    messages: list[str]
+    refused: list[tuple[str, str]]
 
 
 def split_guide(html: str, stylesheets: list[str]) -> SplitGuide | None:
