@@ -166,7 +166,7 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool) -> None:
 
 
 def _parts(stderr: str) -> str:
-    match = re.search(r"parts\s+(\d+ of \d+)", stderr)
+    match = re.search(r"parts\s+(\d+ of \d+|all \d+ laid out|all \d+ from the cache)", stderr)
     return match.group(1) if match else ("0 (unchanged)" if "unchanged" in stderr else "")
 
 

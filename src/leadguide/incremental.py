@@ -63,6 +63,7 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     when no build has laid it out yet: right, a cold build lays each part out once."""
     split = split_guide(guide.html, [p.read_text(encoding="utf-8") for p in guide.stylesheets])
     if split is None:
+        workers.close()
         return None
     cache = PartCache(cache_folder, _file_hasher(roots, fallbacks))
     hints = _Hints(cache_folder / "hints.json", split)
@@ -94,7 +95,8 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
         pages, needs, anchors = new_pages, new_needs, new_anchors
         if settled:
             break
-    else:
+    workers.close()  # their memory is not needed for the join
+    if not settled:
         return None  # page counts that never settle: lay the guide out whole
     if not all(_starts_a_page(before, r) for before, r in zip(results, results[1:])):
         return None  # the styles let a part share a page with the one before: lay out whole
