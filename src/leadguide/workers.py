@@ -20,6 +20,8 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from .errors import RenderError
+
 if TYPE_CHECKING:
     from .parts import PartJob, PartLayout
 
@@ -27,7 +29,7 @@ _PR_SET_PDEATHSIG = 1
 Styles = tuple[tuple[Path, ...], tuple[Path, ...], dict[Path, Path]]
 
 
-class WorkerDied(RuntimeError):
+class WorkerDied(RenderError):
     """A layout process ended without an answer (killed, or out of memory)."""
 
 
@@ -105,8 +107,9 @@ class PartWorkers:
             ok, value = worker.conn.recv()
         except (EOFError, OSError):
             self._workers.remove(worker)
-            ok, value = False, WorkerDied(f"a layout process ended (exit code "
-                                          f"{worker.process.exitcode}) while laying out a part")
+            ok, value = False, WorkerDied(
+                f"a layout process ended (exit code {worker.process.exitcode}) while laying "
+                "out a part: was it out of memory? `leadguide build --jobs 1` uses one process")
         task.result, task.error, task.done = (value, None, True) if ok else (None, value, True)
 
     def _start_worker(self) -> _Worker:
