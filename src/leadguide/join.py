@@ -158,13 +158,14 @@ class _Joiner:
     def _finish_tags(self) -> None:
         if not self.document.K:
             return
-        nums = Array()
+        # Gathered in a Python list: extending a pikepdf Array item by item is quadratic.
+        nums: list = []
         for key, value in self.parent_nums:
-            nums.extend([key, value])
+            nums += [key, value]
         for key, (annotation, element) in enumerate(self.annotations, start=len(self.out.pages)):
             annotation.StructParent = key
-            nums.extend([key, element])
-        parent_tree = self.out.make_indirect(Dictionary(Nums=nums))
+            nums += [key, element]
+        parent_tree = self.out.make_indirect(Dictionary(Nums=Array(nums)))
         root = self.out.make_indirect(Dictionary(Type=Name.StructTreeRoot, ParentTree=parent_tree,
                                                  K=Array([self.document])))
         self.document.P = root
@@ -209,15 +210,17 @@ class _Joiner:
 
     def _merge_fonts(self, parts: list[JoinPart]) -> None:
         """Each font once, holding the glyphs of every part, for every reference to it."""
-        for name, members in self.fonts.items():
-            merged = _merged_font(name, members, parts, self.font_file)
-            if merged is None:
-                continue
-            for resources in self._all_resources():
-                fonts = resources.get("/Font")
-                for key in list(fonts.keys()) if fonts is not None else []:
-                    if str(fonts[key].BaseFont)[1:] == name:
-                        fonts[key] = merged
+        merged = {name: _merged_font(name, members, parts, self.font_file)
+                  for name, members in self.fonts.items()}
+        merged = {name: font for name, font in merged.items() if font is not None}
+        if not merged:
+            return
+        for resources in self._all_resources():
+            fonts = resources.get("/Font")
+            for key, font in list(fonts.items()) if fonts is not None else []:
+                name = str(font.BaseFont)[1:]
+                if name in merged:
+                    fonts[key] = merged[name]
 
     def _all_resources(self):
         yield from self.resources
