@@ -46,15 +46,15 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
         texts = mcid_texts(pdf, [index for index, page in enumerate(document.pages)
                                  if any(a.get("/Subtype") == "/Link"
                                         for a in page.obj.get("/Annots", []))])
-        elements = list(walk(root))
-        artifacts = orphans(document, elements, parents)
-        for index, found in leaders(elements, texts, pages).items():
+        tree = Tree(root, pages)
+        artifacts = orphans(document, tree, parents)
+        for index, found in leaders(tree, texts).items():
             artifacts.setdefault(index, set()).update(found)
         make_artifacts(document, artifacts, parents)
-        join_links(document, elements, parents, texts, pages)
-        map_form_content(document, parents)
-        tag_contents_lists(document, elements)
-        demote_empty_headers(elements)
+        join_links(document, tree, parents, texts)
+        map_form_content(document, parents, tree)
+        tag_contents_lists(document, tree)
+        demote_empty_headers(tree)
         set_language(document, language)
         out = BytesIO()
         document.save(out)
@@ -127,32 +127,99 @@ def is_element(item) -> bool:
             and item.get("/Type") not in _CONTENT_ITEMS)
 
 
-def walk(root) -> Iterator[tuple[pikepdf.Dictionary, tuple]]:
-    """Every structure element reachable from the root, with its ancestors (outermost first)."""
-    stack = [(item, ()) for item in reversed(kids(root)) if is_element(item)]
-    seen: set[tuple[int, int]] = set()
-    while stack:
-        element, ancestors = stack.pop()
-        if element.objgen != (0, 0):
-            if element.objgen in seen:
-                continue
-            seen.add(element.objgen)
-        yield element, ancestors
-        below = (*ancestors, element)
-        stack += [(item, below) for item in reversed(kids(element)) if is_element(item)]
-
-
 def tag(element) -> str:
     return str(element.get("/S", ""))
 
 
+Key = tuple[int, int]  # an indirect object's (number, generation)
+
+
+class Tree:
+    """The structure elements reachable from the root (``elements``: each with its
+    ancestors), read from the PDF once: the steps ask it for an element's kids, tag and page
+    and change them through it. Each read of a pikepdf object is a call into qpdf; reading
+    every element again in every step cost most of fix_tags' time."""
+
+    def __init__(self, root, pages: dict[Key, int]):
+        self.pages = pages  # page objgen -> page index
+        self._kids: dict[Key, list] = {}
+        self._tags: dict[Key, str] = {}
+        self._page: dict[Key, int | None] = {}
+        self._is_element: dict[Key, bool] = {}
+        self.elements: list[tuple[pikepdf.Dictionary, tuple]] = list(self._walk(root))
+
+    def _walk(self, root) -> Iterator[tuple[pikepdf.Dictionary, tuple]]:
+        stack = [(item, ()) for item in reversed(kids(root)) if self.is_element(item)]
+        seen: set[Key] = set()
+        while stack:
+            element, ancestors = stack.pop()
+            if element.objgen != (0, 0):
+                if element.objgen in seen:
+                    continue
+                seen.add(element.objgen)
+            yield element, ancestors
+            below = (*ancestors, element)
+            stack += [(item, below) for item in reversed(self.kids(element))
+                      if self.is_element(item)]
+
+    def kids(self, element) -> list:
+        """The element's /K as a list (a copy: change it with ``set_kids``)."""
+        key = element.objgen
+        if key == (0, 0):
+            return kids(element)
+        found = self._kids.get(key)
+        if found is None:
+            found = self._kids[key] = kids(element)
+        return list(found)
+
+    def set_kids(self, element, items: list) -> None:
+        set_kids(element, items)
+        if element.objgen != (0, 0):
+            self._kids[element.objgen] = list(items)
+
+    def tag(self, element) -> str:
+        key = element.objgen
+        if key == (0, 0):
+            return tag(element)
+        found = self._tags.get(key)
+        if found is None:
+            found = self._tags[key] = tag(element)
+        return found
+
+    def set_tag(self, element, name: pikepdf.Name) -> None:
+        element.S = name
+        if element.objgen != (0, 0):
+            self._tags[element.objgen] = str(name)
+
+    def page(self, element) -> int | None:
+        """The index of the element's /Pg, if it names one of the document's pages."""
+        key = element.objgen
+        if key == (0, 0) or key not in self._page:
+            page = self.pages.get(element.Pg.objgen) if "/Pg" in element else None
+            if key == (0, 0):
+                return page
+            self._page[key] = page
+        return self._page[key]
+
+    def is_element(self, item) -> bool:
+        if not isinstance(item, pikepdf.Dictionary):
+            return False
+        key = item.objgen
+        if key == (0, 0):
+            return is_element(item)
+        found = self._is_element.get(key)
+        if found is None:
+            found = self._is_element[key] = is_element(item)
+        return found
+
+
 # --- running heads: artifacts ---------------------------------------------------------------
 
-def orphans(document: pikepdf.Pdf, elements: list, parents: pikepdf.NumberTree
+def orphans(document: pikepdf.Pdf, tree: Tree, parents: pikepdf.NumberTree
             ) -> dict[int, set[int]]:
     """Page index → MCIDs whose element the tree never reaches (WeasyPrint builds margin
     boxes' elements, running heads and page numbers, but hangs them nowhere)."""
-    reachable = {element.objgen for element, _ in elements}
+    reachable = {element.objgen for element, _ in tree.elements}
     found: dict[int, set[int]] = {}
     for index, page in enumerate(document.pages):
         mapped = _page_parents(page, parents)
@@ -166,14 +233,14 @@ def orphans(document: pikepdf.Pdf, elements: list, parents: pikepdf.NumberTree
 _LEADER = re.compile(r"[.·…•_\-‧]+")
 
 
-def leaders(elements: list, texts: Texts, pages: dict) -> dict[int, set[int]]:
+def leaders(tree: Tree, texts: Texts) -> dict[int, set[int]]:
     """Page index → MCIDs of leader dots (CSS ``leader('. ')``: one run per dot, three or more
     in a row, each the same dot), taken out of the tree: a listener hears no "dot dot dot"."""
     found: dict[int, set[int]] = {}
-    for element, _ in elements:
-        items = kids(element)
-        page = pages.get(element.Pg.objgen) if "/Pg" in element else None
-        runs = [_single_run(item, texts, pages, page) for item in items]
+    for element, _ in tree.elements:
+        items = tree.kids(element)
+        page = tree.page(element)
+        runs = [_single_run(item, texts, tree, page) for item in items]
         keep, row = [], []
         for item, run in [*zip(items, runs), (None, None)]:
             if run and (not row or run[2] == row[0][1][2]) and _LEADER.fullmatch(run[2]):
@@ -190,16 +257,16 @@ def leaders(elements: list, texts: Texts, pages: dict) -> dict[int, set[int]]:
             elif item is not None:
                 keep.append(item)
         if len(keep) != len(items):
-            set_kids(element, keep)
+            tree.set_kids(element, keep)
     return found
 
 
-def _single_run(item, texts: Texts, pages: dict, page: int | None
+def _single_run(item, texts: Texts, tree: Tree, page: int | None
                 ) -> tuple[int, int, str] | None:
     """(page index, MCID, stripped text) of a marked run: an MCID, or an element holding
     exactly one."""
-    if is_element(item) and "/Pg" in item and len(kids(item)) == 1:
-        page, item = pages.get(item.Pg.objgen), kids(item)[0]
+    if tree.is_element(item) and "/Pg" in item and len(inner := tree.kids(item)) == 1:
+        page, item = tree.page(item), inner[0]
     if not isinstance(item, int) or page is None:
         return None
     text = texts.get(page, {}).get(int(item))
@@ -274,33 +341,33 @@ def _mcid(operands) -> int | None:
 
 # --- links ----------------------------------------------------------------------------------
 
-def join_links(document: pikepdf.Pdf, elements: list, parents: pikepdf.NumberTree,
-               texts: Texts, pages: dict) -> None:
+def join_links(document: pikepdf.Pdf, tree: Tree, parents: pikepdf.NumberTree,
+               texts: Texts) -> None:
     """One ``Link`` per link: inner link elements become spans, annotations under a span move
     to the link around it, and every annotation of a link is described in words."""
     outer_links: dict[tuple[int, int], pikepdf.Dictionary] = {}
-    is_link = {element.objgen: tag(element) == "/Link" for element, _ in elements}
+    is_link = {element.objgen: tree.tag(element) == "/Link" for element, _ in tree.elements}
     moves = []
-    for element, ancestors in elements:
+    for element, ancestors in tree.elements:
         outer = next((a for a in ancestors if is_link[a.objgen]), None)
         if is_link[element.objgen] and outer is not None:
-            element.S = pikepdf.Name.Span
-        objrs = [item for item in kids(element) if _is_objr(item) and _is_link(item)]
+            tree.set_tag(element, pikepdf.Name.Span)
+        objrs = [item for item in tree.kids(element) if _is_objr(item) and _is_link(item)]
         if outer is None and (objrs or is_link[element.objgen]):
-            element.S = pikepdf.Name.Link
+            tree.set_tag(element, pikepdf.Name.Link)
             is_link[element.objgen] = True
             outer_links[element.objgen] = element
         elif objrs:
             outer_links[outer.objgen] = outer
             moves.append((element, outer, objrs))
     for element, outer, objrs in moves:
-        set_kids(element, [item for item in kids(element) if not _is_objr(item)])
-        set_kids(outer, kids(outer) + objrs)
-    for merged in _join_fragments(outer_links):
+        tree.set_kids(element, [item for item in tree.kids(element) if not _is_objr(item)])
+        tree.set_kids(outer, tree.kids(outer) + objrs)
+    for merged in _join_fragments(outer_links, tree):
         del outer_links[merged.objgen]
     for link in outer_links.values():
-        annotations = [item.Obj for item in kids(link) if _is_objr(item)]
-        words = describe(link, annotations, texts, pages, document)
+        annotations = [item.Obj for item in tree.kids(link) if _is_objr(item)]
+        words = describe(link, annotations, texts, tree, document)
         for annotation in annotations:
             if words:
                 annotation.Contents = pikepdf.String(words)
@@ -308,31 +375,32 @@ def join_links(document: pikepdf.Pdf, elements: list, parents: pikepdf.NumberTre
                 parents[int(annotation.StructParent)] = link
 
 
-def _join_fragments(links: dict) -> list:
+def _join_fragments(links: dict, tree: Tree) -> list:
     """A link broken over lines is one link element per line, side by side in one parent:
     each run of them with the same target becomes one. Returns the elements merged away."""
     merged = []
     parents = {link.P.objgen: link.P for link in links.values() if "/P" in link}
     for parent in parents.values():
         items, last = [], None
-        for item in kids(parent):
-            target = _target(item) if is_element(item) and item.objgen in links else None
-            if target is not None and last is not None and target == _target(last):
-                for kid in kids(item):
-                    if is_element(kid):
+        for item in tree.kids(parent):
+            target = (_target(item, tree) if tree.is_element(item) and item.objgen in links
+                      else None)
+            if target is not None and last is not None and target == _target(last, tree):
+                for kid in tree.kids(item):
+                    if tree.is_element(kid):
                         kid.P = last
-                set_kids(last, kids(last) + kids(item))
+                tree.set_kids(last, tree.kids(last) + tree.kids(item))
                 merged.append(item)
                 continue
             items.append(item)
             last = item if target is not None else None
         if merged:
-            set_kids(parent, items)
+            tree.set_kids(parent, items)
     return merged
 
 
-def _target(link) -> str | None:
-    for item in kids(link):
+def _target(link, tree: Tree) -> str | None:
+    for item in tree.kids(link):
         if _is_objr(item) and _is_link(item):
             annotation = item.Obj
             action = annotation.get("/A")
@@ -351,9 +419,9 @@ def _is_link(objr) -> bool:
     return isinstance(target, pikepdf.Dictionary) and target.get("/Subtype") == "/Link"
 
 
-def describe(link, annotations: list, texts: Texts, pages: dict, document: pikepdf.Pdf) -> str:
+def describe(link, annotations: list, texts: Texts, tree: Tree, document: pikepdf.Pdf) -> str:
     """The link's visible text, then where it goes: "(page 12)", "(opens example.com)"."""
-    text = re.sub(r"-\n", "-", visible_text(link, texts, pages).replace("\x02", "-"))
+    text = re.sub(r"-\n", "-", visible_text(link, texts, tree).replace("\x02", "-"))
     text = " ".join(text.split())
     where, alone = _where(annotations[0], document) if annotations else ("", "")
     if not text:
@@ -366,21 +434,21 @@ def describe(link, annotations: list, texts: Texts, pages: dict, document: pikep
     return f"{text} ({where})"
 
 
-def visible_text(element, texts: Texts, pages: dict, page: int | None = None) -> str:
+def visible_text(element, texts: Texts, tree: Tree, page: int | None = None) -> str:
     """The text of an element's marked content, in order; a figure counts as its /Alt."""
-    if "/Pg" in element:
-        page = pages.get(element.Pg.objgen, page)
-    if tag(element) == "/Figure":
+    own = tree.page(element)
+    page = page if own is None else own
+    if tree.tag(element) == "/Figure":
         return str(element.get("/Alt", ""))
     found = []
-    for item in kids(element):
+    for item in tree.kids(element):
         if isinstance(item, int):
             found.append(texts.get(page, {}).get(int(item), ""))
         elif isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR":
-            where = pages.get(item.Pg.objgen, page) if "/Pg" in item else page
+            where = tree.pages.get(item.Pg.objgen, page) if "/Pg" in item else page
             found.append(texts.get(where, {}).get(int(item.MCID), ""))
-        elif is_element(item):
-            found.append(visible_text(item, texts, pages, page))
+        elif tree.is_element(item):
+            found.append(visible_text(item, texts, tree, page))
     return "".join(found)
 
 
@@ -428,7 +496,7 @@ def _dest_page(dest, document: pikepdf.Pdf) -> str | None:
 
 # --- form XObjects (CSS opacity) ------------------------------------------------------------
 
-def map_form_content(document: pikepdf.Pdf, parents: pikepdf.NumberTree) -> None:
+def map_form_content(document: pikepdf.Pdf, parents: pikepdf.NumberTree, tree: Tree) -> None:
     """Marked content a page draws through a form XObject: numbered within the form, the form
     given ``/StructParents``, and the element's kid made an MCR naming the form (``/Stm``)."""
     next_key = max((int(key) for key, _ in parents.items()), default=-1) + 1
@@ -446,7 +514,7 @@ def map_form_content(document: pikepdf.Pdf, parents: pikepdf.NumberTree) -> None
                 elements.append(element if isinstance(element, pikepdf.Dictionary)
                                 else None)
                 if isinstance(element, pikepdf.Dictionary):
-                    _point_at_form(element, old, new, page.obj, form)
+                    _point_at_form(element, old, new, page.obj, form, tree)
                     mapped[old] = None
             form.StructParents = next_key
             parents[next_key] = document.make_indirect(pikepdf.Array(elements))
@@ -469,34 +537,35 @@ def _forms_with_mcids(owner, resources, seen: set) -> Iterator[pikepdf.Stream]:
             yield form
 
 
-def _point_at_form(element, old: int, new: int, page, form) -> None:
+def _point_at_form(element, old: int, new: int, page, form, tree: Tree) -> None:
     reference = pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, MCID=new, Stm=form)
-    items = kids(element)
+    items = tree.kids(element)
     for position, item in enumerate(items):
         if isinstance(item, int) and int(item) == old:
             items[position] = reference
         elif (isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR"
               and int(item.MCID) == old and "/Stm" not in item):
             items[position] = reference
-    set_kids(element, items)
+    tree.set_kids(element, items)
 
 
 # --- contents lists, header cells, language -------------------------------------------------
 
-def tag_contents_lists(document: pikepdf.Pdf, elements: list) -> None:
+def tag_contents_lists(document: pikepdf.Pdf, tree: Tree) -> None:
     """A list whose every item links into the document is a table of contents."""
     linking = set()
-    for element, ancestors in elements:
-        if any(_is_objr(kid) and is_internal_link(kid.Obj) for kid in kids(element)):
+    for element, ancestors in tree.elements:
+        if any(_is_objr(kid) and is_internal_link(kid.Obj) for kid in tree.kids(element)):
             linking.update(a.objgen for a in (*ancestors, element))
-    for element, _ in elements:
-        if tag(element) != "/L":
+    for element, _ in tree.elements:
+        if tree.tag(element) != "/L":
             continue
-        items = [item for item in kids(element) if is_element(item) and tag(item) == "/LI"]
+        items = [item for item in tree.kids(element)
+                 if tree.is_element(item) and tree.tag(item) == "/LI"]
         if items and all(item.objgen in linking for item in items):
-            element.S = pikepdf.Name.TOC
+            tree.set_tag(element, pikepdf.Name.TOC)
             for item in items:
-                _to_toc_item(document, item)
+                _to_toc_item(document, item, tree)
 
 
 def is_internal_link(annotation) -> bool:
@@ -507,19 +576,19 @@ def is_internal_link(annotation) -> bool:
                                      and action.get("/S") == "/GoTo")
 
 
-def _to_toc_item(document: pikepdf.Pdf, item) -> None:
+def _to_toc_item(document: pikepdf.Pdf, item, tree: Tree) -> None:
     """``LI > LBody > Link`` becomes ``TOCI > Reference > Link`` (LBody has no place in TOCI)."""
-    item.S = pikepdf.Name.TOCI
+    tree.set_tag(item, pikepdf.Name.TOCI)
     found = []
-    for kid in kids(item):
-        inner = kids(kid) if is_element(kid) and tag(kid) == "/LBody" else [kid]
+    for kid in tree.kids(item):
+        inner = tree.kids(kid) if tree.is_element(kid) and tree.tag(kid) == "/LBody" else [kid]
         for part in inner:
-            if is_element(part) and tag(part) == "/Link":
+            if tree.is_element(part) and tree.tag(part) == "/Link":
                 part = _wrapped(document, part, item)
-            elif is_element(part):
+            elif tree.is_element(part):
                 part.P = item
             found.append(part)
-    set_kids(item, found)
+    tree.set_kids(item, found)
 
 
 def _wrapped(document: pikepdf.Pdf, link, parent):
@@ -532,17 +601,17 @@ def _wrapped(document: pikepdf.Pdf, link, parent):
     return reference
 
 
-def demote_empty_headers(elements: list) -> None:
+def demote_empty_headers(tree: Tree) -> None:
     """A ``TH`` holding no content becomes a ``TD``, and no cell names it as its header."""
     dropped = []
     cells = []
-    for element, _ in elements:
-        if tag(element) == "/TH" and not _has_content(element):
-            element.S = pikepdf.Name.TD
+    for element, _ in tree.elements:
+        if tree.tag(element) == "/TH" and not _has_content(element, tree):
+            tree.set_tag(element, pikepdf.Name.TD)
             if "/ID" in element:
                 dropped.append(bytes(element.ID))
                 del element["/ID"]
-        if tag(element) in ("/TD", "/TH"):
+        if tree.tag(element) in ("/TD", "/TH"):
             cells.append(element)
     if not dropped:
         return
@@ -553,12 +622,12 @@ def demote_empty_headers(elements: list) -> None:
             cell.A.Headers = pikepdf.Array([h for h in headers if bytes(h) not in dropped])
 
 
-def _has_content(element) -> bool:
-    for item in kids(element):
+def _has_content(element, tree: Tree) -> bool:
+    for item in tree.kids(element):
         if isinstance(item, int) or (isinstance(item, pikepdf.Dictionary)
                                      and item.get("/Type") in _CONTENT_ITEMS):
             return True
-        if is_element(item) and _has_content(item):
+        if tree.is_element(item) and _has_content(item, tree):
             return True
     return False
 
