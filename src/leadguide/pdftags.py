@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
@@ -29,6 +30,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from .pdftext import text_objects
+from .structtree import Element, Tree
 
 Texts = dict[int, dict[int, str]]  # page index → MCID → the text drawn in it
 _CONTENT_ITEMS = ("/MCR", "/OBJR")
@@ -43,11 +45,15 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
             return pdf
         parents = pikepdf.NumberTree(root.ParentTree)
         pages = {page.objgen: index for index, page in enumerate(document.pages)}
-        texts = mcid_texts(pdf, [index for index, page in enumerate(document.pages)
-                                 if any(a.get("/Subtype") == "/Link"
-                                        for a in page.obj.get("/Annots", []))])
-        tree = Tree(root, pages)
-        artifacts = orphans(document, tree, parents)
+        linking = [index for index, page in enumerate(document.pages)
+                   if any(a.get("/Subtype") == "/Link" for a in page.obj.get("/Annots", []))]
+        # PDFium reads the pages' text on another core (ctypes lets go of the GIL) while
+        # pikepdf reads the tree here; nothing else calls PDFium meanwhile.
+        with ThreadPoolExecutor(1) as pool:
+            reading = pool.submit(mcid_texts, pdf, linking)
+            tree = Tree(root, pages)
+            artifacts = orphans(document, tree, parents)
+            texts = reading.result()
         for index, found in leaders(tree, texts).items():
             artifacts.setdefault(index, set()).update(found)
         make_artifacts(document, artifacts, parents)
@@ -107,119 +113,13 @@ def _object_text(textpage, obj) -> str:
     return buffer.raw[:size].decode("utf-16-le").rstrip("\x00")
 
 
-def kids(element) -> list:
-    return as_list(element.get("/K"))
-
-
-def as_list(value) -> list:
-    """A structure element's /K as a list (it may be absent, one item or an array)."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, pikepdf.Array) else [value]
-
-
-def set_kids(element, items: list) -> None:
-    element.K = pikepdf.Array(items)
-
-
-def is_element(item) -> bool:
-    return (isinstance(item, pikepdf.Dictionary) and "/S" in item
-            and item.get("/Type") not in _CONTENT_ITEMS)
-
-
-def tag(element) -> str:
-    return str(element.get("/S", ""))
-
-
-Key = tuple[int, int]  # an indirect object's (number, generation)
-
-
-class Tree:
-    """The structure elements reachable from the root (``elements``: each with its
-    ancestors), read from the PDF once: the steps ask it for an element's kids, tag and page
-    and change them through it. Each read of a pikepdf object is a call into qpdf; reading
-    every element again in every step cost most of fix_tags' time."""
-
-    def __init__(self, root, pages: dict[Key, int]):
-        self.pages = pages  # page objgen -> page index
-        self._kids: dict[Key, list] = {}
-        self._tags: dict[Key, str] = {}
-        self._page: dict[Key, int | None] = {}
-        self._is_element: dict[Key, bool] = {}
-        self.elements: list[tuple[pikepdf.Dictionary, tuple]] = list(self._walk(root))
-
-    def _walk(self, root) -> Iterator[tuple[pikepdf.Dictionary, tuple]]:
-        stack = [(item, ()) for item in reversed(kids(root)) if self.is_element(item)]
-        seen: set[Key] = set()
-        while stack:
-            element, ancestors = stack.pop()
-            if element.objgen != (0, 0):
-                if element.objgen in seen:
-                    continue
-                seen.add(element.objgen)
-            yield element, ancestors
-            below = (*ancestors, element)
-            stack += [(item, below) for item in reversed(self.kids(element))
-                      if self.is_element(item)]
-
-    def kids(self, element) -> list:
-        """The element's /K as a list (a copy: change it with ``set_kids``)."""
-        key = element.objgen
-        if key == (0, 0):
-            return kids(element)
-        found = self._kids.get(key)
-        if found is None:
-            found = self._kids[key] = kids(element)
-        return list(found)
-
-    def set_kids(self, element, items: list) -> None:
-        set_kids(element, items)
-        if element.objgen != (0, 0):
-            self._kids[element.objgen] = list(items)
-
-    def tag(self, element) -> str:
-        key = element.objgen
-        if key == (0, 0):
-            return tag(element)
-        found = self._tags.get(key)
-        if found is None:
-            found = self._tags[key] = tag(element)
-        return found
-
-    def set_tag(self, element, name: pikepdf.Name) -> None:
-        element.S = name
-        if element.objgen != (0, 0):
-            self._tags[element.objgen] = str(name)
-
-    def page(self, element) -> int | None:
-        """The index of the element's /Pg, if it names one of the document's pages."""
-        key = element.objgen
-        if key == (0, 0) or key not in self._page:
-            page = self.pages.get(element.Pg.objgen) if "/Pg" in element else None
-            if key == (0, 0):
-                return page
-            self._page[key] = page
-        return self._page[key]
-
-    def is_element(self, item) -> bool:
-        if not isinstance(item, pikepdf.Dictionary):
-            return False
-        key = item.objgen
-        if key == (0, 0):
-            return is_element(item)
-        found = self._is_element.get(key)
-        if found is None:
-            found = self._is_element[key] = is_element(item)
-        return found
-
-
 # --- running heads: artifacts ---------------------------------------------------------------
 
 def orphans(document: pikepdf.Pdf, tree: Tree, parents: pikepdf.NumberTree
             ) -> dict[int, set[int]]:
     """Page index → MCIDs whose element the tree never reaches (WeasyPrint builds margin
     boxes' elements, running heads and page numbers, but hangs them nowhere)."""
-    reachable = {element.objgen for element, _ in tree.elements}
+    reachable = {element.key for element, _ in tree.elements}
     found: dict[int, set[int]] = {}
     for index, page in enumerate(document.pages):
         mapped = _page_parents(page, parents)
@@ -239,7 +139,7 @@ def leaders(tree: Tree, texts: Texts) -> dict[int, set[int]]:
     found: dict[int, set[int]] = {}
     for element, _ in tree.elements:
         items = tree.kids(element)
-        page = tree.page(element)
+        page = element.page
         runs = [_single_run(item, texts, tree, page) for item in items]
         keep, row = [], []
         for item, run in [*zip(items, runs), (None, None)]:
@@ -265,8 +165,9 @@ def _single_run(item, texts: Texts, tree: Tree, page: int | None
                 ) -> tuple[int, int, str] | None:
     """(page index, MCID, stripped text) of a marked run: an MCID, or an element holding
     exactly one."""
-    if tree.is_element(item) and "/Pg" in item and len(inner := tree.kids(item)) == 1:
-        page, item = tree.page(item), inner[0]
+    if isinstance(item, Element):  # no /Pg, or one not in the document: no page
+        inner = tree.kids(item)
+        page, item = item.page, inner[0] if len(inner) == 1 else None
     if not isinstance(item, int) or page is None:
         return None
     text = texts.get(page, {}).get(int(item))
@@ -345,50 +246,50 @@ def join_links(document: pikepdf.Pdf, tree: Tree, parents: pikepdf.NumberTree,
                texts: Texts) -> None:
     """One ``Link`` per link: inner link elements become spans, annotations under a span move
     to the link around it, and every annotation of a link is described in words."""
-    outer_links: dict[tuple[int, int], pikepdf.Dictionary] = {}
-    is_link = {element.objgen: tree.tag(element) == "/Link" for element, _ in tree.elements}
+    outer_links: dict[Element, None] = {}  # in the order first met
+    is_link = {element: element.tag == "/Link" for element, _ in tree.elements}
     moves = []
     for element, ancestors in tree.elements:
-        outer = next((a for a in ancestors if is_link[a.objgen]), None)
-        if is_link[element.objgen] and outer is not None:
+        outer = next((a for a in ancestors if is_link[a]), None)
+        if is_link[element] and outer is not None:
             tree.set_tag(element, pikepdf.Name.Span)
         objrs = [item for item in tree.kids(element) if _is_objr(item) and _is_link(item)]
-        if outer is None and (objrs or is_link[element.objgen]):
+        if outer is None and (objrs or is_link[element]):
             tree.set_tag(element, pikepdf.Name.Link)
-            is_link[element.objgen] = True
-            outer_links[element.objgen] = element
+            is_link[element] = True
+            outer_links[element] = None
         elif objrs:
-            outer_links[outer.objgen] = outer
+            outer_links[outer] = None
             moves.append((element, outer, objrs))
     for element, outer, objrs in moves:
         tree.set_kids(element, [item for item in tree.kids(element) if not _is_objr(item)])
         tree.set_kids(outer, tree.kids(outer) + objrs)
     for merged in _join_fragments(outer_links, tree):
-        del outer_links[merged.objgen]
-    for link in outer_links.values():
+        del outer_links[merged]
+    for link in outer_links:
         annotations = [item.Obj for item in tree.kids(link) if _is_objr(item)]
         words = describe(link, annotations, texts, tree, document)
         for annotation in annotations:
             if words:
                 annotation.Contents = pikepdf.String(words)
             if "/StructParent" in annotation:
-                parents[int(annotation.StructParent)] = link
+                parents[int(annotation.StructParent)] = link.obj
 
 
 def _join_fragments(links: dict, tree: Tree) -> list:
     """A link broken over lines is one link element per line, side by side in one parent:
     each run of them with the same target becomes one. Returns the elements merged away."""
     merged = []
-    parents = {link.P.objgen: link.P for link in links.values() if "/P" in link}
-    for parent in parents.values():
+    parents = {link.obj.P.objgen: link.obj.P for link in links if "/P" in link.obj}
+    for parent in map(tree.element, parents.values()):
         items, last = [], None
         for item in tree.kids(parent):
-            target = (_target(item, tree) if tree.is_element(item) and item.objgen in links
+            target = (_target(item, tree) if isinstance(item, Element) and item in links
                       else None)
             if target is not None and last is not None and target == _target(last, tree):
                 for kid in tree.kids(item):
-                    if tree.is_element(kid):
-                        kid.P = last
+                    if isinstance(kid, Element):
+                        kid.obj.P = last.obj
                 tree.set_kids(last, tree.kids(last) + tree.kids(item))
                 merged.append(item)
                 continue
@@ -436,10 +337,9 @@ def describe(link, annotations: list, texts: Texts, tree: Tree, document: pikepd
 
 def visible_text(element, texts: Texts, tree: Tree, page: int | None = None) -> str:
     """The text of an element's marked content, in order; a figure counts as its /Alt."""
-    own = tree.page(element)
-    page = page if own is None else own
-    if tree.tag(element) == "/Figure":
-        return str(element.get("/Alt", ""))
+    page = page if element.page is None else element.page
+    if element.tag == "/Figure":
+        return str(element.obj.get("/Alt", ""))
     found = []
     for item in tree.kids(element):
         if isinstance(item, int):
@@ -447,7 +347,7 @@ def visible_text(element, texts: Texts, tree: Tree, page: int | None = None) -> 
         elif isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR":
             where = tree.pages.get(item.Pg.objgen, page) if "/Pg" in item else page
             found.append(texts.get(where, {}).get(int(item.MCID), ""))
-        elif tree.is_element(item):
+        elif isinstance(item, Element):
             found.append(visible_text(item, texts, tree, page))
     return "".join(found)
 
@@ -514,7 +414,7 @@ def map_form_content(document: pikepdf.Pdf, parents: pikepdf.NumberTree, tree: T
                 elements.append(element if isinstance(element, pikepdf.Dictionary)
                                 else None)
                 if isinstance(element, pikepdf.Dictionary):
-                    _point_at_form(element, old, new, page.obj, form, tree)
+                    _point_at_form(tree.element(element), old, new, page.obj, form, tree)
                     mapped[old] = None
             form.StructParents = next_key
             parents[next_key] = document.make_indirect(pikepdf.Array(elements))
@@ -537,9 +437,9 @@ def _forms_with_mcids(owner, resources, seen: set) -> Iterator[pikepdf.Stream]:
             yield form
 
 
-def _point_at_form(element, old: int, new: int, page, form, tree: Tree) -> None:
+def _point_at_form(element: Element, old: int, new: int, page, form, tree: Tree) -> None:
     reference = pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, MCID=new, Stm=form)
-    items = tree.kids(element)
+    items = list(tree.kids(element))
     for position, item in enumerate(items):
         if isinstance(item, int) and int(item) == old:
             items[position] = reference
@@ -556,13 +456,13 @@ def tag_contents_lists(document: pikepdf.Pdf, tree: Tree) -> None:
     linking = set()
     for element, ancestors in tree.elements:
         if any(_is_objr(kid) and is_internal_link(kid.Obj) for kid in tree.kids(element)):
-            linking.update(a.objgen for a in (*ancestors, element))
+            linking.update((*ancestors, element))
     for element, _ in tree.elements:
-        if tree.tag(element) != "/L":
+        if element.tag != "/L":
             continue
         items = [item for item in tree.kids(element)
-                 if tree.is_element(item) and tree.tag(item) == "/LI"]
-        if items and all(item.objgen in linking for item in items):
+                 if isinstance(item, Element) and item.tag == "/LI"]
+        if items and all(item in linking for item in items):
             tree.set_tag(element, pikepdf.Name.TOC)
             for item in items:
                 _to_toc_item(document, item, tree)
@@ -576,29 +476,21 @@ def is_internal_link(annotation) -> bool:
                                      and action.get("/S") == "/GoTo")
 
 
-def _to_toc_item(document: pikepdf.Pdf, item, tree: Tree) -> None:
+def _to_toc_item(document: pikepdf.Pdf, item: Element, tree: Tree) -> None:
     """``LI > LBody > Link`` becomes ``TOCI > Reference > Link`` (LBody has no place in TOCI)."""
     tree.set_tag(item, pikepdf.Name.TOCI)
     found = []
     for kid in tree.kids(item):
-        inner = tree.kids(kid) if tree.is_element(kid) and tree.tag(kid) == "/LBody" else [kid]
-        for part in inner:
-            if tree.is_element(part) and tree.tag(part) == "/Link":
-                part = _wrapped(document, part, item)
-            elif tree.is_element(part):
-                part.P = item
+        lbody = isinstance(kid, Element) and kid.tag == "/LBody"
+        for part in tree.kids(kid) if lbody else [kid]:
+            if isinstance(part, Element) and part.tag == "/Link":
+                link = part
+                part = tree.new_element(document, pikepdf.Name.Reference, item, [link])
+                link.obj.P = part.obj
+            elif isinstance(part, Element):
+                part.obj.P = item.obj
             found.append(part)
     tree.set_kids(item, found)
-
-
-def _wrapped(document: pikepdf.Pdf, link, parent):
-    reference = document.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.StructElem, S=pikepdf.Name.Reference, P=parent,
-        K=pikepdf.Array([link])))
-    if "/Pg" in link:
-        reference.Pg = link.Pg
-    link.P = reference
-    return reference
 
 
 def demote_empty_headers(tree: Tree) -> None:
@@ -606,20 +498,20 @@ def demote_empty_headers(tree: Tree) -> None:
     dropped = []
     cells = []
     for element, _ in tree.elements:
-        if tree.tag(element) == "/TH" and not _has_content(element, tree):
+        if element.tag == "/TH" and not _has_content(element, tree):
             tree.set_tag(element, pikepdf.Name.TD)
-            if "/ID" in element:
-                dropped.append(bytes(element.ID))
-                del element["/ID"]
-        if tree.tag(element) in ("/TD", "/TH"):
+            if "/ID" in element.obj:
+                dropped.append(bytes(element.obj.ID))
+                del element.obj["/ID"]
+        if element.tag in ("/TD", "/TH"):
             cells.append(element)
     if not dropped:
         return
     for cell in cells:
-        attributes = cell.get("/A")
+        attributes = cell.obj.get("/A")
         headers = attributes.get("/Headers") if isinstance(attributes, pikepdf.Dictionary) else None
         if isinstance(headers, pikepdf.Array):
-            cell.A.Headers = pikepdf.Array([h for h in headers if bytes(h) not in dropped])
+            cell.obj.A.Headers = pikepdf.Array([h for h in headers if bytes(h) not in dropped])
 
 
 def _has_content(element, tree: Tree) -> bool:
@@ -627,7 +519,7 @@ def _has_content(element, tree: Tree) -> bool:
         if isinstance(item, int) or (isinstance(item, pikepdf.Dictionary)
                                      and item.get("/Type") in _CONTENT_ITEMS):
             return True
-        if tree.is_element(item) and _has_content(item, tree):
+        if isinstance(item, Element) and _has_content(item, tree):
             return True
     return False
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pikepdf
 
-from ..pdftags import as_list, is_internal_link, kids
+from ..pdftags import is_internal_link
+from ..structtree import as_list, kids
 
 _TEXT_OPS = {"Tj", "TJ", "'", '"'}
 _ID_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:\S*|#?[\w:./-]+)$", re.I)
