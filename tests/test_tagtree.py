@@ -254,3 +254,26 @@ def test_each_tag_check_warns_on_a_broken_pdf(built_sample, tmp_path):
         fixed.write_bytes(fix_tags(pdf.read_bytes(), "en"))
         if name != "tagged-text":  # loose text stays loose: fix_tags cannot know what it is
             assert {r.status for r in checks[name](Facts(guide, fixed))} == {"pass"}, name
+
+
+def test_the_tree_is_read_once_in_walk_order_and_changed_through(tmp_path):
+    """structtree.Tree: each element once, depth first, with its ancestors, tag, page and kids
+    (an MCID, an element, an OBJR as pikepdf has it); set_kids/set_tag reach the PDF."""
+    from leadguide.structtree import Element, Tree
+
+    pdf = pikepdf.open(tagged_pdf(tmp_path / "t.pdf", CLEAN))
+    document = pdf.Root.StructTreeRoot.K
+    shared = document.K[0]  # the paragraph, hung under the link too: listed once, first place
+    document.K[2].K = pikepdf.Array([*document.K[2].K, shared])
+    tree = Tree(pdf.Root.StructTreeRoot, {pdf.pages[0].objgen: 0})
+    walked = [(e.tag, e.page, [a.tag for a in ancestors]) for e, ancestors in tree.elements]
+    assert walked == [("/Document", None, []), ("/P", 0, ["/Document"]),
+                      ("/TH", 0, ["/Document"]), ("/Link", 0, ["/Document"])]
+    link = tree.elements[3][0]
+    objr, paragraph = tree.kids(link)
+    assert objr.Type == "/OBJR" and paragraph is tree.elements[1][0]
+    assert isinstance(paragraph, Element) and tree.kids(paragraph) == [0]
+    tree.set_kids(link, [paragraph])
+    tree.set_tag(link, pikepdf.Name.Span)
+    assert link.obj.S == "/Span" and link.tag == "/Span"
+    assert list(link.obj.K) == [shared] and tree.kids(link) == [paragraph]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .facts import Facts
 from .model import FAIL, PASS, CheckResult, page, plural
-from .structure import Drawn, Rect, drawn_objects, object_text
+from .structure import Drawn, Rect, object_text
 
 TOLERANCE = 0.5  # points: glyph boxes of text set flush with the edge may poke out by a hair
 _SHOWN = 60      # characters of offending text quoted in a finding
@@ -16,7 +16,7 @@ def check_trim_box(facts: Facts) -> list[CheckResult]:
     counts = {"text": 0, "image": 0}
     for number in facts.numbers:
         box = facts.page(number).get_trimbox()
-        for drawn in drawn_objects(facts.page(number)):
+        for drawn in facts.drawn(number):
             counts[drawn.kind] += 1
             if _outside(drawn.rect, box):
                 results += _finding(facts, number, drawn, box)

@@ -18,7 +18,7 @@ from ..config import GuideConfig, load_config
 from ..data import load_data
 from ..errors import GuideError
 from . import structure
-from .structure import Font, Link, Rect
+from .structure import Drawn, Font, Link, Rect
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
@@ -76,6 +76,7 @@ class Facts:
         self.data = self.pdf.read_bytes()
         self._pages: dict[int, pdfium.PdfPage] = {}
         self._textpages: dict[int, pdfium.PdfTextPage] = {}
+        self._drawn: dict[int, list[Drawn]] = {}
 
     # ---- the guide
     @cached_property
@@ -145,7 +146,13 @@ class Facts:
     @cached_property
     def fonts(self) -> dict[int, set[Font]]:
         """Page number → the fonts its text is set in."""
-        return {number: structure.page_fonts(self.page(number)) for number in self.numbers}
+        return {number: structure.drawn_fonts(self.drawn(number)) for number in self.numbers}
+
+    def drawn(self, number: int) -> list[Drawn]:
+        """Page ``number``'s text and image objects (forms' too), walked once."""
+        if number not in self._drawn:
+            self._drawn[number] = structure.drawn_objects(self.page(number))
+        return self._drawn[number]
 
     @cached_property
     def metadata(self) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -111,8 +111,17 @@ def _uri(document: pdfium.PdfDocument, action: Any) -> str:
 
 def page_fonts(page: pdfium.PdfPage) -> set[Font]:
     """Every font the page's text is set in, inside form XObjects too."""
+    return _fonts(text_objects(page))
+
+
+def drawn_fonts(drawn: list[Drawn]) -> set[Font]:
+    """``page_fonts`` from the page's ``drawn_objects``, without walking the page again."""
+    return _fonts(item.handle for item in drawn if item.kind == "text")
+
+
+def _fonts(texts: Iterable[Any]) -> set[Font]:
     handles = {}
-    for text in text_objects(page):
+    for text in texts:
         font = pdfium_c.FPDFTextObj_GetFont(text)
         handles[ctypes.cast(font, ctypes.c_void_p).value] = font
     return {_font(font) for font in handles.values()}
