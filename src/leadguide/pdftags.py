@@ -141,6 +141,8 @@ def leaders(tree: Tree, texts: Texts) -> dict[int, set[int]]:
         items = tree.kids(element)
         page = element.page
         runs = [_single_run(item, texts, tree, page) for item in items]
+        if not any(run and _LEADER.fullmatch(run[2]) for run in runs):
+            continue  # no dot among the kids: they stay as they are
         keep, row = [], []
         for item, run in [*zip(items, runs), (None, None)]:
             if run and (not row or run[2] == row[0][1][2]) and _LEADER.fullmatch(run[2]):

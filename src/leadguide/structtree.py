@@ -23,7 +23,7 @@ def as_list(value) -> list:
     """A structure element's /K as a list (it may be absent, one item or an array)."""
     if value is None:
         return []
-    return list(value) if isinstance(value, pikepdf.Array) else [value]
+    return value.as_list() if isinstance(value, pikepdf.Array) else [value]
 
 
 def is_element(item) -> bool:
