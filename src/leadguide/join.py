@@ -279,11 +279,11 @@ def _merged_font(name: str, members, parts: list[JoinPart],
 
 
 def _widths(array) -> dict[int, object]:
-    items, widths, index = list(array), {}, 0
+    items, widths, index = array.as_list(), {}, 0
     while index < len(items):
         start, values = int(items[index]), items[index + 1]
         if isinstance(values, Array):
-            widths.update({start + i: value for i, value in enumerate(values)})
+            widths.update({start + i: value for i, value in enumerate(values.as_list())})
             index += 2
         else:  # c_first c_last w
             for glyph in range(start, int(values) + 1):
@@ -293,14 +293,14 @@ def _widths(array) -> dict[int, object]:
 
 
 def _width_array(widths: dict[int, object]) -> Array:
-    """As WeasyPrint writes /W: runs of consecutive glyphs."""
-    array, run = Array(), None
+    """As WeasyPrint writes /W: runs of consecutive glyphs (built as Python lists: growing a
+    pikepdf Array item by item is slow)."""
+    runs: list[tuple[int, list]] = []
     for glyph in sorted(widths):
-        if run is None or glyph - 1 not in widths:
-            run = Array()
-            array.extend([glyph, run])
-        run.append(widths[glyph])
-    return array
+        if not runs or glyph - 1 not in widths:
+            runs.append((glyph, []))
+        runs[-1][1].append(widths[glyph])
+    return Array([item for glyph, run in runs for item in (glyph, Array(run))])
 
 
 _BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>")
