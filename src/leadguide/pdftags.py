@@ -167,7 +167,7 @@ def _single_run(item, texts: Texts, tree: Tree, page: int | None
                 ) -> tuple[int, int, str] | None:
     """(page index, MCID, stripped text) of a marked run: an MCID, or an element holding
     exactly one."""
-    if isinstance(item, Element):  # no /Pg, or one not in the document: no page
+    if isinstance(item, Element):  # its own page (None if it names none), its one kid
         inner = tree.kids(item)
         page, item = item.page, inner[0] if len(inner) == 1 else None
     if not isinstance(item, int) or page is None:
