@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -69,36 +70,68 @@ class Facts:
     """The guide and its finished PDF, read lazily: a cheap check never lays out HTML."""
 
     def __init__(self, guide_dir: Path | str, pdf: Path | str):
-        self.config: GuideConfig = load_config(guide_dir)
         self.pdf = Path(pdf)
-        if not self.pdf.is_file():
-            raise PreflightError("no PDF to check: build it first", self.pdf)
-        self.data = self.pdf.read_bytes()
+        found = self.pdf.is_file()
+        self.data = self.pdf.read_bytes() if found else b""
         self._pages: dict[int, pdfium.PdfPage] = {}
         self._textpages: dict[int, pdfium.PdfTextPage] = {}
         self._drawn: dict[int, list[Drawn]] = {}
+        # Every check run loads every page (page-size does): PDFium parses them on a second
+        # core (ctypes lets go of the GIL) while the guide's YAML is read here. Nothing else
+        # calls PDFium until ``pdfium`` has waited for it.
+        self._loader = ThreadPoolExecutor(1)
+        self._loading = self._loader.submit(self._open_and_load) if found else None
+        try:
+            self.config: GuideConfig = load_config(guide_dir)
+            if not found:
+                raise PreflightError("no PDF to check: build it first", self.pdf)
+            self._warm_chapters()
+        except BaseException:
+            self.close()
+            raise
 
     # ---- the guide
     @cached_property
     def chapters(self) -> list[Chapter]:
         return load_chapters(self.config)
 
+    def _warm_chapters(self) -> None:
+        """Read the chapters while PDFium loads the pages; a problem is left for the check
+        that asks for them to meet again."""
+        try:
+            _ = self.chapters
+        except Exception:
+            pass
+
     @cached_property
     def config_text(self) -> str:
         return self.config.config_path.read_text(encoding="utf-8")
 
-    # ---- the PDF as PDFium reads it: quick to open, each page parsed when first asked for
+    # ---- the PDF as PDFium reads it: opened and its pages parsed on the loader thread
     @cached_property
     def pdfium(self) -> pdfium.PdfDocument:
+        document = self._loading.result() if self._loading else None
+        if document is None:
+            raise PreflightError("no PDF to check: build it first", self.pdf)
+        return document
+
+    def _open_and_load(self) -> pdfium.PdfDocument:
         try:
-            return pdfium.PdfDocument(self.data)
+            document = pdfium.PdfDocument(self.data)
         except pdfium.PdfiumError as exc:
             raise PreflightError(f"cannot read the PDF: {exc}", self.pdf) from None
+        for index in range(len(document)):
+            try:
+                self._pages[index + 1] = document[index]
+            except pdfium.PdfiumError:  # page() meets it again, for the check that asks
+                break
+        return document
 
     def page(self, number: int) -> pdfium.PdfPage:
         """PDFium's page ``number`` (1-based), loaded once."""
+        document = self.pdfium  # the loader is done with the pages
         if number not in self._pages:
-            self._pages[number] = self.pdfium[number - 1]
+            self._pages[number] = document[number - 1]
         return self._pages[number]
 
     @property
@@ -188,8 +221,9 @@ class Facts:
         return self.textpage(number).get_text_bounded(left, bottom, right, top)
 
     def close(self) -> None:
-        if "pdfium" in self.__dict__:
-            self.pdfium.close()
+        self._loader.shutdown()
+        if self._loading is not None and self._loading.exception() is None:
+            self._loading.result().close()
 
     # ---- the PDF as pypdf reads it: the outline, form fields and resources (full checks only;
     # its first look at the catalog parses WeasyPrint's whole object stream)
