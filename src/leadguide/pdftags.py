@@ -44,16 +44,8 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
         if root is None or "/ParentTree" not in root:
             return pdf
         parents = pikepdf.NumberTree(root.ParentTree)
-        pages = {page.objgen: index for index, page in enumerate(document.pages)}
-        linking = [index for index, page in enumerate(document.pages)
-                   if any(a.get("/Subtype") == "/Link" for a in page.obj.get("/Annots", []))]
-        # PDFium reads the pages' text on another core (ctypes lets go of the GIL) while
-        # pikepdf reads the tree here; nothing else calls PDFium meanwhile.
-        with ThreadPoolExecutor(1) as pool:
-            reading = pool.submit(mcid_texts, pdf, linking)
-            tree = Tree(root, pages)
-            artifacts = orphans(document, tree, parents)
-            texts = reading.result()
+        tree, texts = _tree_and_texts(document, root, pdf)
+        artifacts = orphans(document, tree, parents)
         for index, found in leaders(tree, texts).items():
             artifacts.setdefault(index, set()).update(found)
         make_artifacts(document, artifacts, parents)
@@ -69,32 +61,70 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
 
 # --- reading --------------------------------------------------------------------------------
 
+def _tree_and_texts(document: pikepdf.Pdf, root, pdf: bytes) -> tuple[Tree, Texts]:
+    """The tag tree (pikepdf) and the texts of the pages with links (PDFium). PDFium loads
+    those pages on another thread while the tree is read here: its page loads are long calls
+    that let go of the GIL (ctypes), and nothing else calls PDFium meanwhile."""
+    pages = {page.objgen: index for index, page in enumerate(document.pages)}
+    linking = [index for index, page in enumerate(document.pages)
+               if any(a.get("/Subtype") == "/Link" for a in page.obj.get("/Annots", []))]
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(_TextPages, pdf, linking)
+        try:
+            tree = Tree(root, pages)
+        except BaseException:
+            loading.result().close()
+            raise
+        return tree, loading.result().texts()
+
+
 def mcid_texts(pdf: bytes, numbers: list[int]) -> Texts:
     """What each marked-content sequence draws on the pages asked for (PDFium; forms included)."""
-    texts: Texts = {}
-    document = pdfium.PdfDocument(pdf)
-    try:
-        for index in numbers:
-            page = document[index]
-            textpage = page.get_textpage()
-            found: dict[int, str] = {}
-            baseline = None
-            for obj in text_objects(page.raw):
-                mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj)
-                if mcid < 0:
-                    continue
-                here = _baseline(obj)
-                # a run that starts a new line: the space the line broke at is not drawn
-                new_line = baseline is not None and abs(here - baseline) > 2
-                text = ("\n" if new_line else "") + _object_text(textpage, obj)
-                found[mcid] = found.get(mcid, "") + text
-                baseline = here
-            texts[index] = found
+    return _TextPages(pdf, numbers).texts()
+
+
+class _TextPages:
+    """Pages of a PDF loaded with PDFium, each with its text page, until ``texts`` or
+    ``close``."""
+
+    def __init__(self, pdf: bytes, numbers: list[int]):
+        self.document = pdfium.PdfDocument(pdf)
+        self.loaded: list[tuple[int, pdfium.PdfPage, pdfium.PdfTextPage]] = []
+        try:
+            for index in numbers:
+                page = self.document[index]
+                self.loaded.append((index, page, page.get_textpage()))
+        except BaseException:
+            self.close()
+            raise
+
+    def texts(self) -> Texts:
+        try:
+            return {index: _page_texts(page, textpage) for index, page, textpage in self.loaded}
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for _, page, textpage in self.loaded:
             textpage.close()
             page.close()
-    finally:
-        document.close()
-    return texts
+        self.document.close()
+
+
+def _page_texts(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> dict[int, str]:
+    found: dict[int, str] = {}
+    baseline = None
+    for obj in text_objects(page.raw):
+        mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj)
+        if mcid < 0:
+            continue
+        here = _baseline(obj)
+        # a run that starts a new line: the space the line broke at is not drawn
+        new_line = baseline is not None and abs(here - baseline) > 2
+        text = ("\n" if new_line else "") + _object_text(textpage, obj)
+        found[mcid] = found.get(mcid, "") + text
+        baseline = here
+    return found
 
 
 def _baseline(obj) -> float:
