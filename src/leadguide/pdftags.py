@@ -133,14 +133,21 @@ def _baseline(obj) -> float:
     return matrix.f
 
 
+_TEXT_BYTES = 1024  # a run's text fits, so PDFium (which scans the page for it) is asked once
+
+
 def _object_text(textpage, obj) -> str:
-    size = pdfium_c.FPDFTextObj_GetText(obj, textpage, None, 0)
-    if size <= 0:
+    size = _TEXT_BYTES
+    while True:
+        buffer = ctypes.create_string_buffer(size)
+        pointer = ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort))
+        needed = pdfium_c.FPDFTextObj_GetText(obj, textpage, pointer, size)
+        if needed <= size:  # copied (PDFium copies only into a buffer large enough)
+            break
+        size = needed
+    if needed <= 0:
         return ""
-    buffer = ctypes.create_string_buffer(size)
-    pointer = ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort))
-    pdfium_c.FPDFTextObj_GetText(obj, textpage, pointer, size)
-    return buffer.raw[:size].decode("utf-16-le").rstrip("\x00")
+    return buffer.raw[:needed].decode("utf-16-le").rstrip("\x00")
 
 
 # --- running heads: artifacts ---------------------------------------------------------------
