@@ -27,10 +27,17 @@ _KEEP_DAYS = 7
 def job_key(job: PartJob) -> str:
     digest = hashlib.sha256(f"{CACHE_FORMAT} {code_fingerprint()}".encode())
     for value in (job.html, job.base_url, job.primers, job.stub_pages,
-                  sorted(job.foreign_refs), [str(r) for r in job.roots],
-                  sorted((str(a), str(b)) for a, b in job.fallbacks.items())):
+                  sorted(job.foreign_refs), styles_key(job.stylesheets, job.roots, job.fallbacks)):
         digest.update(repr(value).encode() + b"\0")
-    for sheet in job.stylesheets:
+    return digest.hexdigest()
+
+
+def styles_key(stylesheets: tuple[Path, ...], roots: tuple[Path, ...],
+               fallbacks: dict[Path, Path]) -> str:
+    """The stylesheets (names and contents) and the folders their URLs may read from."""
+    digest = hashlib.sha256(repr(([str(r) for r in roots],
+                                  sorted((str(a), str(b)) for a, b in fallbacks.items()))).encode())
+    for sheet in stylesheets:
         digest.update(str(sheet).encode() + b"\0" + sheet.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -17,6 +17,7 @@ from .assemble import GuideHtml
 from .errors import RenderError
 from .fetcher import SafeFetcher
 from .buildcache import keep_file
+from .partcache import styles_key
 from .parts import PartJob, PartLayout
 
 if TYPE_CHECKING:
@@ -51,14 +52,6 @@ class _ParsedStyles:
 
 # The stylesheets this process parsed last: every part it lays out reuses them.
 _parsed: _ParsedStyles | None = None
-
-
-def styles_key(stylesheets: tuple[Path, ...], roots: tuple[Path, ...],
-               fallbacks: dict[Path, Path]) -> str:
-    digest = hashlib.sha256(repr((roots, sorted(fallbacks.items()))).encode())
-    for sheet in stylesheets:
-        digest.update(str(sheet).encode() + b"\0" + sheet.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def parsed_styles(stylesheets: tuple[Path, ...], roots: tuple[Path, ...],
