@@ -111,8 +111,7 @@ class ChapterLayouts:
     """Lays out one chapter alone with candidate values; counts the layout passes."""
 
     def __init__(self, config: GuideConfig, chapters: list[Chapter], data: dict[str, Any]):
-        import weasyprint
-        from .pdf import load_stylesheets
+        from .pdf import parse_styles
 
         self.config = config
         self.env = make_environment(config)
@@ -124,9 +123,8 @@ class ChapterLayouts:
         self.anchors = {c.path.name: c.anchor for c in chapters}
         self.data = data
         self.fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
-        self.font_config = weasyprint.text.fonts.FontConfiguration()
         paths = stylesheets(config.root, config.kit)
-        self.sheets, _ = load_stylesheets(paths, self.fetcher, self.font_config)
+        self.styles = parse_styles(paths, self.fetcher)
         self.design = design_values([p.read_text(encoding="utf-8") for p in paths] +
                                     [theme_css(replace(config, fit=replace(config.fit,
                                                                            chapters={})))])
@@ -148,7 +146,8 @@ class ChapterLayouts:
         with captured_weasyprint_log():
             document = HTML(string=page, base_url=self.config.root.as_uri() + "/",
                             url_fetcher=self.fetcher).render(
-                stylesheets=self.sheets, font_config=self.font_config, **RENDER_OPTIONS)
+                stylesheets=self.styles.sheets, font_config=self.styles.font_config,
+                **RENDER_OPTIONS)
         self.passes += 1
         fills = page_fills(document.pages, {1})
         height = document.pages[-1]._page_box.height if document.pages else 0.0
