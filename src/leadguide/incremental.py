@@ -9,6 +9,7 @@ corrected until nothing moves: one round, unless a page count changed.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -71,19 +72,16 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     anchors = hints.anchors(pages)
     done: dict[str, PartLayout] = {}
     laid_out = 0
-    link_problems: list[GuideError] = []
+    # Found once, while the workers lay out the first parts.
+    link_problems = functools.cache(lambda: _link_problems(guide, locate))
 
     def make_job(index: int, start: int, targets: dict[str, int]) -> PartJob:
         return _job(guide, split, index, start, targets, roots, fallbacks, cache)
 
-    def meanwhile() -> None:  # while the workers lay out the first parts
-        if not link_problems:
-            link_problems.append(_link_problems(guide, locate))
-
     for _ in range(_MAX_ROUNDS):
         guess = _Round(split, pages, anchors, needs)
         results, used, fresh = _lay_out_round(split, guess, needs, make_job, cache, done,
-                                              workers, meanwhile)
+                                              workers, link_problems)
         laid_out += fresh
         elsewhere = [_ids_elsewhere(results, i) for i in range(len(results))]
         new_pages = [r.pages for r in results]
@@ -102,8 +100,7 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
         return None  # the styles let a part share a page with the one before: lay out whole
     hints.save(results, needs)
     cache.prune()
-    meanwhile()
-    warnings = _warnings(results, elsewhere, guide, link_problems[0], locate)
+    warnings = _warnings(results, elsewhere, guide, link_problems(), locate)
     from .join import JoinPart, join_parts  # pikepdf and HarfBuzz: after the layout started
 
     join = [JoinPart(r.pdf, r.primers, r.pages, r.bookmarks, r.fonts,
