@@ -9,6 +9,8 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
+from conftest import BAKERY
+from fontmaker import make_variable_font
 from leadguide.build import build
 from leadguide.preflight import run_checks
 
@@ -258,3 +260,45 @@ def test_a_process_parses_the_stylesheets_once_while_they_stay_the_same(sample_g
     second = parsed_styles(*args)
     assert second is not first and second.key != first.key
     assert folder is None or not Path(folder).exists()  # the old font folder is removed
+
+
+# ---------- fonts WeasyPrint changes beyond cutting them ----------
+
+def _font_programs(pdf: Path) -> dict[str, list]:
+    """The test's variable font's names -> per use: its program's tables and its glyphs'
+    advance (all boxes are as wide; a glyph cut out has none)."""
+    from io import BytesIO
+
+    from fontTools.ttLib import TTFont
+
+    programs: dict[str, list] = {}
+    for page in PdfReader(pdf).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if "Body-Variable" not in str(font["/BaseFont"]):
+                continue
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            program = TTFont(BytesIO(descriptor["/FontFile2"].get_object().get_data()))
+            advance = max(width for width, _ in program["hmtx"].metrics.values())
+            programs.setdefault(str(font["/BaseFont"]), []).append(
+                (sorted(program.keys()), advance))
+    return programs
+
+
+def test_a_variable_font_is_made_static_in_every_part_as_in_a_whole_build(tmp_path):
+    guide = shutil.copytree(BAKERY, tmp_path / "guide")
+    (guide / "fonts").mkdir()
+    make_variable_font(guide / "fonts" / "Body-Variable.ttf")
+    path = guide / "guide.yaml"
+    path.write_text(path.read_text().replace("  logo: images/mark.svg\n", (
+        "  logo: images/mark.svg\n  fonts:\n    body:\n      family: Body Variable\n"
+        "      files: {regular: fonts/Body-Variable.ttf, bold: fonts/Body-Variable.ttf}\n")))
+    parts = build(guide, out=tmp_path / "parts" / "guide.pdf", draft=True, jobs=2)
+    whole = build(guide, out=tmp_path / "whole" / "guide.pdf", draft=True, whole=True)
+    assert parts.laid_out and parts.laid_out[0] > 1
+    joined, single = _font_programs(parts.output), _font_programs(whole.output)
+    assert len(single) == 2  # regular and bold, each made static at its weight
+    assert {use[1] for uses in single.values() for use in uses} == {500, 620}
+    for name in single:
+        assert {str(use) for use in joined[name]} == {str(use) for use in single[name]}
+        assert all("fvar" not in tables for tables, _ in joined[name])

@@ -28,7 +28,8 @@ class JoinPart:
     primers: int
     pages: int
     bookmarks: list[tuple[float, list]]
-    fonts: dict[str, tuple[str, bool]]  # PDF font name -> (font file sha256, used in forms)
+    # PDF font name -> (font file sha256, used in forms, left uncut for the join to cut)
+    fonts: dict[str, tuple[str, bool, bool]]
     foreign_names: frozenset[str]  # names this part's PDF holds for anchors of other parts
 
 
@@ -210,17 +211,14 @@ class _Joiner:
 
     def _merge_fonts(self, parts: list[JoinPart]) -> None:
         """Each font once, holding the glyphs of every part, for every reference to it."""
-        merged = {name: _merged_font(name, members, parts, self.font_file)
-                  for name, members in self.fonts.items()}
-        merged = {name: font for name, font in merged.items() if font is not None}
-        if not merged:
-            return
+        replaced: dict[tuple[int, int], pikepdf.Object] = {}
+        for name, members in self.fonts.items():
+            replaced.update(_merged_fonts(name, members, parts, self.font_file))
         for resources in self._all_resources():
             fonts = resources.get("/Font")
             for key, font in list(fonts.items()) if fonts is not None else []:
-                name = str(font.BaseFont)[1:]
-                if name in merged:
-                    fonts[key] = merged[name]
+                if font.objgen in replaced:
+                    fonts[key] = replaced[font.objgen]
 
     def _all_resources(self):
         yield from self.resources
@@ -240,21 +238,37 @@ class _BookmarkPage:
         self.bookmarks = bookmarks
 
 
-def _merged_font(name: str, members, parts: list[JoinPart],
-                 font_file: Callable[[str], bytes]) -> pikepdf.Object | None:
-    """One font dictionary for ``name`` as a whole build writes it; None to leave the parts'.
+def _merged_fonts(name: str, members, parts: list[JoinPart],
+                  font_file: Callable[[str], bytes]) -> dict[tuple[int, int], pikepdf.Object]:
+    """The font dictionaries of ``name`` to replace (by object id), with what replaces them:
+    one per font file, as a whole build writes it.
 
-    Like WeasyPrint for one document: the glyphs of all parts in one subset, each glyph's
-    width as first met, a font in form fields embedded whole."""
-    uses = [parts[index].fonts.get(name) for index, _ in members]
-    if len(members) < 2 or None in uses or len({sha for sha, _ in uses}) != 1:
-        return None
-    whole = [font for (_, font), (_, forms) in zip(members, uses) if forms]
-    if whole:  # embedded whole with every glyph's width (form fields): any copy will do
-        return whole[0]
-    fonts = [font for _, font in members]
-    if any(font.get("/Encoding") != Name("/Identity-H") for font in fonts):
-        return None  # a font missing glyphs has an encoding of its own
+    Like WeasyPrint for one document: a font in form fields embedded whole for all its uses,
+    else the glyphs of all parts in one cut (parts leave such fonts uncut, partpdf.py), each
+    glyph's width as first met. A font WeasyPrint changed beyond cutting stays as it is."""
+    by_file: dict[str, list[tuple[pikepdf.Object, bool, bool]]] = {}
+    for index, font in members:
+        use = parts[index].fonts.get(name)
+        if use is not None:
+            sha, in_forms, to_join = use
+            by_file.setdefault(sha, []).append((font, in_forms, to_join))
+    replaced: dict[tuple[int, int], pikepdf.Object] = {}
+    for sha, uses in by_file.items():
+        whole = [font for font, in_forms, _ in uses if in_forms]
+        to_cut = [font for font, in_forms, to_join in uses if to_join and not in_forms]
+        if whole:  # embedded whole with every glyph's width (form fields): any copy will do
+            merged, others = whole[0], [font for font, in_forms, to_join in uses
+                                        if in_forms or to_join]
+        elif to_cut:
+            merged, others = _cut_font(to_cut, font_file(sha)), to_cut
+        else:
+            continue
+        replaced.update((font.objgen, merged) for font in others if font.is_indirect)
+    return replaced
+
+
+def _cut_font(fonts: list[pikepdf.Object], data: bytes) -> pikepdf.Object:
+    """The first of ``fonts`` holding the font file ``data`` cut to the glyphs of all."""
     widths: dict[int, object] = {}
     text: dict[int, str] = {}
     for font in fonts:
@@ -262,14 +276,14 @@ def _merged_font(name: str, members, parts: list[JoinPart],
             widths.setdefault(glyph, width)
         for glyph, unicode in _to_unicode(font.ToUnicode).items():
             text.setdefault(glyph, unicode)
-    data = subset_font(font_file(uses[0][0]), set(text) | set(widths))
+    cut = subset_font(data, set(text) | set(widths))
     merged = fonts[0]
     descendant = merged.DescendantFonts[0]
     descriptor = descendant.FontDescriptor
     stream = descriptor["/FontFile3" if "/FontFile3" in descriptor else "/FontFile2"]
-    stream.write(zlib.compress(data), filter=Name.FlateDecode)
+    stream.write(zlib.compress(cut), filter=Name.FlateDecode)
     if "/Length1" in stream:
-        stream.Length1 = len(data)
+        stream.Length1 = len(cut)
     descendant.W = _width_array(widths)
     box = list(descriptor.FontBBox)
     box[2] = max((float(w) for w in widths.values()), default=0)

@@ -20,7 +20,7 @@ from typing import Callable
 from .buildcache import code_fingerprint, keep_file
 from .parts import PartJob, PartLayout
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 _KEEP_DAYS = 7
 
 
@@ -65,7 +65,7 @@ class PartCache:
             return None  # missing, half-written by a build that died, or damaged: lay it out
         if any(self.file_sha(url) != sha for url, sha in layout.deps.items()):
             return None
-        if not all((self.fonts / sha).is_file() for sha, _ in layout.fonts.values()):
+        if not all((self.fonts / use[0]).is_file() for use in layout.fonts.values()):
             return None
         (self.parts / f"{key}.json").touch()
         return layout

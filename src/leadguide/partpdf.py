@@ -107,6 +107,7 @@ def lay_out_part(job: PartJob) -> PartLayout:
     # What ends each page is judged on the part's own pages: the last one ends the part.
     fills = [asdict(fill) for fill in page_fills(own, {1, len(own) + 1})]
     _keep_links_to(document, job.foreign_refs - set(anchors))
+    document.fonts = _FontsTheJoinEmbeds(document.fonts)
     pdf = document.write_pdf(**RENDER_OPTIONS)
     # The fonts are known once drawn; their faces still hold the files as they were before
     # WeasyPrint cut them down for this part.
@@ -118,16 +119,45 @@ def lay_out_part(job: PartJob) -> PartLayout:
             if not (job.font_folder / shas[name]).is_file():
                 keep_file(job.font_folder / shas[name], data)
     in_forms = dict.fromkeys(originals, False)
+    to_join = dict.fromkeys(originals, False)
     for font in document.fonts.values():
         in_forms[font.name.decode().lstrip("/")] |= font.used_in_forms
+        to_join[font.name.decode().lstrip("/")] |= getattr(font, "left_to_join", False)
     return PartLayout(
         pdf=pdf, primers=job.primers, pages=len(own), anchors=anchors,
         bookmarks=[(page.height, list(page.bookmarks)) for page in own],
         undefined_targets=undefined,
-        fonts={name: (shas[name], in_forms[name]) for name in originals},
+        fonts={name: (shas[name], in_forms[name], to_join[name]) for name in originals},
         deps=dict(fetcher.served), fills=fills, breaks=_forced_breaks(own),
         css_problems=[(e.message, str(e.path) if e.path else None, e.line) for e in css_problems],
         messages=messages, refused=list(fetcher.refused))
+
+
+class _FontsTheJoinEmbeds(dict):
+    """A part's fonts (WeasyPrint's ``Document.fonts``), each left uncut when the join cuts
+    it instead: the join embeds such a font once, cut to the glyphs of every part, from its
+    original file (join.py), so cutting it here too would be wasted (about a tenth of a
+    part's time). Fonts WeasyPrint changes beyond cutting (variable fonts made static,
+    colour glyphs removed, a glyph missing, a form field's whole font) are written as
+    WeasyPrint writes them, and the join keeps them as they are."""
+
+    def __setitem__(self, key, font) -> None:
+        clean = font.clean
+
+        def clean_unless_joined(to_unicode, hinting) -> None:
+            if _cut_by_the_join(font):
+                font.left_to_join = True
+                font.file_content = font.file_content[:4]  # its kind (OpenType or TrueType)
+            else:
+                clean(to_unicode, hinting)
+        font.clean = clean_unless_joined
+        super().__setitem__(key, font)
+
+
+def _cut_by_the_join(font) -> bool:
+    """Is WeasyPrint's clean-up of this font only cutting it to the glyphs used?"""
+    return not (font.used_in_forms or font.bitmap or font.missing or "fvar" in font.tables
+                or font.png or font.svg or font.colr)
 
 
 def _keep_links_to(document, names: set[str]) -> None:

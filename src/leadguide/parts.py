@@ -76,7 +76,8 @@ class PartLayout:
     anchors: dict[str, int]  # id -> page within the part's own pages, from 1
     bookmarks: list[tuple[float, list]]  # per own page: its height and WeasyPrint's bookmarks
     undefined_targets: dict[str, str]  # message -> id target-counter() read and lacked
-    fonts: dict[str, tuple[str, bool]]  # PDF font name -> (sha256 of the font file, in forms)
+    # PDF font name -> (sha256 of the font file, in forms, left for the join to cut)
+    fonts: dict[str, tuple[str, bool, bool]]
     deps: dict[str, str]  # URL -> sha256 of every file WeasyPrint fetched
     fills: list[dict]  # pagefill.PageFill of each own page, as a dict, numbered from 1
     # Whether the part's first block forces a page break before it and its last one after
