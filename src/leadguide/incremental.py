@@ -70,6 +70,7 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     hints = _Hints(cache_folder / "hints.json", split)
     pages, needs = hints.pages(budgets or {}), hints.needs()
     anchors = hints.anchors(pages)
+    costs = hints.seconds()
     done: dict[str, PartLayout] = {}
     laid_out = 0
     # Found once, while the workers lay out the first parts.
@@ -81,7 +82,7 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     for _ in range(_MAX_ROUNDS):
         guess = _Round(split, pages, anchors, needs)
         results, used, fresh = _lay_out_round(split, guess, needs, make_job, cache, done,
-                                              workers, link_problems)
+                                              workers, link_problems, costs)
         laid_out += fresh
         elsewhere = [_ids_elsewhere(results, i) for i in range(len(results))]
         new_pages = [r.pages for r in results]
@@ -111,16 +112,18 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
 
 def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make_job,
                    cache: PartCache, done: dict[str, PartLayout], workers: PartWorkers,
-                   meanwhile) -> tuple[list[PartLayout], list[dict[str, int]], int]:
+                   meanwhile, costs: list[float]
+                   ) -> tuple[list[PartLayout], list[dict[str, int]], int]:
     """Every part at the places ``guess`` gives: from the cache, else laid out.
 
     A part that reads ids of a part being laid out waits for it, so that it reads their
     pages as laid out instead of a guess (on a cold build, the contents waits for the
-    chapters). Returns the parts, the pages of other parts' ids each one read, and how many
-    were laid out."""
+    chapters). The parts on the longest chain of waits, by ``costs``, go first. Returns the
+    parts, the pages of other parts' ids each one read, and how many were laid out."""
     holder = {a: i for i, part in enumerate(split.parts) for a in part.ids}
     reads = [{holder[a] for a in need if a in holder} - {i} for i, need in enumerate(needs)]
-    waiting = sorted(range(len(split.parts)), key=lambda i: -len(split.parts[i].body))
+    priority = _chain_costs(reads, costs)
+    waiting = sorted(range(len(split.parts)), key=lambda i: -priority[i])
     results: dict[int, PartLayout] = {}
     used: dict[int, dict[str, int]] = {}
     running: dict[int, tuple[int, str, Task]] = {}  # by id() of the task
@@ -129,7 +132,8 @@ def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make
     def send(batch: list[tuple[int, str, PartJob]]) -> None:
         nonlocal fresh
         if batch:
-            tasks = workers.submit([job for _, _, job in batch])
+            tasks = workers.submit([job for _, _, job in batch],
+                                   [priority[i] for i, _, _ in batch])
             running.update((id(t), (i, key, t)) for t, (i, key, _) in zip(tasks, batch))
             fresh += len(batch)
             meanwhile()
@@ -162,6 +166,19 @@ def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make
             done[key] = results[index] = layout
     count = len(split.parts)
     return [results[i] for i in range(count)], [used[i] for i in range(count)], fresh
+
+
+def _chain_costs(reads: list[set[int]], costs: list[float]) -> list[float]:
+    """Each part's cost plus the costliest chain of parts waiting for it."""
+    readers = [{j for j, read in enumerate(reads) if i in read} for i in range(len(reads))]
+    chain: dict[int, float] = {}
+
+    def cost(index: int, seen: frozenset[int]) -> float:
+        if index not in chain:
+            after = [cost(j, seen | {index}) for j in readers[index] if j not in seen]
+            chain[index] = costs[index] + max(after, default=0.0)
+        return chain[index]
+    return [cost(i, frozenset()) for i in range(len(reads))]
 
 
 def _read_pages(split: SplitGuide, guess: _Round, results: dict[int, PartLayout], index: int,
@@ -314,8 +331,18 @@ class _Hints:
             start += count
         return anchors
 
+    def seconds(self) -> list[float]:
+        """How long each part's layout took last time; unknown: guessed from its length."""
+        guesses = [len(part.body) / 100_000 for part in self.split.parts]
+        return [_number(self._get(i).get("seconds"), guess) for i, guess in enumerate(guesses)]
+
     def save(self, results: list[PartLayout], needs: list[set[str]]) -> None:
-        known = {name: {"pages": r.pages, "anchors": r.anchors, "needs": sorted(need)}
+        known = {name: {"pages": r.pages, "anchors": r.anchors, "needs": sorted(need),
+                        "seconds": r.seconds}
                  for name, r, need in zip(self.names, results, needs)}
         known["order"] = self.names
         keep_file(self.path, json.dumps(known).encode())
+
+
+def _number(value, default: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and value >= 0 else default

@@ -20,7 +20,7 @@ from typing import Callable
 from .buildcache import code_fingerprint, keep_file
 from .parts import PartJob, PartLayout
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 _KEEP_DAYS = 7
 
 

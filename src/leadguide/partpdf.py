@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import re
+import shutil
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,6 +89,7 @@ def lay_out_part(job: PartJob) -> PartLayout:
     from .pagefill import page_fills
     from .pdf import RENDER_OPTIONS, lay_out
 
+    started = time.perf_counter()
     parsed = parsed_styles(job.stylesheets, job.roots, job.fallbacks)
     fetcher = RecordingFetcher(job.roots, job.fallbacks)
     fetcher.served.update(parsed.served)
@@ -130,7 +132,8 @@ def lay_out_part(job: PartJob) -> PartLayout:
         fonts={name: (shas[name], in_forms[name], to_join[name]) for name in originals},
         deps=dict(fetcher.served), fills=fills, breaks=_forced_breaks(own),
         css_problems=[(e.message, str(e.path) if e.path else None, e.line) for e in css_problems],
-        messages=messages, refused=list(fetcher.refused))
+        messages=messages, refused=list(fetcher.refused),
+        seconds=round(time.perf_counter() - started, 3))
 
 
 class _FontsTheJoinEmbeds(dict):

@@ -87,6 +87,7 @@ class PartLayout:
     css_problems: list[tuple[str, str | None, int | None]]
     messages: list[str]
     refused: list[tuple[str, str]]
+    seconds: float = 0.0  # how long its layout took: the next build starts the slow parts first
 
 
 def split_guide(html: str, stylesheets: list[str]) -> SplitGuide | None:

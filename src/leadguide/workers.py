@@ -36,6 +36,7 @@ class WorkerDied(RenderError):
 @dataclass
 class Task:
     job: PartJob
+    priority: float = 0.0  # the higher, the sooner a worker takes it
     result: PartLayout | None = None
     error: BaseException | None = None
     done: bool = False
@@ -74,24 +75,30 @@ class PartWorkers:
         if self.count > 1 and threading.active_count() == 1:
             self._start_worker()
 
-    def submit(self, jobs: list[PartJob]) -> list[Task]:
-        """Start laying out ``jobs``; their tasks, in the same order."""
-        tasks = [Task(job) for job in jobs]
+    def submit(self, jobs: list[PartJob], priorities: list[float] | None = None) -> list[Task]:
+        """Start laying out ``jobs``, those of higher ``priorities`` first; their tasks, in
+        the same order."""
+        tasks = [Task(job, priority) for job, priority in zip(jobs, priorities or [0.0] * len(jobs))]
         if not self._workers and (len(jobs) == 1 or self.count == 1):
-            for task in tasks:
+            for task in sorted(tasks, key=lambda t: -t.priority):
                 _run_here(task)
             return tasks
         self._queue += tasks
+        self._queue.sort(key=lambda t: -t.priority)  # stable: equal ones in the order sent
         self._dispatch()
         return tasks
 
     def wait_any(self, tasks: list[Task]) -> list[Task]:
         """Block until one of ``tasks`` is done; the done ones."""
+        # The queue is served before waiting, not after an answer: the caller may have
+        # parts to send that the answer let start, ahead of those queued.
+        self._dispatch()
         while not any(task.done for task in tasks):
             busy = [worker for worker in self._workers if worker.task is not None]
             for conn in wait([worker.conn for worker in busy]):
                 self._receive(next(w for w in busy if w.conn is conn))
-            self._dispatch()
+            if not any(task.done for task in tasks):
+                self._dispatch()
         return [task for task in tasks if task.done]
 
     def _dispatch(self) -> None:
