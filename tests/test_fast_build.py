@@ -12,6 +12,7 @@ from pypdf.generic import IndirectObject
 from conftest import BAKERY
 from fontmaker import make_variable_font
 from leadguide.build import build
+from leadguide.incremental import _chain_costs
 from leadguide.preflight import run_checks
 
 GUIDE = Path(__file__).parents[1] / "guide"
@@ -265,8 +266,8 @@ def test_a_process_parses_the_stylesheets_once_while_they_stay_the_same(sample_g
 # ---------- fonts WeasyPrint changes beyond cutting them ----------
 
 def _font_programs(pdf: Path) -> dict[str, list]:
-    """The test's variable font's names -> per use: its program's tables and its glyphs'
-    advance (all boxes are as wide; a glyph cut out has none)."""
+    """The test's variable font's names -> per use: its program's tables, its glyphs'
+    advance (all boxes are as wide; a glyph cut out has none) and its object number."""
     from io import BytesIO
 
     from fontTools.ttLib import TTFont
@@ -278,10 +279,11 @@ def _font_programs(pdf: Path) -> dict[str, list]:
             if "Body-Variable" not in str(font["/BaseFont"]):
                 continue
             descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
-            program = TTFont(BytesIO(descriptor["/FontFile2"].get_object().get_data()))
+            stream = descriptor.raw_get("/FontFile2")
+            program = TTFont(BytesIO(stream.get_object().get_data()))
             advance = max(width for width, _ in program["hmtx"].metrics.values())
             programs.setdefault(str(font["/BaseFont"]), []).append(
-                (sorted(program.keys()), advance))
+                (sorted(program.keys()), advance, stream.idnum))
     return programs
 
 
@@ -300,5 +302,17 @@ def test_a_variable_font_is_made_static_in_every_part_as_in_a_whole_build(tmp_pa
     assert len(single) == 2  # regular and bold, each made static at its weight
     assert {use[1] for uses in single.values() for use in uses} == {500, 620}
     for name in single:
-        assert {str(use) for use in joined[name]} == {str(use) for use in single[name]}
-        assert all("fvar" not in tables for tables, _ in joined[name])
+        assert {str(use[:2]) for use in joined[name]} == {str(use[:2]) for use in single[name]}
+        assert all("fvar" not in tables for tables, _, _ in joined[name])
+        # made static once per weight and embedded once, not once per part
+        assert len({number for _, _, number in joined[name]}) == 1
+    assert parts.output.stat().st_size <= 1.05 * whole.output.stat().st_size
+
+
+def test_a_part_waited_for_by_a_long_chain_goes_first():
+    # part 0 (the contents) reads 1, 2 and 3; part 2 reads part 1
+    costs = _chain_costs([{1, 2, 3}, set(), {1}, set()], [0.5, 1.0, 2.0, 0.1])
+    assert costs == [0.5, 3.5, 2.5, 0.6]
+    assert sorted(range(4), key=lambda i: -costs[i]) == [1, 2, 3, 0]
+    # parts that read each other (links both ways) still get a cost each
+    assert all(cost >= own for cost, own in zip(_chain_costs([{1}, {0}], [1.0, 2.0]), [1, 2]))

@@ -67,3 +67,14 @@ def test_a_worker_that_dies_is_an_error_message_not_a_hang(monkeypatch):
         [again] = workers.submit(["b"])  # a new worker takes the dead one's place
         workers.wait_any([again])
         assert again.value()[0] == "b"
+
+
+def test_the_jobs_of_higher_priority_are_sent_first(monkeypatch):
+    monkeypatch.setattr(partpdf, "lay_out_part", _answer)
+    with PartWorkers(2) as workers:
+        tasks = workers.submit(["a", "b", "c", "d", "e"], [1, 5, 2, 4, 3])
+        assert {worker.task.job for worker in workers._workers} == {"b", "d"}
+        assert [task.job for task in workers._queue] == ["e", "c", "a"]
+        while not all(task.done for task in tasks):
+            workers.wait_any([task for task in tasks if not task.done])
+        assert [task.value()[0] for task in tasks] == ["a", "b", "c", "d", "e"]

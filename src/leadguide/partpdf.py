@@ -113,7 +113,7 @@ def lay_out_part(job: PartJob) -> PartLayout:
     pdf = document.write_pdf(**RENDER_OPTIONS)
     # The fonts are known once drawn; their faces still hold the files as they were before
     # WeasyPrint cut them down for this part.
-    originals = {font.name.decode().lstrip("/"): get_hb_object_data(font.hb_face)
+    originals = {font.name.decode().lstrip("/"): _file_for_the_join(font, get_hb_object_data)
                  for font in document.fonts.values()}
     shas = {name: hashlib.sha256(data).hexdigest() for name, data in originals.items()}
     if job.font_folder:
@@ -124,7 +124,7 @@ def lay_out_part(job: PartJob) -> PartLayout:
     to_join = dict.fromkeys(originals, False)
     for font in document.fonts.values():
         in_forms[font.name.decode().lstrip("/")] |= font.used_in_forms
-        to_join[font.name.decode().lstrip("/")] |= getattr(font, "left_to_join", False)
+        to_join[font.name.decode().lstrip("/")] |= hasattr(font, "file_for_the_join")
     return PartLayout(
         pdf=pdf, primers=job.primers, pages=len(own), anchors=anchors,
         bookmarks=[(page.height, list(page.bookmarks)) for page in own],
@@ -138,29 +138,80 @@ def lay_out_part(job: PartJob) -> PartLayout:
 
 class _FontsTheJoinEmbeds(dict):
     """A part's fonts (WeasyPrint's ``Document.fonts``), each left uncut when the join cuts
-    it instead: the join embeds such a font once, cut to the glyphs of every part, from its
-    original file (join.py), so cutting it here too would be wasted (about a tenth of a
-    part's time). Fonts WeasyPrint changes beyond cutting (variable fonts made static,
-    colour glyphs removed, a glyph missing, a form field's whole font) are written as
-    WeasyPrint writes them, and the join keeps them as they are."""
+    it instead: the join embeds such a font once, cut to the glyphs of every part (join.py),
+    so cutting it here too would be wasted (about a tenth of a part's time). What else
+    WeasyPrint does to a font is done here (a variable font made static at the weight used,
+    colour glyphs taken out), and the join cuts the result. A font with a glyph missing or
+    in a form field is written as WeasyPrint writes it, and the join keeps it."""
 
     def __setitem__(self, key, font) -> None:
         clean = font.clean
 
-        def clean_unless_joined(to_unicode, hinting) -> None:
-            if _cut_by_the_join(font):
-                font.left_to_join = True
-                font.file_content = font.file_content[:4]  # its kind (OpenType or TrueType)
-            else:
+        def clean_for_the_join(to_unicode, hinting) -> None:
+            if not _cut_by_the_join(font):
                 clean(to_unicode, hinting)
-        font.clean = clean_unless_joined
+                return
+            font.file_for_the_join = _uncut(font, clean, hinting)
+            font.file_content = font.file_content[:4]  # its kind (OpenType or TrueType)
+        font.clean = clean_for_the_join
         super().__setitem__(key, font)
 
 
+def _file_for_the_join(font, get_hb_object_data) -> bytes:
+    """The file the join groups a font's uses by (and cuts, when the part left it uncut).
+    A form field's font is written whole, cleaned as the other parts clean theirs."""
+    if hasattr(font, "file_for_the_join"):
+        return font.file_for_the_join
+    return font.file_content if font.used_in_forms else get_hb_object_data(font.hb_face)
+
+
 def _cut_by_the_join(font) -> bool:
-    """Is WeasyPrint's clean-up of this font only cutting it to the glyphs used?"""
-    return not (font.used_in_forms or font.bitmap or font.missing or "fvar" in font.tables
-                or font.png or font.svg or font.colr)
+    # The join reads a font file's first face: a later face of a collection is cut here.
+    single = font.index == 0 or "fvar" in font.tables or font.png or font.svg or font.colr
+    return bool(single) and not (font.used_in_forms or font.bitmap or font.missing)
+
+
+# what makes WeasyPrint's clean-up of a font file differ -> the font cleaned but not cut
+_UNCUT: dict[tuple, bytes] = {}
+
+
+def _uncut(font, clean, hinting) -> bytes:
+    """The font file as WeasyPrint's ``Font.clean`` leaves it, less the cut: once per
+    process and instance drawn (making a variable font static takes a while)."""
+    if not ("fvar" in font.tables or font.png or font.svg or font.colr):
+        return font.file_content  # cleaning it is only cutting it
+    key = _instance_key(font)
+    if key not in _UNCUT:
+        font.subset = lambda *_args: None
+        try:
+            clean({}, hinting)
+        finally:
+            del font.subset
+        _UNCUT[key] = font.file_content
+    return _UNCUT[key]
+
+
+def _instance_key(font) -> tuple:
+    """What ``Font.clean`` reads to make a variable font static: the file and the font's
+    weight, style and variations, and its size only if the font has an optical-size axis."""
+    sha = hashlib.sha256(font.file_content).hexdigest()
+    size = font.font_size if "opsz" in _axes(sha, font.file_content, font.index) else None
+    return (sha, font.index, font.weight, font.style, size,
+            tuple(sorted(font.variations.items())))
+
+
+_AXES: dict[str, set[str]] = {}
+
+
+def _axes(sha: str, content: bytes, index: int) -> set[str]:
+    if sha not in _AXES:
+        from io import BytesIO
+
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(BytesIO(content), fontNumber=index, lazy=True)
+        _AXES[sha] = {axis.axisTag for axis in font["fvar"].axes} if "fvar" in font else set()
+    return _AXES[sha]
 
 
 def _keep_links_to(document, names: set[str]) -> None:
