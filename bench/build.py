@@ -6,6 +6,9 @@ wall time, CPU time (the process and its workers), peak memory (the resident mem
 process tree, sampled every 10 ms as the sum of each process's proportional set size, so pages
 forked workers share with their parent count once; and the top process's own VmHWM) and PDF
 size. The machine is shared: compare the ratios, not the seconds.
+A last row times what a writer waits for while `leadguide serve` runs: a save to the live
+PDF rebuilt in serve's build process (WeasyPrint imported and the stylesheets parsed by its
+first build); it includes the 0.4 s serve waits for more saves.
 Usage: .venv/bin/python bench/build.py [GUIDE_DIR] [--json]
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -113,6 +117,30 @@ def edit_one_paragraph(guide: Path, name: str) -> str:
     return chapter.name
 
 
+def serve_edit(guide: Path, out: Path, chapter: str, timeout: float = 120.0) -> float:
+    """Seconds from a one-paragraph save to serve's log of the live PDF rebuilt."""
+    process = subprocess.Popen(
+        [str(BIN / "leadguide"), "serve", str(guide), "--port", "0", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rebuilt: queue.Queue[float] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            if "live PDF rebuilt" in line:
+                rebuilt.put(time.perf_counter())
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        rebuilt.get(timeout=timeout)  # the first build, after the server started
+        saved = time.perf_counter()
+        edit_one_paragraph(guide, chapter)
+        return rebuilt.get(timeout=timeout) - saved
+    except queue.Empty:
+        sys.exit("leadguide serve did not rebuild its live PDF")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("guide", nargs="?", default="guide", type=Path)
@@ -137,10 +165,11 @@ def main() -> None:
         sizes["edit"] = out.stat().st_size
         runs["unchanged"] = timed([*leadguide, "--out", str(out)])
         sizes["unchanged"] = out.stat().st_size
-    report(runs, sizes, edited, args.json)
+        serve_seconds = serve_edit(guide, folder / "serve", args.edit)
+    report(runs, sizes, edited, args.json, serve_seconds)
 
 
-def report(runs: dict, sizes: dict, edited: str, as_json: bool) -> None:
+def report(runs: dict, sizes: dict, edited: str, as_json: bool, serve_seconds: float) -> None:
     bare = runs["bare"]
     figures = {name: {"wall_s": round(r["wall_s"], 3), "cpu_s": round(r["cpu_s"], 3),
                       "peak_mb": round(r["peak_mb"], 1),
@@ -151,7 +180,9 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool) -> None:
                       "parts": _parts(r["stderr"])} for name, r in runs.items()}
     if as_json:
         print(json.dumps({"cores": os.cpu_count(), "edited": edited, "targets": TARGETS,
-                          "runs": figures}, indent=2))
+                          "runs": figures, "serve_save_to_live_pdf_s": round(serve_seconds, 3),
+                          "serve_time_ratio": round(serve_seconds / bare["wall_s"], 3)},
+                         indent=2))
         return
     labels = {"bare": "bare weasyprint", "whole": "leadguide --whole",
               "cold": "leadguide cold", "edit": "edited 1 paragraph", "unchanged": "nothing changed"}
@@ -163,6 +194,8 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool) -> None:
         print(f"{labels[name]:22}{row['wall_s']:8.2f}{row['cpu_s']:8.2f}{row['time_ratio']:8.2f}"
               f"{target:>8}{row['peak_mb']:9.0f}{row['memory_ratio']:8.2f}{row['pdf_mb']:8.3f}"
               f"{row['size_ratio_to_whole']:8.3f}  {row['parts'] or ''}")
+    print(f"{'serve: save to PDF':22}{serve_seconds:8.2f}{'':8}{serve_seconds / bare['wall_s']:8.2f}"
+          "          (edited again; includes serve's 0.4 s wait for more saves)")
 
 
 def _parts(stderr: str) -> str:
