@@ -30,6 +30,7 @@ from leadguide.assemble import assemble
 from leadguide.build import read_sources
 from leadguide.config import load_config
 from leadguide.pdf import RENDER_OPTIONS
+from leadguide.serve import PDF_QUIET_SECONDS
 
 BIN = Path(sys.executable).parent
 TARGETS = {"cold": 0.6, "edit": 0.2, "unchanged": 0.05}
@@ -195,7 +196,7 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool, serve_seconds: f
               f"{target:>8}{row['peak_mb']:9.0f}{row['memory_ratio']:8.2f}{row['pdf_mb']:8.3f}"
               f"{row['size_ratio_to_whole']:8.3f}  {row['parts'] or ''}")
     print(f"{'serve: save to PDF':22}{serve_seconds:8.2f}{'':8}{serve_seconds / bare['wall_s']:8.2f}"
-          "          (edited again; includes serve's 0.4 s wait for more saves)")
+          f"          (edited again; includes serve's {PDF_QUIET_SECONDS} s wait for more saves)")
 
 
 def _parts(stderr: str) -> str:

@@ -84,8 +84,6 @@ def _remove_font_folder(font_config) -> None:
 
 
 def lay_out_part(job: PartJob) -> PartLayout:
-    from weasyprint.text.fonts import get_hb_object_data
-
     from .pagefill import page_fills
     from .pdf import RENDER_OPTIONS, lay_out
 
@@ -111,9 +109,8 @@ def lay_out_part(job: PartJob) -> PartLayout:
     _keep_links_to(document, job.foreign_refs - set(anchors))
     document.fonts = _FontsTheJoinEmbeds(document.fonts)
     pdf = document.write_pdf(**RENDER_OPTIONS)
-    # The fonts are known once drawn; their faces still hold the files as they were before
-    # WeasyPrint cut them down for this part.
-    originals = {font.name.decode().lstrip("/"): _file_for_the_join(font, get_hb_object_data)
+    # The fonts are known once drawn: each one's file as the join is to group and cut it.
+    originals = {font.name.decode().lstrip("/"): _file_for_the_join(font)
                  for font in document.fonts.values()}
     shas = {name: hashlib.sha256(data).hexdigest() for name, data in originals.items()}
     if job.font_folder:
@@ -157,9 +154,12 @@ class _FontsTheJoinEmbeds(dict):
         super().__setitem__(key, font)
 
 
-def _file_for_the_join(font, get_hb_object_data) -> bytes:
+def _file_for_the_join(font) -> bytes:
     """The file the join groups a font's uses by (and cuts, when the part left it uncut).
-    A form field's font is written whole, cleaned as the other parts clean theirs."""
+    A form field's font is written whole, cleaned as the other parts clean theirs; the face
+    of any other font still holds its file as it was before WeasyPrint cut it."""
+    from weasyprint.text.fonts import get_hb_object_data
+
     if hasattr(font, "file_for_the_join"):
         return font.file_for_the_join
     return font.file_content if font.used_in_forms else get_hb_object_data(font.hb_face)
@@ -167,8 +167,13 @@ def _file_for_the_join(font, get_hb_object_data) -> bytes:
 
 def _cut_by_the_join(font) -> bool:
     # The join reads a font file's first face: a later face of a collection is cut here.
-    single = font.index == 0 or "fvar" in font.tables or font.png or font.svg or font.colr
-    return bool(single) and not (font.used_in_forms or font.bitmap or font.missing)
+    single = font.index == 0 or _cleaned_beyond_cutting(font)
+    return single and not (font.used_in_forms or font.bitmap or font.missing)
+
+
+def _cleaned_beyond_cutting(font) -> bool:
+    """Does WeasyPrint's ``Font.clean`` do more than cut this font (variable, colour glyphs)?"""
+    return bool("fvar" in font.tables or font.png or font.svg or font.colr)
 
 
 # what makes WeasyPrint's clean-up of a font file differ -> the font cleaned but not cut
@@ -178,8 +183,8 @@ _UNCUT: dict[tuple, bytes] = {}
 def _uncut(font, clean, hinting) -> bytes:
     """The font file as WeasyPrint's ``Font.clean`` leaves it, less the cut: once per
     process and instance drawn (making a variable font static takes a while)."""
-    if not ("fvar" in font.tables or font.png or font.svg or font.colr):
-        return font.file_content  # cleaning it is only cutting it
+    if not _cleaned_beyond_cutting(font):
+        return font.file_content
     key = _instance_key(font)
     if key not in _UNCUT:
         font.subset = lambda *_args: None
