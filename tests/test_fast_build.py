@@ -287,7 +287,18 @@ def _font_programs(pdf: Path) -> dict[str, list]:
     return programs
 
 
-def test_a_variable_font_is_made_static_in_every_part_as_in_a_whole_build(tmp_path):
+def test_a_variable_font_is_made_static_in_every_part_as_in_a_whole_build(tmp_path,
+                                                                           monkeypatch):
+    import itertools
+    import os
+
+    import fontTools.ttLib.tables._h_e_a_d as head
+
+    # fontTools stamps each font it saves with the time: another in every process and call
+    # (forked workers inherit this), as when the workers make the font static seconds apart
+    calls = itertools.count()
+    monkeypatch.setattr(head, "timestampNow",
+                        lambda: 3_000_000_000 + 1000 * os.getpid() + next(calls))
     guide = shutil.copytree(BAKERY, tmp_path / "guide")
     (guide / "fonts").mkdir()
     make_variable_font(guide / "fonts" / "Body-Variable.ttf")
@@ -316,3 +327,24 @@ def test_a_part_waited_for_by_a_long_chain_goes_first():
     assert sorted(range(4), key=lambda i: -costs[i]) == [1, 2, 3, 0]
     # parts that read each other (links both ways) still get a cost each
     assert all(cost >= own for cost, own in zip(_chain_costs([{1}, {0}], [1.0, 2.0]), [1, 2]))
+
+
+def test_a_font_file_saved_at_another_time_is_the_same_file_to_the_join(tmp_path):
+    from io import BytesIO
+
+    from fontTools.ttLib import TTFont
+
+    from leadguide.partpdf import font_sha
+
+    def saved(modified: int, advance: int = 500) -> bytes:
+        font = TTFont(make_variable_font(tmp_path / "font.ttf"), recalcTimestamp=False)
+        font["head"].modified = modified
+        font["hmtx"].metrics["uni0041"] = (advance, 50)
+        out = BytesIO()
+        font.save(out)
+        return out.getvalue()
+
+    first, later = saved(3_000_000_000), saved(3_000_000_007)
+    assert first != later
+    assert font_sha(first) == font_sha(later)
+    assert font_sha(saved(3_000_000_000, advance=600)) != font_sha(first)

@@ -112,7 +112,7 @@ def lay_out_part(job: PartJob) -> PartLayout:
     # The fonts are known once drawn: each one's file as the join is to group and cut it.
     originals = {font.name.decode().lstrip("/"): _file_for_the_join(font)
                  for font in document.fonts.values()}
-    shas = {name: hashlib.sha256(data).hexdigest() for name, data in originals.items()}
+    shas = {name: font_sha(data) for name, data in originals.items()}
     if job.font_folder:
         for name, data in originals.items():
             if not (job.font_folder / shas[name]).is_file():
@@ -163,6 +163,31 @@ def _file_for_the_join(font) -> bytes:
     if hasattr(font, "file_for_the_join"):
         return font.file_for_the_join
     return font.file_content if font.used_in_forms else get_hb_object_data(font.hb_face)
+
+
+def font_sha(data: bytes) -> str:
+    """A font file's SHA-256, blind to when it was saved: a variable font made static in two
+    processes (fontTools stamps the time) is one file to the join, as in a whole build."""
+    return hashlib.sha256(_without_timestamp(data)).hexdigest()
+
+
+def _without_timestamp(data: bytes) -> bytes:
+    """An OpenType file with head's modified date and the checksums covering it zeroed."""
+    if data[:4] not in (b"\x00\x01\x00\x00", b"OTTO", b"true") or len(data) < 12:
+        return data  # a collection, or not a font: as it is
+    tables = int.from_bytes(data[4:6], "big")
+    records = [12 + 16 * i for i in range(tables) if data[12 + 16 * i: 16 + 16 * i] == b"head"]
+    if not records or records[0] + 16 > len(data):
+        return data
+    record = records[0]
+    head = int.from_bytes(data[record + 8: record + 12], "big")
+    if head + 36 > len(data):
+        return data
+    blanked = bytearray(data)
+    blanked[record + 4: record + 8] = bytes(4)  # the head table's checksum
+    blanked[head + 8: head + 12] = bytes(4)  # checkSumAdjustment
+    blanked[head + 28: head + 36] = bytes(8)  # modified
+    return bytes(blanked)
 
 
 def _cut_by_the_join(font) -> bool:
