@@ -114,6 +114,7 @@ class PartWorkers:
             ok, value = worker.conn.recv()
         except (EOFError, OSError):
             self._workers.remove(worker)
+            worker.process.join(timeout=5)  # its pipe closes before it can be reaped
             ok, value = False, WorkerDied(
                 f"a layout process ended (exit code {worker.process.exitcode}) while laying "
                 "out a part: was it out of memory? `leadguide build --jobs 1` uses one process")
