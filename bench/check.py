@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from leadguide.build import build
-from leadguide.preflight import CHECKS, run_checks
-from leadguide.preflight.facts import Facts
+from leadguide.check import CHECKS, run_checks
+from leadguide.check.facts import Facts
 
 
 def seconds(action) -> float:

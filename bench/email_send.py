@@ -17,13 +17,13 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from leadguide.build import build, default_output, is_stale
-from leadguide.config import load_config
 from leadguide.email.batch import Job, send_batch
 from leadguide.email.message import build_message, guide_key, prepare_attachment
 from leadguide.email.recipients import recipient
 from leadguide.email.send import SmtpTransport
 from leadguide.email.sendlog import SendLog
 from leadguide.email.settings import SmtpSettings, load_email_settings
+from leadguide.guide.config import load_config
 
 
 class Sink:

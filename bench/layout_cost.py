@@ -17,13 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from leadguide.assemble import GuideHtml, assemble
-from leadguide.assets import allowed_roots, asset_fallbacks
 from leadguide.build import read_sources
-from leadguide.config import load_config
-from leadguide.fetcher import SafeFetcher
-from leadguide.parts import part_document, primer_pages, split_guide
-from leadguide.pdf import lay_out
+from leadguide.guide.assets import allowed_roots, asset_fallbacks
+from leadguide.guide.config import load_config
+from leadguide.guide.fetcher import SafeFetcher
+from leadguide.html.assemble import GuideHtml, assemble
+from leadguide.layout.parts import part_document, primer_pages, split_guide
+from leadguide.layout.render import lay_out
 
 _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _COSTLY = re.compile(r"display\s*:\s*(?:inline-)?(?:flex|grid|table)\b|display\s*:\s*inline-block"
@@ -103,7 +103,7 @@ def _part_starts(guide: GuideHtml, roots, fallbacks) -> list[int]:
     split = split_guide(guide.html, [p.read_text(encoding="utf-8") for p in guide.stylesheets])
     if split is None:
         return []
-    from leadguide.pdf import first_pages, render
+    from leadguide.layout.render import first_pages, render
 
     rendered = render(guide, SafeFetcher(roots, fallbacks), lambda _url: (None, None))
     anchors = first_pages(rendered.document)

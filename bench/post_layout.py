@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from leadguide import join
 from leadguide.build import build
-from leadguide.config import load_config
-from leadguide.pdftags import fix_tags
-from leadguide.preflight import run_checks
+from leadguide.check import run_checks
+from leadguide.guide.config import load_config
+from leadguide.layout import join
+from leadguide.pdf.tags import fix_tags
 
 
 def _caught_join(guide: Path, folder: Path) -> tuple[list, object]:

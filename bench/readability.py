@@ -13,9 +13,9 @@ import sys
 
 import pyphen
 
-from leadguide.chapters import load_chapters
-from leadguide.config import load_config
-from leadguide.data import load_data
+from leadguide.guide.chapters import load_chapters
+from leadguide.guide.config import load_config
+from leadguide.guide.data import load_data
 
 DICTIONARY = pyphen.Pyphen(lang="en_US", left=1, right=1)
 

@@ -23,8 +23,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from signup_support import (Process, free_port, make_guide, service_env,  # noqa: E402
-                            start_smtp, token)
+from signup_support import Process, free_port, make_guide, service_env, start_smtp, token  # noqa: E402
 
 from leadguide.build import build  # noqa: E402
 
@@ -155,8 +154,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-signup-") as folder:
         root = Path(folder)
-        from signup_support import SAMPLE
         import shutil
+
+        from signup_support import SAMPLE
         shutil.copytree(SAMPLE, root / "src")
         pdf = build(root / "src", out=root / "sample.pdf").output
         controller, box, smtp_port = start_smtp()

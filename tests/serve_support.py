@@ -6,8 +6,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from leadguide.preview import Preview
-from leadguide.serve import PreviewServer, watch
+from leadguide.preview.serve import PreviewServer, watch
+from leadguide.preview.site import Preview
 
 
 @contextmanager

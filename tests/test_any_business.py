@@ -9,20 +9,20 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from conftest import BAKERY, SAMPLE
 from pypdf import PdfReader
 
-from conftest import BAKERY, SAMPLE
 from leadguide.build import build
+from leadguide.check import run_checks
 from leadguide.cli import main
-from leadguide.config import KEYS, load_config
-from leadguide.data import load_data
 from leadguide.email.content import render_welcome
 from leadguide.email.recipients import recipient
 from leadguide.email.settings import load_email_settings
 from leadguide.errors import ConfigError, ContentError, GuideError
-from leadguide.preflight import run_checks
-from leadguide.scaffold import KINDS
-from leadguide.theme import resolve_colors
+from leadguide.guide.config import KEYS, load_config
+from leadguide.guide.data import load_data
+from leadguide.guide.theme import resolve_colors
+from leadguide.starters.scaffold import KINDS
 
 # Words of the fitness kit and of the clinic the default guide belongs to.
 KIT_WORDS = re.compile(r"\b(exercises?|workouts?|calories?|kcal|protein|clinic|therapists?|"
@@ -206,7 +206,7 @@ def _font_names(pdf: Path) -> set[str]:
 
 
 def test_a_guide_bundles_its_own_font_files(tmp_path):
-    from leadguide.assets import BUILTIN_STYLES
+    from leadguide.guide.assets import BUILTIN_STYLES
     guide = shutil.copytree(BAKERY, tmp_path / "guide")
     (guide / "fonts").mkdir()
     shutil.copy(BUILTIN_STYLES / "fonts" / "Inter-Bold.otf", guide / "fonts" / "Display-Bold.otf")
@@ -234,7 +234,7 @@ def test_a_font_file_outside_the_guide_is_an_error_with_its_line(tmp_path):
 
 
 def test_the_preview_lays_out_pages_of_the_guide_s_size(tmp_path):
-    from leadguide.preview import build_preview
+    from leadguide.preview.site import build_preview
     guide = shutil.copytree(BAKERY, tmp_path / "guide")
     result = build_preview(guide, tmp_path / "preview", quick=True)
     assert not result.errors

@@ -8,8 +8,15 @@ import pytest
 
 from leadguide.build import CACHE_FOLDER, build
 from leadguide.cli import main
-from leadguide.errors import (ConfigError, ContentError, ErrorGroup, GuideError,
-                              PagePromiseError, RenderError, TemplateError)
+from leadguide.errors import (
+    ConfigError,
+    ContentError,
+    ErrorGroup,
+    GuideError,
+    PagePromiseError,
+    RenderError,
+    TemplateError,
+)
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -122,7 +129,7 @@ def test_images_outside_the_guide_are_refused(sample_guide, src):
 
 
 def test_bad_css_in_a_guide_stylesheet_names_file_and_line(sample_guide):
-    from leadguide.assets import BUILTIN_STYLES
+    from leadguide.guide.assets import BUILTIN_STYLES
     styles = sample_guide / "styles"
     styles.mkdir()
     css = (BUILTIN_STYLES / "print.css").read_text() + "\n.oops { colr: red; width: banana; }\n"
@@ -210,7 +217,7 @@ def _current_umask() -> int:
 
 
 def test_css_rejected_after_var_substitution_names_its_stylesheet(sample_guide):
-    from leadguide.assets import BUILTIN_STYLES
+    from leadguide.guide.assets import BUILTIN_STYLES
     styles = sample_guide / "styles"
     styles.mkdir()
     css = (BUILTIN_STYLES / "theme.css").read_text() + "\nbody { width: var(--color-primary); }\n"
@@ -228,7 +235,7 @@ def test_a_key_missing_its_colon_is_reported_on_its_own_line(sample_guide):
 
 
 def test_broken_macros_template_in_a_guide_names_its_line(sample_guide):
-    from leadguide.assets import BUILTIN_TEMPLATES
+    from leadguide.guide.assets import BUILTIN_TEMPLATES
     (sample_guide / "templates").mkdir()
     text = (BUILTIN_TEMPLATES / "macros.html").read_text() + "\n{% macro oops( %}\n"
     (sample_guide / "templates" / "macros.html").write_text(text)

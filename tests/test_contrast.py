@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from leadguide.assets import BUILTIN_STYLES
-from leadguide.config import load_config
-from leadguide.errors import ConfigError
-from leadguide.theme import CONTRAST_PAIRS, ROLES, contrast, resolve_colors
-
 from conftest import SAMPLE
+
+from leadguide.errors import ConfigError
+from leadguide.guide.assets import BUILTIN_STYLES
+from leadguide.guide.config import load_config
+from leadguide.guide.theme import CONTRAST_PAIRS, ROLES, contrast, resolve_colors
 
 BRANDS = {
     "built-in": {},

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from leadguide.build import build
-from leadguide.data import load_data
+from leadguide.guide.data import load_data
 
 GUIDE = Path(__file__).parents[1] / "guide"
 
@@ -107,7 +107,7 @@ def test_every_glyph_maps_back_to_real_text(default_pdf):
 
 
 def test_default_guide_passes_every_preflight_check(default_build):
-    from leadguide.preflight import PASS, run_checks
+    from leadguide.check import PASS, run_checks
     results = run_checks(GUIDE, default_build.output)
     assert len({r.name for r in results}) >= 17
     assert [r for r in results if r.status != PASS] == []
@@ -116,7 +116,7 @@ def test_default_guide_passes_every_preflight_check(default_build):
 # ---- second edition: numbers a reader can redo, typography, a CTA that works on paper
 @pytest.fixture(scope="module")
 def lines(default_build):
-    from leadguide.pdftext import text_lines
+    from leadguide.pdf.text import text_lines
     return text_lines(default_build.output)
 
 
@@ -165,8 +165,8 @@ def test_the_reader_can_redo_the_numbers_on_a_worksheet(default_pdf):
 def test_every_chapter_reads_at_grade_six_or_below():
     import runpy
     readability = runpy.run_path(str(GUIDE.parent / "bench" / "readability.py"))
-    from leadguide.chapters import load_chapters
-    from leadguide.config import load_config
+    from leadguide.guide.chapters import load_chapters
+    from leadguide.guide.config import load_config
     for chapter in load_chapters(load_config(GUIDE)):
         score, words = readability["grade"](readability["plain_text"](chapter.body))
         assert words == 0 or score <= 6, (chapter.path.name, round(score, 1))
@@ -208,7 +208,7 @@ def test_the_week_plan_keeps_brisk():
 
 
 def test_the_tag_tree_says_what_the_pages_say(default_build):
-    from leadguide.preflight.tagtree import described, read_tag_tree
+    from leadguide.check.tagtree import described, read_tag_tree
     tree = read_tag_tree(default_build.output)
     assert tree.unreachable() == {}  # running heads are artifacts; "wk 1–4", "65 kg" are tagged
     assert len(tree.links) > 60 and {link.tag for link in tree.links} == {"Link"}
@@ -222,7 +222,7 @@ def test_the_tag_tree_says_what_the_pages_say(default_build):
 
 
 def test_every_tag_check_passes(default_build):
-    from leadguide.preflight import run_checks
+    from leadguide.check import run_checks
     names = ("tagged-text", "link-tags", "table-headers", "contents-tags", "xmp-language")
     found = {r.name: r.status for r in run_checks(GUIDE, default_build.output) if r.name in names}
     assert found == dict.fromkeys(names, "pass")

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from hypothesis import HealthCheck, assume, event, example, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, assume, event, example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from leadguide.cli import main
-from leadguide.config import load_config
 from leadguide.email.content import render_welcome
 from leadguide.email.display import display_text, greeting_name
 from leadguide.email.errors import RecipientError
@@ -27,6 +27,7 @@ from leadguide.email.recipients import recipient
 from leadguide.email.send import SmtpTransport, send
 from leadguide.email.settings import SmtpSettings, load_email_settings
 from leadguide.errors import GuideError
+from leadguide.guide.config import load_config
 
 SAMPLE = Path(__file__).parent / "sample_guide"
 ATTACK = "=?utf-8?q?Eve=0D=0ABcc:_victim@example.net=0D=0A=0D=0AFAKE?="

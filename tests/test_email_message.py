@@ -13,16 +13,17 @@ from email.utils import unquote
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from leadguide.build import build
 from leadguide.cli import main
-from leadguide.config import load_config
 from leadguide.email.errors import EmailError
 from leadguide.email.message import build_message, prepare_attachment
 from leadguide.email.recipients import recipient
 from leadguide.email.settings import load_email_settings
+from leadguide.guide.config import load_config
 from leadguide.limits import SizeBudget
 
 SAMPLE = Path(__file__).parent / "sample_guide"

@@ -23,7 +23,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from leadguide.build import build
 from leadguide.cli import main
-from leadguide.config import load_config
 from leadguide.email.errors import EmailError, RecipientError
 from leadguide.email.message import build_message, prepare_attachment
 from leadguide.email.recipients import recipient
@@ -31,6 +30,7 @@ from leadguide.email.send import RetryPolicy, SmtpTransport, send
 from leadguide.email.sendlog import DEFERRED, FAILED, SENDING, SENT, SendLog
 from leadguide.email.settings import SmtpSettings, load_email_settings, smtp_settings
 from leadguide.email.welcome import plan_send, run
+from leadguide.guide.config import load_config
 
 SAMPLE = Path(__file__).parent / "sample_guide"
 EMAIL = """\

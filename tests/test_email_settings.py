@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadguide.config import load_config
-from leadguide.errors import ConfigError, GuideError
 from leadguide.email.errors import RecipientError, SmtpError
 from leadguide.email.recipients import check_address, read_list, recipient
 from leadguide.email.settings import load_email_settings, smtp_settings
+from leadguide.errors import ConfigError, GuideError
+from leadguide.guide.config import load_config
 
 SAMPLE = Path(__file__).parent / "sample_guide"
 EMAIL = """\

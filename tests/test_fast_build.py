@@ -6,14 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import BAKERY
+from fontmaker import make_variable_font
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
-from conftest import BAKERY
-from fontmaker import make_variable_font
 from leadguide.build import build
-from leadguide.incremental import _chain_costs
-from leadguide.preflight import run_checks
+from leadguide.check import run_checks
+from leadguide.layout.incremental import _chain_costs
 
 GUIDE = Path(__file__).parents[1] / "guide"
 
@@ -204,7 +204,7 @@ def test_a_damaged_or_stale_cache_entry_is_laid_out_again(sample_guide, tmp_path
 
 def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path):
     """serve's PDF worker (build_live_pdf) goes through the parts cache: a save re-lays one part."""
-    from leadguide.serve import build_live_pdf
+    from leadguide.preview.serve import build_live_pdf
 
     target = tmp_path / "preview" / "sample.pdf"
     assert build_live_pdf(sample_guide, target) == ""
@@ -221,7 +221,7 @@ def test_an_edit_renders_its_chapter_only_and_a_template_edit_all(sample_guide, 
                                                                   monkeypatch):
     """Rendered chapters are cached (chaptercache.py) by the chapter and all else but the
     other chapters: data, templates and guide.yaml edits render every chapter again."""
-    import leadguide.assemble as assemble
+    import leadguide.html.assemble as assemble
 
     rendered: list[str] = []
     real = assemble.render_chapter
@@ -247,8 +247,8 @@ def test_an_edit_renders_its_chapter_only_and_a_template_edit_all(sample_guide, 
 
 
 def test_a_process_parses_the_stylesheets_once_while_they_stay_the_same(sample_guide, tmp_path):
-    from leadguide.assets import allowed_roots, asset_fallbacks, stylesheets
-    from leadguide.partpdf import parsed_styles
+    from leadguide.guide.assets import allowed_roots, asset_fallbacks, stylesheets
+    from leadguide.layout.part import parsed_styles
 
     extra = sample_guide / "styles" / "extra.css"
     extra.parent.mkdir(exist_ok=True)
@@ -334,7 +334,7 @@ def test_a_font_file_saved_at_another_time_is_the_same_file_to_the_join(tmp_path
 
     from fontTools.ttLib import TTFont
 
-    from leadguide.partpdf import font_sha
+    from leadguide.layout.part import font_sha
 
     def saved(modified: int, advance: int = 500) -> bytes:
         font = TTFont(make_variable_font(tmp_path / "font.ttf"), recalcTimestamp=False)

@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from leadguide.build import build, read_sources
+from leadguide.check import fit_to_send, run_checks
 from leadguide.cli import main
-from leadguide.config import load_config
 from leadguide.errors import GuideError
-from leadguide.fit import ChapterLayouts, FitError, fit_guide
-from leadguide.preflight import fit_to_send, run_checks
+from leadguide.fit.search import ChapterLayouts, FitError, fit_guide
+from leadguide.guide.config import load_config
 
 SENTENCES = ("Good habits grow from small, repeatable steps that fit a normal week.",
              "Write the plan where both of you can see it every morning.",

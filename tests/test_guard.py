@@ -8,7 +8,7 @@ import pytest
 
 from leadguide.build import build
 from leadguide.errors import GuideError
-from leadguide.guard import MAX_TEXT_BYTES, RefusedFile, read_bytes, read_text
+from leadguide.guide.guard import MAX_TEXT_BYTES, RefusedFile, read_bytes, read_text
 
 SECRET = "CANARY-OUTSIDE-5d1e"
 

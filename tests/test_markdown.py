@@ -9,14 +9,14 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from leadguide.assemble import assemble
-from leadguide.chapters import load_chapters
-from leadguide.codeguard import protect
-from leadguide.config import load_config
-from leadguide.data import load_data
 from leadguide.errors import ContentError, GuideError, TemplateError
-from leadguide.mdengine import converter
-from leadguide.mdsource import scan
+from leadguide.guide.chapters import load_chapters
+from leadguide.guide.config import load_config
+from leadguide.guide.data import load_data
+from leadguide.html.assemble import assemble
+from leadguide.markdown.codeguard import protect
+from leadguide.markdown.engine import converter
+from leadguide.markdown.source import scan
 
 
 def html(source: str) -> str:

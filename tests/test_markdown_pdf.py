@@ -12,9 +12,9 @@ import pytest
 from pypdf import PdfReader
 
 from leadguide.build import build
-from leadguide.preflight import run_checks
-from leadguide.preflight.facts import Facts
-from leadguide.preflight.structure import drawn_objects, object_text, page_fonts
+from leadguide.check import run_checks
+from leadguide.check.facts import Facts
+from leadguide.check.structure import drawn_objects, object_text, page_fonts
 
 GUIDE = Path(__file__).parent / "markdown_guide"
 README = GUIDE / "chapters" / "01-readme.md"
@@ -58,6 +58,7 @@ def mono_text(facts: Facts, number: int) -> str:
 
 def _font_of(handle) -> str:
     import ctypes
+
     import pypdfium2.raw as pdfium_c
     font = pdfium_c.FPDFTextObj_GetFont(handle)
     size = pdfium_c.FPDFFont_GetBaseFontName(font, None, 0)

@@ -12,9 +12,9 @@ from pypdf import PdfWriter
 from pypdf.generic import BooleanObject, DictionaryObject, NameObject, TextStringObject
 
 from leadguide.build import build
+from leadguide.check import CHECKS, PreflightError, run_checks, summary, to_json
+from leadguide.check.facts import Facts
 from leadguide.cli import main
-from leadguide.preflight import CHECKS, PreflightError, run_checks, summary, to_json
-from leadguide.preflight.facts import Facts
 
 SAMPLE = Path(__file__).parent / "sample_guide"
 

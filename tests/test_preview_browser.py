@@ -10,10 +10,10 @@ from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from leadguide.preview import SITE_PAGES, Preview, build_preview
-from leadguide.serve import PreviewServer
 from serve_support import serving
+
+from leadguide.preview.serve import PreviewServer
+from leadguide.preview.site import SITE_PAGES, Preview, build_preview
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

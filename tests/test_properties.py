@@ -10,10 +10,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadguide.chapters import read_chapter
-from leadguide.config import load_config
-from leadguide.data import load_data
 from leadguide.errors import GuideError
+from leadguide.guide.chapters import read_chapter
+from leadguide.guide.config import load_config
+from leadguide.guide.data import load_data
 
 SAMPLE = Path(__file__).parent / "sample_guide"
 

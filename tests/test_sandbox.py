@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from leadguide.assemble import make_environment, render_page, template_context
-from leadguide.build import read_sources, build
-from leadguide.chapters import Chapter
-from leadguide.config import load_config
+from leadguide.build import build, read_sources
 from leadguide.errors import GuideError, TemplateError
-from leadguide.markup import render_chapter
-from leadguide.sandbox import MAX_TEXT, make_sandbox, plain
+from leadguide.guide.chapters import Chapter
+from leadguide.guide.config import load_config
+from leadguide.html.assemble import make_environment, render_page, template_context
+from leadguide.html.chapter import render_chapter
+from leadguide.html.sandbox import MAX_TEXT, make_sandbox, plain
 
 SECRET_FILE_TEXT = "CANARY-FILE-7f3a"
 SECRET_ENV_TEXT = "CANARY-ENV-91b2"
@@ -311,7 +311,7 @@ def test_the_default_guide_stays_well_inside_the_limits():
     # The limits must never trouble a real guide: the default one is the yardstick.
     config = load_config(Path(__file__).parents[1] / "guide")
     chapters, data = read_sources(config)
-    from leadguide.assemble import assemble
+    from leadguide.html.assemble import assemble
     html = assemble(config, chapters, data).html
     assert 10 * len(html) < 8_000_000 and len(html) < MAX_TEXT
 

@@ -13,10 +13,20 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+from signup_support import (
+    SECRET,
+    Mailbox,
+    Process,
+    free_port,
+    make_guide,
+    request,
+    service_env,
+    signup,
+    start_smtp,
+    token,
+)
 
 from leadguide.cli import main
-from signup_support import (SECRET, Mailbox, Process, free_port, make_guide, request,
-                            service_env, signup, start_smtp, token)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

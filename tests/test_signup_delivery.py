@@ -8,12 +8,12 @@ import time
 
 import pytest
 import redis
+from signup_support import Process, free_port, make_guide, service_env, signup_many, start_smtp
 
 from leadguide.email.send import RetryPolicy
 from leadguide.signup.ledger import FAILED, SENT
 from leadguide.signup.service import make_mailer, open_service
 from leadguide.signup.store import WELCOME, Payload
-from signup_support import Process, free_port, make_guide, service_env, signup_many, start_smtp
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import dkim
 import pytest
+from signup_support import SECRET, make_guide
 from starlette.testclient import TestClient
 
-from leadguide.config import load_config
 from leadguide.email.message import build_message
 from leadguide.email.recipients import recipient
 from leadguide.email.settings import load_email_settings
 from leadguide.errors import GuideError
+from leadguide.guide.config import load_config
 from leadguide.signup.app import create_app
 from leadguide.signup.dkim import dkim_signer
 from leadguide.signup.imports import read_export
@@ -25,7 +26,6 @@ from leadguide.signup.service import bind_web_only, open_service
 from leadguide.signup.settings import load_signup_settings, postal_address_problem, read_secrets
 from leadguide.signup.tasks import is_quota
 from leadguide.signup.tokens import CONFIRM, DOWNLOAD, UNSUBSCRIBE, TokenRefused, Tokens
-from signup_support import SECRET, make_guide
 
 
 @pytest.fixture
@@ -193,6 +193,7 @@ def test_dkim_signature_covers_the_unsubscribe_headers(guide, tmp_path):
     sign = dkim_signer({"LEADGUIDE_DKIM_KEY_FILE": str(key), "LEADGUIDE_DKIM_SELECTOR": "lg"},
                        settings)
     from email.policy import SMTP
+
     from leadguide.email.message import PersonalLinks
     message = build_message(config, settings, recipient("jane@example.com", "Jane"), None,
                             links=PersonalLinks("https://guide.example.com/unsubscribe/t"))

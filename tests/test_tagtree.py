@@ -6,9 +6,9 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from leadguide.pdftags import fix_tags
-from leadguide.preflight import run_checks
-from leadguide.preflight.tagtree import described, read_tag_tree
+from leadguide.check import run_checks
+from leadguide.check.tagtree import described, read_tag_tree
+from leadguide.pdf.tags import fix_tags
 
 
 def tagged_pdf(path: Path, content: bytes, header_text: bool = True,
@@ -234,8 +234,8 @@ def test_the_sample_guide_passes_every_tag_check(built_sample):
 
 
 def test_each_tag_check_warns_on_a_broken_pdf(built_sample, tmp_path):
-    from leadguide.preflight import tags
-    from leadguide.preflight.facts import Facts
+    from leadguide.check import tags
+    from leadguide.check.facts import Facts
     result, _ = built_sample
     guide = result.output.parents[1] / "guide"
     broken = {
@@ -259,7 +259,7 @@ def test_each_tag_check_warns_on_a_broken_pdf(built_sample, tmp_path):
 def test_the_tree_is_read_once_in_walk_order_and_changed_through(tmp_path):
     """structtree.Tree: each element once, depth first, with its ancestors, tag, page and kids
     (an MCID, an element, an OBJR as pikepdf has it); set_kids/set_tag reach the PDF."""
-    from leadguide.structtree import Element, Tree
+    from leadguide.pdf.structtree import Element, Tree
 
     pdf = pikepdf.open(tagged_pdf(tmp_path / "t.pdf", CLEAN))
     document = pdf.Root.StructTreeRoot.K

@@ -5,13 +5,13 @@ import click
 import pytest
 from weasyprint.urls import URLFetcherResponse
 
-from leadguide.assemble import assemble
-from leadguide.chapters import load_chapters
 from leadguide.cli import main
-from leadguide.config import load_config
-from leadguide.data import load_data
 from leadguide.errors import GuideError
-from leadguide.fetcher import RefusedResource, SafeFetcher
+from leadguide.guide.chapters import load_chapters
+from leadguide.guide.config import load_config
+from leadguide.guide.data import load_data
+from leadguide.guide.fetcher import RefusedResource, SafeFetcher
+from leadguide.html.assemble import assemble
 from leadguide.kits.fitness.nutrition import energy_plan, mifflin_st_jeor
 
 
@@ -151,7 +151,7 @@ def test_size_limits_in_guide_yaml_must_be_numbers(sample_guide):
 
 
 def test_typeset_joins_ranges_and_the_last_two_words_with_characters():
-    from leadguide.typeset import NBSP, WORD_JOINER, typeset
+    from leadguide.markdown.typeset import NBSP, WORD_JOINER, typeset
     html = typeset("<p>Do 6–12 sets, add 2–10 % or 3 × 8–12 reps, and rest well a week.</p>"
                    "<pre>6–12 x</pre><p>Short and single.</p>")
     assert f"6–{WORD_JOINER}12{NBSP}sets" in html and f"2–{WORD_JOINER}10{NBSP}%" in html
@@ -167,6 +167,6 @@ def test_typeset_joins_ranges_and_the_last_two_words_with_characters():
 
 
 def test_printed_url_drops_scheme_and_tracking():
-    from leadguide.assemble import printed_url
+    from leadguide.html.assemble import printed_url
     assert printed_url("https://www.example.com/consult/?utm_source=pdf") == "example.com/consult"
     assert printed_url("mailto:a@b.c") == "mailto:a@b.c"

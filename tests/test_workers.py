@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-import leadguide.partpdf as partpdf
+import leadguide.layout.part as partpdf
 from leadguide.errors import RenderError
-from leadguide.workers import PartWorkers, WorkerDied
+from leadguide.layout.workers import PartWorkers, WorkerDied
 
 pytestmark = pytest.mark.skipif(threading.active_count() > 1,
                                 reason="forked workers inherit the patched layout only "

@@ -11,20 +11,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote
 
-from .assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
-                     asset_fallbacks)
-from .checks import ChapterSpan, chapter_spans, check_page_promise, part_starts
-from .config import GuideConfig, load_config
-from .guard import read_text
+from .cache import FOLDER as CACHE
+from .cache import BuildCache, Unchanged
 from .errors import GuideError, PagePromiseError, raise_all
-from .litter import clean_dead_font_folders, clean_dead_temp_pdfs
-from .pagefill import PageFill
-from . import buildcache
+from .guide.assets import (
+    BUILTIN_KITS,
+    BUILTIN_STYLES,
+    BUILTIN_TEMPLATES,
+    allowed_roots,
+    asset_fallbacks,
+    outside_the_pdf,
+)
+from .guide.config import GuideConfig, load_config
+from .guide.guard import read_text
+from .layout.litter import clean_dead_font_folders, clean_dead_temp_pdfs
+from .layout.pagefill import PageFill
+from .layout.spans import ChapterSpan, chapter_spans, check_page_promise, part_starts
 
 if TYPE_CHECKING:
-    from .assemble import GuideHtml
-    from .chapters import Chapter
-    from .pdf import Rendered
+    from .guide.chapters import Chapter
+    from .html.assemble import GuideHtml
+    from .layout.render import Rendered
 
 Progress = Callable[[str, float], None]
 
@@ -71,36 +78,37 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
           jobs: int | None = None) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
-    ``verify`` sees the written file before it replaces the last one (see write_atomically).
-    Unless ``whole``, the parts of the guide (cover, contents, chapters, back) are laid out on
-    ``jobs`` processes (default: one per core) and kept in ``.cache/`` beside the PDF, so a
-    rebuild lays out only what changed (incremental.py); ``whole`` lays the guide out as one
-    document, the reference the parts' join is tested against.
+    The stages in order: sources → HTML → layout → page promise → PDF. Unless ``whole``, the
+    cache in ``.cache/`` beside the PDF is consulted at their seams (the whole build first,
+    then rendered chapters, then laid-out parts), and the parts of the guide (cover, contents,
+    chapters, back) are laid out on ``jobs`` processes (default: one per core), so a rebuild
+    lays out only what changed; ``whole`` lays the guide out as one document, the reference
+    the parts' join is tested against. ``verify`` sees the written file before it replaces the
+    last one (see ``pdf.write.write_atomically``).
     """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
     config = load_config(guide_dir)
     target = out or default_output(config)
-    cache_folder = target.parent / CACHE_FOLDER
+    cache = None if whole else BuildCache(target)
     # What killed builds left, now, even when nothing is laid out in this process.
     clean_dead_temp_pdfs(target)
     clean_dead_font_folders()
-    if not whole and (unchanged := buildcache.lookup(cache_folder, config, draft, target)):
+    if cache and (unchanged := cache.unchanged(config, draft)):
         watch.lap("unchanged", started)
         return _unchanged_result(unchanged, target, config, watch)
     with _part_workers(config, whole, jobs) as workers:
-        from .assemble import assemble  # Jinja2 and Markdown: not needed when nothing changed
+        from .html.assemble import assemble  # Jinja2 and Markdown: not needed when unchanged
 
         chapters, data = read_sources(config)
         watch.lap("read", started)
 
         started = time.perf_counter()
-        guide_html = assemble(config, chapters, data,
-                              cache_folder=None if whole else cache_folder)
+        guide_html = assemble(config, chapters, data, cache=cache and cache.chapters(config))
         watch.lap("html", started)
 
         started = time.perf_counter()
-        laid_out = _lay_out(config, chapters, guide_html, cache_folder, workers)
+        laid_out = _lay_out(config, chapters, guide_html, cache, workers)
         watch.lap("layout", started)
 
     spans = chapter_spans(chapters, laid_out.anchor_pages, laid_out.page_count)
@@ -112,19 +120,19 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
             raise page_error
 
     started = time.perf_counter()
-    from .pdf import write_atomically
+    from .pdf.write import write_atomically
 
     size = write_atomically(laid_out.pdf, target, config.language, verify)
     result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
                          list(laid_out.warnings), page_error, fills, laid_out.parts)
     write_manifest(result, config)
-    if not whole:
-        buildcache.store(cache_folder, config, draft, target, result)
+    if cache:
+        cache.remember(config, draft, result)
     watch.lap("write", started)
     return result
 
 
-CACHE_FOLDER = ".cache"
+CACHE_FOLDER = CACHE
 
 
 @dataclass(frozen=True)
@@ -142,8 +150,8 @@ def _part_workers(config: GuideConfig, whole: bool, jobs: int | None):
     (a no-op context for a whole build)."""
     if whole:
         return nullcontext()
-    from .assets import stylesheets
-    from .workers import PartWorkers
+    from .guide.assets import stylesheets
+    from .layout.workers import PartWorkers
 
     styles = (stylesheets(config.root, config.kit), allowed_roots(config.root),
               asset_fallbacks(config.root))
@@ -151,21 +159,21 @@ def _part_workers(config: GuideConfig, whole: bool, jobs: int | None):
 
 
 def _lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml,
-             cache_folder: Path, workers) -> _LaidOut:
+             cache: BuildCache | None, workers) -> _LaidOut:
     """The guide laid out in cached parts by ``workers``, or whole when there are none or it
     must be."""
-    if workers is not None:
-        from .incremental import lay_out_parts
+    if workers is not None and cache is not None:
+        from .layout.incremental import lay_out_parts
 
         locate = reference_locator(config, chapters)
         roots, fallbacks = allowed_roots(config.root), asset_fallbacks(config.root)
         budgets = {c.anchor: c.pages for c in chapters if c.pages}
-        joined = lay_out_parts(guide_html, roots, fallbacks, cache_folder, locate, workers,
-                               budgets)
+        joined = lay_out_parts(guide_html, roots, fallbacks, cache.parts(roots, fallbacks),
+                               locate, workers, budgets)
         if joined is not None:
             return _LaidOut(joined.page_count, joined.anchor_pages, joined.warnings, joined.pdf,
                             lambda _starts: joined.fills, (joined.laid_out, joined.parts))
-    from .pagefill import page_fills
+    from .layout.pagefill import page_fills
 
     rendered = lay_out(config, chapters, guide_html)
     return _LaidOut(rendered.page_count, rendered.anchor_pages, rendered.warnings, rendered,
@@ -174,14 +182,14 @@ def _lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml
 
 def lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml) -> "Rendered":
     """The guide's HTML laid out whole by WeasyPrint, reading only the guide and built-in files."""
-    from .fetcher import SafeFetcher  # imports WeasyPrint: not needed when nothing changed
-    from .pdf import render
+    from .guide.fetcher import SafeFetcher  # imports WeasyPrint: not needed when nothing changed
+    from .layout.render import render
 
     fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
     return render(guide_html, fetcher, reference_locator(config, chapters))
 
 
-def _unchanged_result(unchanged: "buildcache.Unchanged", target: Path, config: GuideConfig,
+def _unchanged_result(unchanged: Unchanged, target: Path, config: GuideConfig,
                       watch: _Stopwatch) -> BuildResult:
     result = BuildResult(target, unchanged.pages, unchanged.size, unchanged.spans, watch.timings,
                          unchanged.warnings, unchanged.page_error, unchanged.fills)
@@ -191,8 +199,8 @@ def _unchanged_result(unchanged: "buildcache.Unchanged", target: Path, config: G
 
 def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
     """Chapters and data, with the problems of both reported in one go."""
-    from .chapters import load_chapters
-    from .data import load_data
+    from .guide.chapters import load_chapters
+    from .guide.data import load_data
 
     errors: list[GuideError] = []
     chapters: list[Chapter] = []
@@ -244,15 +252,7 @@ def newest_source_time(guide_dir: Path) -> float:
     """The newest modification time of any file the guide's PDF is made from."""
     folders = (Path(guide_dir), BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS)
     return max((p.stat().st_mtime for folder in folders for p in folder.rglob("*")
-                if p.is_file() and not _outside_the_pdf(p)), default=0.0)
-
-
-def _outside_the_pdf(path: Path) -> bool:
-    """Email and preview templates, the screen stylesheet, compiled Python and the email send
-    log (``*.sqlite`` and its -wal, -shm and .lock files) do not go into the PDF."""
-    in_templates = "templates" in path.parts and bool({"email", "preview"} & set(path.parts))
-    return (in_templates or path.name == "screen.css" or "__pycache__" in path.parts
-            or ".sqlite" in path.suffixes or path.suffix.startswith(".sqlite"))
+                if p.is_file() and not outside_the_pdf(p)), default=0.0)
 
 
 def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool = False,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..config import GuideConfig
+from ..guide.config import GuideConfig
 from .errors import RecipientError, SmtpError
 from .message import Attachment, PersonalLinks, build_message, guide_key
 from .recipients import Recipient

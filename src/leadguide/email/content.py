@@ -8,10 +8,10 @@ from typing import Any
 import css_inline
 import jinja2
 
-from ..assemble import guide_view, make_environment, render_page
-from ..assets import template_dirs
-from ..config import GuideConfig
-from ..sandbox import plain
+from ..guide.assets import template_dirs
+from ..guide.config import GuideConfig
+from ..html.assemble import guide_view, make_environment, render_page
+from ..html.sandbox import plain
 from .display import greeting_name
 from .recipients import Recipient
 from .settings import EmailSettings

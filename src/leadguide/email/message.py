@@ -6,15 +6,14 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.header import Header
-from email.headerregistry import (Address, HeaderRegistry, UniqueAddressHeader,
-                                  UnstructuredHeader)
+from email.headerregistry import Address, HeaderRegistry, UniqueAddressHeader, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 
 from ..build import Progress, build_if_stale, default_output
-from ..config import GuideConfig
+from ..guide.config import GuideConfig
 from ..limits import encoded_size
 from .content import render_welcome
 from .errors import EmailError

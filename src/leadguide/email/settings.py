@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote
 
-from ..config import GuideConfig
 from ..errors import ConfigError, GuideError, raise_all
+from ..guide.config import GuideConfig
+from ..guide.yamlsource import FieldReader, LocatedDict
 from ..limits import SizeBudget, size_budget
-from ..yamlsource import FieldReader, LocatedDict
-from .errors import RecipientError, SmtpError
 from .display import display_text
+from .errors import RecipientError, SmtpError
 from .recipients import check_address
 from .sendlog import log_place
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..build import Progress
-from ..config import GuideConfig, load_config
+from ..guide.config import GuideConfig, load_config
 from .batch import Job, Report, Summary, dry_run, send_batch
 from .errors import EmailError, RecipientError
 from .message import Attachment, build_message, guide_key, prepare_attachment, write_eml

@@ -1,42 +1,5 @@
-"""Kits: one kind of guide (its data schemas, macros and styles) outside the core, by name.
+"""Kits: one kind of guide each (its data schemas, macros, templates and styles), outside the core.
 
-A kit is a plain package whose ``KIT`` names what it brings. The core knows kits only through
-this registry and the ``Kit`` record; it never imports a kit's insides.
+A kit is a plain package whose ``KIT`` (a ``guide.kit.Kit``) names what it brings, registered by
+name in ``guide.kit.KITS``. The core loads a kit by that name and never imports its insides.
 """
-from __future__ import annotations
-
-import importlib
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Mapping
-
-from ..yamlsource import FieldReader, LocatedDict
-
-Validator = Callable[[LocatedDict, FieldReader], Any]
-
-# name → the package holding its KIT
-KITS: dict[str, str] = {"fitness": "leadguide.kits.fitness"}
-
-
-@dataclass(frozen=True)
-class Kit:
-    """What a kit adds to a guide. ``folder`` holds ``templates/`` and ``styles/``."""
-
-    name: str
-    folder: Path
-    schemas: Mapping[str, Validator] = field(default_factory=dict)  # data file stem → validate
-    macros: tuple[str, ...] = ()       # template names, e.g. kits/fitness.html
-    stylesheets: tuple[str, ...] = ()  # file names in styles/, loaded after print.css
-
-    @property
-    def templates_dir(self) -> Path:
-        return self.folder / "templates"
-
-    @property
-    def styles_dir(self) -> Path:
-        return self.folder / "styles"
-
-
-def get_kit(name: str) -> Kit:
-    """The registered kit called ``name`` (KeyError if there is none)."""
-    return importlib.import_module(KITS[name]).KIT

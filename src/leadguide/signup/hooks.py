@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Callable, Mapping
 
-from ..config import GuideConfig
 from ..email.message import PersonalLinks, guide_key
 from ..email.recipients import Recipient
+from ..guide.config import GuideConfig
 from .errors import SignupError
 from .ledger import RedisLedger
 from .settings import load_signup_settings

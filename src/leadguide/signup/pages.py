@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..assemble import guide_view, make_environment, render_page
-from ..config import GuideConfig
-from ..sandbox import plain
+from ..guide.config import GuideConfig
+from ..html.assemble import guide_view, make_environment, render_page
+from ..html.sandbox import plain
 from .form import HONEYPOT
 from .settings import SignupSettings
 

@@ -9,16 +9,21 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from ..build import Progress
-from ..config import GuideConfig, load_config
-from ..errors import ConfigError, shown_path
 from ..email.message import Attachment, ensure_pdf, guide_key, prepare_attachment
 from ..email.send import RetryPolicy, SmtpTransport, Transport
 from ..email.settings import EmailSettings, load_email_settings, smtp_settings
+from ..errors import ConfigError, shown_path
+from ..guide.config import GuideConfig, load_config
 from .dkim import dkim_signer
 from .ledger import Ledger, open_ledger, worker_name
 from .queue import Queue, make_huey
-from .settings import Secrets, SignupSettings, load_signup_settings, postal_address_problem, \
-    read_secrets
+from .settings import (
+    Secrets,
+    SignupSettings,
+    load_signup_settings,
+    postal_address_problem,
+    read_secrets,
+)
 from .store import Payload, Store
 from .tasks import Links, Mailer
 from .tokens import Tokens

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from ..config import KEYS, GuideConfig
 from ..errors import ConfigError, raise_all, shown_path
-from ..yamlsource import FieldReader, LocatedDict
+from ..guide.config import KEYS, GuideConfig
+from ..guide.yamlsource import FieldReader, LocatedDict
 from .errors import SignupError
 from .ratelimit import Limit, parse_limit
 

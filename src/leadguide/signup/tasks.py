@@ -11,25 +11,30 @@ import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Callable
 
 import jinja2
 
-from ..assemble import guide_view, make_environment, render_page
-from ..config import GuideConfig
 from ..email.display import greeting_name
 from ..email.errors import SmtpError
-from ..email.message import MESSAGE_POLICY, Attachment, PersonalLinks, build_message, \
-    list_unsubscribe
+from ..email.message import (
+    MESSAGE_POLICY,
+    Attachment,
+    PersonalLinks,
+    build_message,
+    list_unsubscribe,
+)
 from ..email.recipients import Recipient
 from ..email.send import Dropped, Rejected, RetryPolicy, Transport
 from ..email.settings import EmailSettings
-from ..sandbox import plain
+from ..guide.config import GuideConfig
+from ..html.assemble import guide_view, make_environment, render_page
+from ..html.sandbox import plain
 from .ledger import FAILED, SENT, SUPPRESSED, Claim, Ledger
 from .pages import words
 from .settings import SignupSettings

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import Kit
+from ...guide.kit import Kit
 from .schemas import validate_exercises, validate_nutrition, validate_program
 
 KIT = Kit(

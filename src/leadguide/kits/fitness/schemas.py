@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from ...yamlsource import FieldReader, LocatedDict, LocatedList
+from ...guide.yamlsource import FieldReader, LocatedDict, LocatedList
 from .nutrition import SEX_CONSTANT, EnergyPlan, energy_plan
 
 

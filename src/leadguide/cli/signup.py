@@ -1,0 +1,185 @@
+"""The ``leadguide signup`` commands: parse, call the service, print."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..signup.errors import SignupError
+from ..signup.store import BOUNCED, COMPLAINED, UNSUBSCRIBED
+
+_GUIDE = click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
+_DEV = click.option("--dev", is_flag=True,
+                    help="Try it locally: a throwaway secret if LEADGUIDE_SECRET is unset, and "
+                         "links to this computer's address.")
+
+
+@click.group("signup")
+def signup_group() -> None:
+    """The signup service: a form, the guide in the inbox at once, one-click unsubscribe.
+
+    \b
+    Example:
+      LEADGUIDE_SECRET=... leadguide signup serve guide --port 8100
+    """
+
+
+@signup_group.command("serve")
+@_GUIDE
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (behind a reverse proxy, keep 127.0.0.1).")
+@click.option("--port", default=8100, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+@click.option("--workers", default=None, type=click.IntRange(0, 32),
+              help="Worker threads sending email in this process (default 2; 0 with a Redis "
+                   "queue, whose workers run as `leadguide signup worker`).")
+@_DEV
+def serve_command(guide_dir: Path, host: str, port: int, workers: int | None, dev: bool) -> None:
+    """Serve the signup form and deliver the guide to each new subscriber.
+
+    Settings: the signup: section of guide.yaml. Environment: LEADGUIDE_SECRET
+    (signs every link; required unless --dev), LEADGUIDE_SMTP_* (as for
+    `leadguide email send`), LEADGUIDE_QUEUE_URL=redis://... for a Redis queue,
+    LEADGUIDE_DKIM_* to sign with DKIM.
+
+    \b
+    Example:
+      leadguide signup serve guide --port 8100
+    """
+    from ..signup.runner import serve
+    from ..signup.service import open_service
+    base = f"http://{host}:{port}" if dev and port else None
+    service = open_service(guide_dir, dev=dev, base_url=base if dev else None)
+    _announce(service)
+    count = workers if workers is not None else (0 if service.secrets.queue_url else 2)
+    serve(service, host, port, count,
+          ready=lambda url: click.echo(f"Signup form: {url}  (Ctrl-C to stop)", err=True))
+
+
+def _announce(service) -> None:
+    queue = "Redis" if service.secrets.queue_url else f"SQLite ({service.settings.queue_path})"
+    click.echo(f"Queue: {queue}; subscribers: {service.settings.database}", err=True)
+    if service.secrets.generated:
+        click.secho("--dev: LEADGUIDE_SECRET is not set, so a throwaway one signs the links; "
+                    "they stop working when the service stops.", fg="yellow", err=True)
+
+
+@signup_group.command("worker")
+@_GUIDE
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Worker threads in this process.")
+@_DEV
+def worker_command(guide_dir: Path, workers: int, dev: bool) -> None:
+    """Deliver queued emails (for a Redis queue, or `serve --workers 0`).
+
+    \b
+    Example:
+      LEADGUIDE_QUEUE_URL=redis://127.0.0.1:6379/0 leadguide signup worker guide
+    """
+    from ..signup.runner import work
+    from ..signup.service import open_service
+    service = open_service(guide_dir, dev=dev)
+    click.echo(f"Worker: {workers} threads, queue "
+               f"{'Redis' if service.secrets.queue_url else service.settings.queue_path}",
+               err=True)
+    work(service, workers)
+
+
+@signup_group.command("embed")
+@_GUIDE
+def embed_command(guide_dir: Path) -> None:
+    """Print an HTML form to paste into your website (works without JavaScript).
+
+    Add the website's origin to signup.allowed_origins.
+
+    \b
+    Example:
+      leadguide signup embed guide > signup-form.html
+    """
+    from ..guide.config import load_config
+    from ..signup.embed import snippet
+    from ..signup.settings import load_signup_settings
+    settings = load_signup_settings(load_config(guide_dir))
+    if not settings.base_url:
+        raise SignupError("set signup.base_url first: the form posts to it")
+    click.echo(snippet(settings.base_url, settings), nl=False)
+
+
+def _store_and_ledger(guide_dir: Path):
+    import os
+
+    from ..email.message import guide_key
+    from ..guide.config import load_config
+    from ..signup.ledger import open_ledger
+    from ..signup.settings import load_signup_settings
+    from ..signup.store import Store
+    config = load_config(guide_dir)
+    settings = load_signup_settings(config)
+    ledger = open_ledger(os.environ.get("LEADGUIDE_QUEUE_URL"), settings.database,
+                         f"leadguide:{guide_key(config)}")
+    return Store(settings.database), ledger, guide_key(config)
+
+
+@signup_group.command("stats")
+@_GUIDE
+def stats_command(guide_dir: Path) -> None:
+    """Signups, confirmed, sent, failed, unsubscribed and downloads, per day (UTC).
+
+    \b
+    Example:
+      leadguide signup stats guide
+    """
+    from ..signup.report import daily_stats, stats_table
+    store, ledger, guide = _store_and_ledger(guide_dir)
+    for line in stats_table(daily_stats(store, ledger, guide)):
+        click.echo(line)
+
+
+@signup_group.command("export")
+@_GUIDE
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the CSV here (default: print it).")
+def export_command(guide_dir: Path, out: Path | None) -> None:
+    """Export subscribers with the consent ledger (what each was shown, when, from where).
+
+    Cells that a spreadsheet would run as a formula are written as text.
+
+    \b
+    Example:
+      leadguide signup export guide --out subscribers.csv
+    """
+    from ..signup.report import write_export
+    store, _, guide = _store_and_ledger(guide_dir)
+    count = write_export(store.ledger_rows(guide), out)
+    if out:
+        click.echo(f"{out}  {count} consent records", err=True)
+
+
+@signup_group.command("suppress")
+@_GUIDE
+@click.option("--import", "import_path", required=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A bounce, complaint or suppression CSV export (SES, Postmark, Mailgun).")
+@click.option("--reason", type=click.Choice([BOUNCED, COMPLAINED, UNSUBSCRIBED]),
+              help="What every address in the file is (default: from the file).")
+def suppress_command(guide_dir: Path, import_path: Path, reason: str | None) -> None:
+    """Add a sending service's bounces and complaints to the suppression list.
+
+    No email from `signup serve` or `email send` goes to an address on it.
+
+    \b
+    Example:
+      leadguide signup suppress guide --import mailgun-bounces.csv
+    """
+    from ..signup.imports import read_export
+    from ..signup.tokens import address_id
+    imported = read_export(import_path, reason)
+    store, ledger, _ = _store_and_ledger(guide_dir)
+    added = 0
+    for address, why in imported.addresses:
+        added += store.suppress(address_id(address), address, why, f"import:{import_path.name}")
+        ledger.suppress(address_id(address))
+    for problem in imported.problems:
+        click.secho(f"skipped row: {problem}", fg="yellow", err=True)
+    click.echo(f"Suppressed {added} new addresses ({len(imported.addresses) - added} already "
+               f"on the list); {len(imported.problems)} rows skipped.")

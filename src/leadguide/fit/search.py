@@ -1,0 +1,378 @@
+"""``leadguide fit``: find the typography that lands each chapter on its page budget.
+
+Chapters start on new pages, so each is fitted alone: it is laid out by WeasyPrint with the
+PDF's stylesheets and candidate values (custom properties on its section), knob by knob in
+the order of ``fitfile.KNOBS`` (the least visible change first), and the smallest change that
+lands on the target is kept. The words are never touched. The values go to fit.yaml, which
+every build applies, and a strict build proves the result.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from ..build import BuildResult, build, lay_out, read_sources
+from ..errors import GuideError
+from ..guide.assets import allowed_roots, asset_fallbacks, stylesheets
+from ..guide.chapters import Chapter
+from ..guide.config import GuideConfig, load_config
+from ..guide.fetcher import SafeFetcher
+from ..guide.fitfile import (
+    FIT_NAME,
+    KNOBS,
+    FitSettings,
+    Knob,
+    fit_css,
+    parse_value,
+    write_fit_bytes,
+    write_fit_file,
+)
+from ..html.assemble import (
+    assemble,
+    make_environment,
+    render_chapters,
+    render_page,
+    template_context,
+    theme_css,
+)
+from ..html.chapter import chapter_view
+from ..layout.pagebreaks import chapter_document
+from ..layout.pagefill import page_fills
+from ..layout.spans import ChapterSpan, chapter_spans
+
+Progress = Callable[[str], None]
+class FitError(GuideError):
+    """No typography within the bounds lands the guide on its promise."""
+
+    def __init__(self, message: str, path: Path | None, report: "FitReport"):
+        super().__init__(message, path)
+        self.report = report
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{self.report.table()}"
+
+
+@dataclass(frozen=True)
+class Trial:
+    pages: int
+    last_fill: float
+    page_height: float  # of the content area, in CSS px
+    flaws: int = 0  # widows, orphans and headings alone at a page foot
+
+
+@dataclass
+class ChapterFit:
+    """What fit did for one chapter: pages before → after and the values it changed."""
+
+    name: str
+    path: Path
+    target: int | None
+    before: int
+    after: int
+    values: dict[str, float] = field(default_factory=dict)
+    changed: dict[str, tuple[float, float]] = field(default_factory=dict)
+    lines: int = 0  # lines to cut (> 0) or add (< 0) when no value in the bounds lands it
+
+    @property
+    def landed(self) -> bool:
+        return self.target is None or self.after == self.target
+
+
+@dataclass
+class FitReport:
+    promised: int
+    total_before: int
+    total_after: int
+    chapters: list[ChapterFit]
+    passes: int = 0
+    seconds: float = 0.0
+    fit_file: Path | None = None
+    build: BuildResult | None = None
+    problem: str = ""
+
+    @property
+    def landed(self) -> bool:
+        return not self.problem and self.total_after == self.promised and all(
+            c.landed for c in self.chapters)
+
+    def table(self) -> str:
+        rows = [("chapter", "budget", "pages", "changed")]
+        for c in self.chapters:
+            rows.append((str(c.path), "-" if c.target is None else str(c.target),
+                         f"{c.before} -> {c.after}" if c.before != c.after else str(c.after),
+                         _changes(c)))
+        rows.append(("total", str(self.promised), f"{self.total_before} -> {self.total_after}"
+                     if self.total_before != self.total_after else str(self.total_after), ""))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                         for row in rows)
+
+
+def _changes(fit: ChapterFit) -> str:
+    from ..guide.fitfile import KNOB_NAMES
+    parts = [f"{KNOB_NAMES[k].label} {KNOB_NAMES[k].text(a)} -> {KNOB_NAMES[k].text(b)}"
+             for k, (a, b) in fit.changed.items()]
+    if not fit.landed:
+        verb = "cut" if fit.lines > 0 else "add"
+        parts.append(f"NO FIT: closest {fit.after} pages; {verb} about {abs(fit.lines)} "
+                     f"line{'s' if abs(fit.lines) != 1 else ''}")
+    return "; ".join(parts) or ("kept" if fit.values else "")
+
+
+class ChapterLayouts:
+    """Lays out one chapter alone with candidate values; counts the layout passes."""
+
+    def __init__(self, config: GuideConfig, chapters: list[Chapter], data: dict[str, Any]):
+        from ..layout.render import parse_styles
+
+        self.config = config
+        self.env = make_environment(config)
+        context = template_context(config, data)
+        rendered = render_chapters(config, chapters, data, self.env)
+        views = tuple(chapter_view(r) for r in rendered)
+        self.sections = {r.chapter.path.name: render_page(self.env, r.chapter.template, {
+            **context, "chapter": view, "chapters": views}) for r, view in zip(rendered, views)}
+        self.anchors = {c.path.name: c.anchor for c in chapters}
+        self.data = data
+        self.fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
+        paths = stylesheets(config.root, config.kit)
+        self.styles = parse_styles(paths, self.fetcher)
+        self.design = design_values([p.read_text(encoding="utf-8") for p in paths] +
+                                    [theme_css(replace(config, fit=replace(config.fit,
+                                                                           chapters={})))])
+        self.passes = 0
+        self.cache: dict[tuple, Trial] = {}
+
+    def trial(self, name: str, values: dict[str, float]) -> Trial:
+        key = (name, tuple(sorted((k, round(v, 4)) for k, v in values.items())))
+        if key not in self.cache:
+            self.cache[key] = self._lay_out(name, values)
+        return self.cache[key]
+
+    def _lay_out(self, name: str, values: dict[str, float]) -> Trial:
+        from weasyprint import HTML
+
+        from ..layout.render import RENDER_OPTIONS, captured_weasyprint_log
+
+        page = chapter_document(self.config, self.env, self.data, self.sections[name],
+                                fit_css(self.anchors[name], values)).html
+        with captured_weasyprint_log():
+            document = HTML(string=page, base_url=self.config.root.as_uri() + "/",
+                            url_fetcher=self.fetcher).render(
+                stylesheets=self.styles.sheets, font_config=self.styles.font_config,
+                **RENDER_OPTIONS)
+        self.passes += 1
+        fills = page_fills(document.pages, {1})
+        height = document.pages[-1]._page_box.height if document.pages else 0.0
+        flaws = sum(bool(f.widow) + bool(f.orphan) + bool(f.heading_at_foot) for f in fills)
+        return Trial(len(document.pages), fills[-1].fill if fills else 0.0, height, flaws)
+
+
+def fit_guide(guide_dir: Path | str = "guide", progress: Progress | None = None,
+              verify: Callable[[Path], None] | None = None) -> FitReport:
+    """Fit every chapter that misses its budget (and the guide to its promise); write fit.yaml
+    and build strictly. Raises FitError, with the report, when no values land it; fit.yaml and
+    the last PDF are then left as they were."""
+    started = time.perf_counter()
+    say = progress or (lambda message: None)
+    config = load_config(guide_dir)
+    chapters, data = read_sources(config)
+    say("laying out the whole guide")
+    spans, total = _whole_layout(config, chapters, data)
+    layouts = ChapterLayouts(config, chapters, data)
+    fits = [_chapter_fit(config.fit, span, chapter) for span, chapter in zip(spans, chapters)]
+    parts = total - sum(span.pages for span in spans)
+    report = FitReport(config.pages, total, total, fits)
+    _fit_budgets(report, layouts, say)
+    _fit_promise(report, layouts, parts, say)
+    report.total_after = parts + sum(c.after for c in report.chapters)
+    report.passes = layouts.passes + 1
+    if report.landed:
+        say("building with the fitted values")
+        report.fit_file, report.build = _write_and_build(config, guide_dir, fits, verify)
+        report.passes += 1
+    report.seconds = time.perf_counter() - started
+    if not report.landed:
+        raise FitError(report.problem or _no_fit_message(report), config.config_path, report)
+    return report
+
+
+def _whole_layout(config: GuideConfig, chapters: list[Chapter],
+                  data: dict[str, Any]) -> tuple[list[ChapterSpan], int]:
+    """The guide laid out as the build lays it out (nothing written): spans and page count."""
+    rendered = lay_out(config, chapters, assemble(config, chapters, data))
+    return chapter_spans(chapters, rendered.anchor_pages, rendered.page_count), rendered.page_count
+
+
+def _write_and_build(config: GuideConfig, guide_dir: Path | str, fits: list[ChapterFit],
+                     verify: Callable[[Path], None] | None) -> tuple[Path, BuildResult]:
+    """Write fit.yaml and prove it with a strict build; put the old file back if it fails."""
+    path = config.root / FIT_NAME
+    previous = path.read_bytes() if path.is_file() else None
+    written = write_fit_file(config.root, {c.name: c.values for c in fits})
+    try:
+        return written, build(guide_dir, verify=verify)
+    except BaseException:
+        if previous is None:
+            written.unlink(missing_ok=True)
+        else:
+            write_fit_bytes(path, previous)
+        raise
+
+
+def _chapter_fit(settings: FitSettings, span, chapter: Chapter) -> ChapterFit:
+    values = dict(settings.chapters.get(chapter.path.name, {}))
+    return ChapterFit(chapter.path.name, chapter.path, chapter.pages, span.pages, span.pages,
+                      values)
+
+
+def _fit_budgets(report: FitReport, layouts: ChapterLayouts, say: Progress) -> None:
+    for fit in report.chapters:
+        if fit.target is not None and fit.before != fit.target:
+            say(f"fitting {fit.path}: {fit.before} pages, budget {fit.target}")
+            _search(fit, fit.target, layouts)
+
+
+def _fit_promise(report: FitReport, layouts: ChapterLayouts, parts: int,
+                 say: Progress) -> None:
+    """Chapters without a budget give or take the pages the promise still needs, one at a
+    time, starting with the one whose last page is the emptiest (or the fullest)."""
+    free = [c for c in report.chapters if c.target is None]
+    tried: set[tuple[str, int]] = set()
+    while (missing := report.promised - parts - sum(c.after for c in report.chapters)) != 0:
+        step = 1 if missing > 0 else -1
+        candidates = [c for c in free if (c.name, c.after + step) not in tried]
+        if not candidates:
+            budgets = sum(c.after for c in report.chapters)
+            report.problem = (f"the chapters take {budgets} pages and the other parts {parts}, "
+                              f"but guide.yaml promises {report.promised}: "
+                              + ("change a chapter's 'pages' budget" if not free else
+                                 "no chapter without a budget can give or take a page"))
+            return
+        fill = {c.name: layouts.trial(c.name, _values_for(c, layouts)).last_fill
+                for c in candidates}
+        chosen = (min if step < 0 else max)(candidates, key=lambda c: fill[c.name])
+        tried.add((chosen.name, chosen.after + step))
+        say(f"fitting {chosen.path}: {chosen.after} -> {chosen.after + step} pages for the promise")
+        trial = replace(chosen)
+        _search(trial, chosen.after + step, layouts)
+        if trial.landed:
+            chosen.after, chosen.values, chosen.changed = trial.after, trial.values, trial.changed
+
+
+def _values_for(fit: ChapterFit, layouts: ChapterLayouts) -> dict[str, float]:
+    return {**layouts.design, **fit.values}
+
+
+def design_values(stylesheets: list[str]) -> dict[str, float]:
+    """The knobs' values in the stylesheets' ``:root`` rules (the last one wins): what a
+    chapter looks like when fit.yaml says nothing about it."""
+    import tinycss2
+
+    by_prop = {knob.prop: knob for knob in KNOBS}
+    found = {knob.name: knob.default for knob in KNOBS}
+    for css in stylesheets:
+        for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+            if rule.type != "qualified-rule" or tinycss2.serialize(rule.prelude).strip() != ":root":
+                continue
+            for declaration in tinycss2.parse_blocks_contents(rule.content, skip_comments=True,
+                                                              skip_whitespace=True):
+                knob = by_prop.get(getattr(declaration, "name", ""))
+                if knob is not None:
+                    value = parse_value(tinycss2.serialize(declaration.value).strip(), knob)
+                    found[knob.name] = found[knob.name] if value is None else value
+    return found
+
+
+def _search(fit: ChapterFit, target: int, layouts: ChapterLayouts) -> None:
+    """Move knobs from the design's values toward their bounds, one after another, and keep
+    the smallest move of the last one that lands the chapter on ``target`` pages."""
+    base = layouts.design
+    start = layouts.trial(fit.name, base)
+    if start.pages == target:
+        _settle(fit, base, base, start, target)
+        return
+    tighten = start.pages > target
+    values = dict(base)
+    trial = start
+    for knob in layouts.config.fit.knobs():
+        extreme = _clamp(knob.low if tighten else knob.high, knob)
+        if abs(extreme - values[knob.name]) < 1e-9 or not _movable(knob, values[knob.name],
+                                                                  tighten):
+            continue
+        pushed = {**values, knob.name: extreme}
+        trial = layouts.trial(fit.name, pushed)
+        if (trial.pages <= target) if tighten else (trial.pages >= target):
+            best = _bisect(fit.name, knob, values, extreme, target, tighten, layouts)
+            _settle(fit, base, best, layouts.trial(fit.name, best), target)
+            return
+        values = pushed
+    _settle(fit, base, values, trial, target)
+    fit.lines = _lines_to_change(trial, target, values)
+
+
+def _movable(knob: Knob, value: float, tighten: bool) -> bool:
+    return value > knob.low + 1e-9 if tighten else value < knob.high - 1e-9
+
+
+def _clamp(value: float, knob: Knob) -> float:
+    return min(max(value, knob.low), knob.high)
+
+
+def _bisect(name: str, knob: Knob, values: dict[str, float], extreme: float, target: int,
+            tighten: bool, layouts: ChapterLayouts) -> dict[str, float]:
+    """The value of ``knob`` nearest the design's that still lands on ``target`` pages."""
+    steps = max(1, round(abs(extreme - values[knob.name]) / knob.step))
+    direction = -1 if extreme < values[knob.name] else 1
+    at = lambda i: {**values, knob.name: round(values[knob.name] + direction * i * knob.step, 4)
+                    if i < steps else extreme}
+    low, high = 0, steps  # at(low) misses, at(high) lands
+    while high - low > 1:
+        middle = (low + high) // 2
+        pages = layouts.trial(name, at(middle)).pages
+        if (pages <= target) if tighten else (pages >= target):
+            high = middle
+        else:
+            low = middle
+    return _without_new_flaws(name, at, high, steps, target, layouts, values)
+
+
+def _without_new_flaws(name: str, at: Callable[[int], dict[str, float]], first: int, steps: int,
+                       target: int, layouts: ChapterLayouts,
+                       values: dict[str, float]) -> dict[str, float]:
+    """The first landing step, or a few steps further if that leaves a widow, an orphan or a
+    lonely heading the chapter did not have."""
+    allowed = layouts.trial(name, values).flaws
+    for step in range(first, min(first + 3, steps) + 1):
+        trial = layouts.trial(name, at(step))
+        if trial.pages == target and trial.flaws <= allowed:
+            return at(step)
+    return at(first)
+
+
+def _settle(fit: ChapterFit, base: dict[str, float], values: dict[str, float], trial: Trial,
+            target: int) -> None:
+    fit.after = trial.pages
+    fit.values = {k: v for k, v in values.items() if abs(v - base[k]) > 1e-9}
+    fit.changed = {k: (base[k], v) for k, v in fit.values.items()}
+    fit.lines = 0 if trial.pages == target else fit.lines
+
+
+def _lines_to_change(trial: Trial, target: int, values: dict[str, float]) -> int:
+    """Roughly how many body lines to cut (positive) or add (negative) to land on target."""
+    line = values["body_size"] * 4 / 3 * values["leading"]  # pt to CSS px
+    lines_per_page = max(1, round(trial.page_height / line))
+    if trial.pages > target:
+        return max(1, round((trial.pages - target - 1 + trial.last_fill) * lines_per_page))
+    return -max(1, round((target - trial.pages - 1 + (1 - trial.last_fill)) * lines_per_page) + 1)
+
+
+def _no_fit_message(report: FitReport) -> str:
+    missed = [c for c in report.chapters if not c.landed]
+    if missed:
+        names = ", ".join(str(c.path) for c in missed)
+        return (f"no typography within guide.yaml's fit bounds lands {names} on its budget: "
+                "cut or add the lines the table shows (nothing was written)")
+    return f"the guide has {report.total_after} pages but promises {report.promised}"

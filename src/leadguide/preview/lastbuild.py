@@ -1,0 +1,102 @@
+"""What the last PDF build left for the preview: its manifest's spans and its pages as images."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..build import manifest_path
+from ..layout.spans import ChapterSpan
+
+PAGE_IMAGE_SCALE = 1.5  # 108 dpi: a Letter page is 918 px wide, sharp at half size on screen
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """What the last PDF build recorded in its manifest (``build/<name>.build.json``)."""
+
+    pdf: Path
+    pages: int
+    promised: int
+    built_at: float
+    spans: dict[str, ChapterSpan]  # by chapter file name
+
+    def span(self, name: str) -> ChapterSpan | None:
+        return self.spans.get(name)
+
+    @property
+    def stamp(self) -> str:
+        return str(int(self.built_at))
+
+    @property
+    def built_when(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.built_at))
+
+
+def read_last_build(pdf: Path) -> LastBuild | None:
+    """The manifest beside ``pdf``, or None when there is no (readable) build yet."""
+    try:
+        raw = json.loads(manifest_path(pdf).read_text(encoding="utf-8"))
+        spans = {Path(c["path"]).name: ChapterSpan(str(c["title"]), Path(c["path"]),
+                                                   int(c["first"]), int(c["last"]),
+                                                   None if c.get("budget") is None
+                                                   else int(c["budget"]))
+                 for c in raw["chapters"]}
+        return LastBuild(pdf, int(raw["pages"]), int(raw["promised"]), float(raw["built_at"]),
+                         spans)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class PageImages:
+    """PNGs of the built PDF's pages: rendered on first request, kept until the PDF changes."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._lock = threading.Lock()  # pdfium is not thread-safe
+
+    def path(self, number: int) -> Path:
+        return self.folder / f"p{number:03d}.png"
+
+    def get(self, pdf: Path, number: int) -> Path | None:
+        """The image of page ``number`` (1-based), or None if the PDF has no such page."""
+        with self._lock:
+            try:
+                stat = pdf.stat()
+            except OSError:
+                return None
+            self._forget_older_than(f"{stat.st_mtime_ns}:{stat.st_size}")
+            target = self.path(number)
+            if not target.is_file() and not self._render(pdf, number, target):
+                return None
+            return target
+
+    def _forget_older_than(self, stamp: str) -> None:
+        marker = self.folder / ".source"
+        if marker.is_file() and marker.read_text() == stamp:
+            return
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker.write_text(stamp)
+
+    def _render(self, pdf: Path, number: int, target: Path) -> bool:
+        import pypdfium2 as pdfium  # only the pages view needs it
+
+        try:
+            document = pdfium.PdfDocument(str(pdf))
+        except pdfium.PdfiumError:
+            return False
+        try:
+            if not 1 <= number <= len(document):
+                return False
+            image = document[number - 1].render(scale=PAGE_IMAGE_SCALE).to_pil()
+            temp = target.with_name(f".{target.name}.tmp")
+            image.save(temp, format="PNG")
+            os.replace(temp, target)
+            return True
+        finally:
+            document.close()

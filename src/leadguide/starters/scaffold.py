@@ -1,0 +1,113 @@
+"""`leadguide new`: a starter guide of one kind, and the starter text a guide still carries."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import string
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import GuideError
+
+STARTERS = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a starter of one kind promises."""
+
+    title: str
+    subtitle: str
+    badge: str
+    pages: int
+    back_page: bool
+
+
+KINDS = {
+    "ebook": Kind("Your Guide Title", "A short promise of what the reader will get",
+                  "Free guide", 6, True),
+    "checklist": Kind("Your Checklist Title", "Every step, ticked off one by one",
+                      "Free checklist", 5, False),
+    "workbook": Kind("Your Workbook Title", "A week of small steps, written down",
+                     "Free workbook", 8, True),
+}
+
+
+class ScaffoldError(GuideError):
+    """The starter cannot be written where asked."""
+
+
+def new_guide(target: Path | str, kind: str = "ebook") -> Path:
+    """Write a starter guide of ``kind`` into the new or empty folder ``target``."""
+    target = Path(target)
+    if kind not in KINDS:
+        raise ScaffoldError(f"unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ScaffoldError("already exists and is not empty: choose a new folder", target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and renamed into place: never a half-made guide.
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for folder in (STARTERS / "common", STARTERS / kind):
+            shutil.copytree(folder, temp, dirs_exist_ok=True)
+        (temp / "guide.yaml").write_text(guide_yaml(target.name, kind), encoding="utf-8")
+        os.chmod(temp, 0o777 & ~_umask())
+        if target.exists():
+            target.rmdir()
+        os.replace(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def guide_yaml(folder_name: str, kind: str) -> str:
+    spec = KINDS[kind]
+    output = re.sub(r"[^a-z0-9]+", "-", folder_name.lower()).strip("-") or "guide"
+    template = string.Template((STARTERS / "guide.yaml").read_text(encoding="utf-8"))
+    return template.substitute(
+        title=spec.title, subtitle=spec.subtitle, badge=spec.badge, pages=spec.pages,
+        back_page=str(spec.back_page).lower(), page_size="Letter", output=f"{output}.pdf",
+        primary="#1B2A41", accent="#E8603C")
+
+
+# ---- what a guide still carries from its starter
+
+_WORDS = re.compile(r"[A-Za-z']+")
+_ADDRESS = re.compile(r"\S+://\S+|\S+@\S+")
+_MIN_WORDS = 5
+
+
+def _phrases(text: str) -> set[str]:
+    """Sentences (and list items) of five words or more, normalised for comparison."""
+    found = set()
+    for piece in re.split(r"[.!?:\n]|\{\{|\}\}|\"", _ADDRESS.sub(" ", text)):
+        words = _WORDS.findall(piece)
+        if len(words) >= _MIN_WORDS:
+            found.add(" ".join(words).lower())
+    return found
+
+
+def starter_phrases() -> set[str]:
+    """Every phrase the starters' chapters, data and guide.yaml values put in a new guide."""
+    phrases: set[str] = set()
+    for path in STARTERS.rglob("*"):
+        if path.suffix in (".md", ".yaml"):
+            text = path.read_text(encoding="utf-8")
+            phrases |= _phrases("\n".join(line.split(" #")[0] for line in text.splitlines()
+                                          if not line.lstrip().startswith("#")))
+    return phrases
+
+
+def leftover_lines(text: str, phrases: set[str]) -> list[int]:
+    """The 1-based lines of ``text`` that still hold a starter phrase."""
+    return [number for number, line in enumerate(text.splitlines(), start=1)
+            if _phrases(line) & phrases]
