@@ -30,7 +30,7 @@ from leadguide.build import read_sources
 from leadguide.guide.config import load_config
 from leadguide.html.assemble import assemble
 from leadguide.layout.render import RENDER_OPTIONS
-from leadguide.preview.serve import PDF_QUIET_SECONDS
+from leadguide.preview.background import PDF_QUIET_SECONDS
 
 BIN = Path(sys.executable).parent
 TARGETS = {"cold": 0.6, "edit": 0.2, "unchanged": 0.05}

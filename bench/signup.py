@@ -23,7 +23,8 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from signup_support import Process, free_port, make_guide, service_env, start_smtp, token  # noqa: E402
+from signup_support import (Process, free_port, make_guide, service_env, start_smtp,  # noqa: E402
+                            token)
 
 from leadguide.build import build  # noqa: E402
 

@@ -6,8 +6,9 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from leadguide.preview.serve import PreviewServer, watch
+from leadguide.preview.server import PreviewServer
 from leadguide.preview.site import Preview
+from leadguide.preview.watch import watch
 
 
 @contextmanager

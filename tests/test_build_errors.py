@@ -8,15 +8,8 @@ import pytest
 
 from leadguide.build import CACHE_FOLDER, build
 from leadguide.cli import main
-from leadguide.errors import (
-    ConfigError,
-    ContentError,
-    ErrorGroup,
-    GuideError,
-    PagePromiseError,
-    RenderError,
-    TemplateError,
-)
+from leadguide.errors import (ConfigError, ContentError, ErrorGroup, GuideError, PagePromiseError,
+                              RenderError, TemplateError)
 
 
 def _edit(path: Path, old: str, new: str) -> None:

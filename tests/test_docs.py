@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from leadguide.email.settings import _KEYS as EMAIL_KEYS
-from leadguide.email.settings import TEXT_KEYS
+from leadguide.email.settings import _KEYS as EMAIL_KEYS, TEXT_KEYS
 from leadguide.guide.config import KEYS
 
 REFERENCE = Path(__file__).parents[1] / "docs" / "GUIDE-YAML.md"

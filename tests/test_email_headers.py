@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from hypothesis import HealthCheck, assume, event, example, given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
+from hypothesis import (HealthCheck, assume, event, example, given, settings as hypothesis_settings,
+                        strategies as st)
 
 from leadguide.cli import main
 from leadguide.email.content import render_welcome

@@ -13,9 +13,7 @@ from email.utils import unquote
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from leadguide.build import build
 from leadguide.cli import main

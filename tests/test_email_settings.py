@@ -5,8 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from leadguide.email.errors import RecipientError, SmtpError
 from leadguide.email.recipients import check_address, read_list, recipient

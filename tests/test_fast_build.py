@@ -204,7 +204,7 @@ def test_a_damaged_or_stale_cache_entry_is_laid_out_again(sample_guide, tmp_path
 
 def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path):
     """serve's PDF worker (build_live_pdf) goes through the parts cache: a save re-lays one part."""
-    from leadguide.preview.serve import build_live_pdf
+    from leadguide.preview.background import build_live_pdf
 
     target = tmp_path / "preview" / "sample.pdf"
     assert build_live_pdf(sample_guide, target) == ""

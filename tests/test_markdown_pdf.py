@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from leadguide.build import build
 from leadguide.check import run_checks
 from leadguide.check.facts import Facts
-from leadguide.check.structure import drawn_objects, object_text, page_fonts
+from leadguide.check.structure import drawn_objects, object_text
 
 GUIDE = Path(__file__).parent / "markdown_guide"
 README = GUIDE / "chapters" / "01-readme.md"

@@ -11,14 +11,9 @@ from pathlib import Path
 import pytest
 
 from leadguide.cli import main
-from leadguide.preview.site import (
-    ASSET_SUFFIXES,
-    Preview,
-    build_preview,
-    plan_update,
-    read_last_build,
-    rebase_urls,
-)
+from leadguide.preview.paths import ASSET_SUFFIXES, rebase_urls
+from leadguide.preview.plan import plan_update
+from leadguide.preview.site import Preview, build_preview, read_last_build
 
 CHAPTER_PAGES = ["01-intro.html", "02-training.html", "03-food.html"]
 SITE_PAGES = ["index.html", "pdf.html", "cover.html", "contents.html"]

@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from serve_support import serving
 
-from leadguide.preview.serve import PreviewServer
-from leadguide.preview.site import SITE_PAGES, Preview, build_preview
+from leadguide.preview.paths import SITE_PAGES
+from leadguide.preview.server import PreviewServer
+from leadguide.preview.site import Preview, build_preview
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

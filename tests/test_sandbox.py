@@ -22,7 +22,9 @@ from leadguide.guide.chapters import Chapter
 from leadguide.guide.config import load_config
 from leadguide.html.assemble import make_environment, render_page, template_context
 from leadguide.html.chapter import render_chapter
-from leadguide.html.sandbox import MAX_TEXT, make_sandbox, plain
+from leadguide.html.meter import MAX_TEXT
+from leadguide.html.sandbox import make_sandbox
+from leadguide.html.values import plain
 
 SECRET_FILE_TEXT = "CANARY-FILE-7f3a"
 SECRET_ENV_TEXT = "CANARY-ENV-91b2"

@@ -18,7 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 from serve_support import serving
 
 from leadguide.cli import main
-from leadguide.preview.serve import PreviewServer, Versions, route
+from leadguide.preview.server import PreviewServer, Versions, route
 from leadguide.preview.site import Preview
 
 CHROMIUM = "/usr/bin/chromium"
@@ -332,7 +332,7 @@ def test_preview_pages_are_readable_by_others(sample_guide: Path, tmp_path: Path
 
 def test_one_broken_shared_template_is_one_error_with_a_guide_relative_path(sample_guide: Path,
                                                                             tmp_path: Path):
-    from leadguide.preview.serve import describe
+    from leadguide.preview.plan import describe
 
     (sample_guide / "templates").mkdir()
     (sample_guide / "templates" / "chapter.html").write_text(
@@ -349,7 +349,7 @@ def test_one_broken_shared_template_is_one_error_with_a_guide_relative_path(samp
 def test_a_new_folder_event_brings_the_files_already_in_it(tmp_path: Path):
     import watchfiles
 
-    from leadguide.preview.serve import changed_files
+    from leadguide.preview.watch import changed_files
 
     folder = tmp_path / "styles"
     (folder / "fonts").mkdir(parents=True)

@@ -13,18 +13,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-from signup_support import (
-    SECRET,
-    Mailbox,
-    Process,
-    free_port,
-    make_guide,
-    request,
-    service_env,
-    signup,
-    start_smtp,
-    token,
-)
+from signup_support import (SECRET, Mailbox, Process, free_port, make_guide, request, service_env,
+                            signup, start_smtp, token)
 
 from leadguide.cli import main
 

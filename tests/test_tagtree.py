@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pikepdf
-import pytest
 
 from leadguide.check import run_checks
 from leadguide.check.tagtree import described, read_tag_tree
@@ -131,8 +130,6 @@ def test_an_empty_header_and_a_wordless_or_span_link_are_found(tmp_path):
     for wordless in ("ch-01-intro", "https://example.com/book?utm=x", "#top", ""):
         assert not described(wordless)
     assert described("Book a free call") and described("Food basics")
-
-
 
 
 def test_fix_tags_makes_a_span_link_a_described_link_and_an_empty_header_a_cell(tmp_path):

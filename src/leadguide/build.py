@@ -11,17 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote
 
-from .cache import FOLDER as CACHE
-from .cache import BuildCache, Unchanged
+from .cache import FOLDER as CACHE, BuildCache, Unchanged
 from .errors import GuideError, PagePromiseError, raise_all
-from .guide.assets import (
-    BUILTIN_KITS,
-    BUILTIN_STYLES,
-    BUILTIN_TEMPLATES,
-    allowed_roots,
-    asset_fallbacks,
-    outside_the_pdf,
-)
+from .guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
+                           asset_fallbacks, outside_the_pdf)
 from .guide.config import GuideConfig, load_config
 from .guide.guard import read_text
 from .layout.litter import clean_dead_font_folders, clean_dead_temp_pdfs

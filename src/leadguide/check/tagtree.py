@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pikepdf
 
+from ..pdf.linktags import is_internal_link
 from ..pdf.structtree import as_list, kids
-from ..pdf.tags import is_internal_link
 
 _TEXT_OPS = {"Tj", "TJ", "'", '"'}
 _ID_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:\S*|#?[\w:./-]+)$", re.I)

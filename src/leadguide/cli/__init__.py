@@ -126,7 +126,9 @@ def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -
       leadguide preview guide --out build/preview
     """
     from ..errors import raise_all
-    from ..preview.site import SITE_PAGES, build_preview, unique
+    from ..preview.paths import SITE_PAGES
+    from ..preview.site import build_preview
+    from ..preview.status import unique
     result = build_preview(guide_dir, out, pdf, quick=quick)
     chapters = [page for page in result.pages if page not in SITE_PAGES]
     click.echo(f"{out / 'index.html'}  {len(chapters)} chapters")

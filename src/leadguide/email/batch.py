@@ -10,7 +10,7 @@ from ..guide.config import GuideConfig
 from .errors import RecipientError, SmtpError
 from .message import Attachment, PersonalLinks, build_message, guide_key
 from .recipients import Recipient
-from .send import Delivery, RetryPolicy, Transport, send
+from .send import RetryPolicy, Transport, send
 from .sendlog import DEFERRED, FAILED, SENDING, SENT, Entry, SendLog, read_states
 from .settings import EmailSettings
 

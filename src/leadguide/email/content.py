@@ -11,7 +11,7 @@ import jinja2
 from ..guide.assets import template_dirs
 from ..guide.config import GuideConfig
 from ..html.assemble import guide_view, make_environment, render_page
-from ..html.sandbox import plain
+from ..html.values import plain
 from .display import greeting_name
 from .recipients import Recipient
 from .settings import EmailSettings

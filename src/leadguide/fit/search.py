@@ -19,24 +19,10 @@ from ..guide.assets import allowed_roots, asset_fallbacks, stylesheets
 from ..guide.chapters import Chapter
 from ..guide.config import GuideConfig, load_config
 from ..guide.fetcher import SafeFetcher
-from ..guide.fitfile import (
-    FIT_NAME,
-    KNOBS,
-    FitSettings,
-    Knob,
-    fit_css,
-    parse_value,
-    write_fit_bytes,
-    write_fit_file,
-)
-from ..html.assemble import (
-    assemble,
-    make_environment,
-    render_chapters,
-    render_page,
-    template_context,
-    theme_css,
-)
+from ..guide.fitfile import (FIT_NAME, KNOBS, FitSettings, Knob, fit_css, parse_value,
+                             write_fit_bytes, write_fit_file)
+from ..html.assemble import (assemble, make_environment, render_chapters, render_page,
+                             template_context, theme_css)
 from ..html.chapter import chapter_view
 from ..layout.pagebreaks import chapter_document
 from ..layout.pagefill import page_fills

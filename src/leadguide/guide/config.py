@@ -11,22 +11,9 @@ from ..errors import ConfigError, raise_all
 from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fit_section
 from .guard import read_text
 from .kit import KITS
-from .theme import (
-    BUILTIN_FONTS,
-    BUNDLED_FAMILIES,
-    DEFAULT_MARGINS,
-    FONT_ROLES,
-    FONT_STYLES,
-    FONT_SUFFIXES,
-    PAGE_SIZES,
-    ROLES,
-    Font,
-    Page,
-    Theme,
-    is_hex,
-    is_length,
-    resolve_colors,
-)
+from .theme import (BUILTIN_FONTS, BUNDLED_FAMILIES, DEFAULT_MARGINS, FONT_ROLES, FONT_STYLES,
+                    FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, is_hex, is_length,
+                    resolve_colors)
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
 
 CONFIG_NAME = "guide.yaml"

@@ -20,7 +20,8 @@ from ..guide.theme import theme_css as _theme_css
 from .chapter import RenderedChapter, chapter_view, macro_functions, render_chapter
 from .qr import qr_data_uri
 from .references import file_links, resolve_chapters
-from .sandbox import GuideSandbox, describe, make_sandbox, plain, template_frame
+from .sandbox import GuideSandbox, describe, make_sandbox, template_frame
+from .values import plain
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from ..guide.nesting import markdown_depth_problem
 from ..markdown.codeguard import protect
 from ..markdown.engine import converter as markdown_converter
 from ..markdown.typeset import typeset
-from .sandbox import Record, describe, template_frame
+from .sandbox import describe, template_frame
+from .values import Record
 
 _CHAPTER_TEMPLATE = "<chapter>"
 

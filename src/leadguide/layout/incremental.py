@@ -19,15 +19,8 @@ from typing import TYPE_CHECKING
 from ..atomic import write_bytes
 from ..errors import GuideError, RenderError
 from .pagefill import LAST, PART_END, PageFill
-from .parts import (
-    PartJob,
-    PartLayout,
-    PartStore,
-    SplitGuide,
-    part_document,
-    primer_pages,
-    split_guide,
-)
+from .parts import (PartJob, PartLayout, PartStore, SplitGuide, part_document, primer_pages,
+                    split_guide)
 from .workers import PartWorkers, Task
 
 if TYPE_CHECKING:

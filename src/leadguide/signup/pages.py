@@ -6,7 +6,7 @@ from typing import Any
 
 from ..guide.config import GuideConfig
 from ..html.assemble import guide_view, make_environment, render_page
-from ..html.sandbox import plain
+from ..html.values import plain
 from .form import HONEYPOT
 from .settings import SignupSettings
 

@@ -17,13 +17,8 @@ from ..guide.config import GuideConfig, load_config
 from .dkim import dkim_signer
 from .ledger import Ledger, open_ledger, worker_name
 from .queue import Queue, make_huey
-from .settings import (
-    Secrets,
-    SignupSettings,
-    load_signup_settings,
-    postal_address_problem,
-    read_secrets,
-)
+from .settings import (Secrets, SignupSettings, load_signup_settings, postal_address_problem,
+                       read_secrets)
 from .store import Payload, Store
 from .tasks import Links, Mailer
 from .tokens import Tokens

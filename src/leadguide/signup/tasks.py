@@ -22,21 +22,14 @@ import jinja2
 
 from ..email.display import greeting_name
 from ..email.errors import SmtpError
-from ..email.message import (
-    MESSAGE_POLICY,
-    Attachment,
-    PersonalLinks,
-    build_message,
-    list_unsubscribe,
-)
+from ..email.message import (MESSAGE_POLICY, Attachment, PersonalLinks, build_message,
+                             list_unsubscribe)
 from ..email.recipients import Recipient
 from ..email.send import Dropped, Rejected, RetryPolicy, Transport
 from ..email.settings import EmailSettings
 from ..guide.config import GuideConfig
-from ..html.assemble import guide_view, make_environment, render_page
-from ..html.sandbox import plain
+from ..html.assemble import make_environment, render_page
 from .ledger import FAILED, SENT, SUPPRESSED, Claim, Ledger
-from .pages import words
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
 from .tokens import DOWNLOAD, UNSUBSCRIBE, Tokens

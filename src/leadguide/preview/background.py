@@ -1,0 +1,162 @@
+"""What serve runs beside the server, each in its own process: the page breaks of saved chapters
+and the live draft PDF.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Callable
+
+from ..errors import GuideError
+from ..html.assemble import GuideHtml
+from ..layout.pagebreaks import Layout, Layouter, lay_out_document
+from .paths import newest_edit
+from .server import Log, Versions
+from .site import Preview
+from .status import shown_error
+
+PDF_QUIET_SECONDS = 0.4  # the live PDF is rebuilt once the saves pause this long
+
+
+class WorkerProcess:
+    """Runs a function in a process of its own: WeasyPrint layouts and PDF builds.
+
+    They take 0.1 s to seconds of pure Python; in the server's process they would hold the GIL
+    and slow down the rebuild of the next save and the answers to the browser.
+    """
+
+    def __init__(self) -> None:
+        self._pool = self._start()
+
+    @staticmethod
+    def _start() -> ProcessPoolExecutor:
+        # Forked before the server starts its threads (nothing to copy in a half-held lock),
+        # and not spawned: that would run ``python -m leadguide`` again in the child.
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_layout_worker, initargs=(os.getpid(),))
+        pool.submit(int).result()
+        return pool
+
+    def run(self, function: Callable, *args: object) -> object:
+        try:
+            return self._pool.submit(function, *args).result()
+        except BrokenProcessPool:  # the worker died (out of memory, killed): start another
+            self._pool = self._start()
+            return self._pool.submit(function, *args).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class LayoutProcess(WorkerProcess):
+    """Lays chapters out in a process of its own (a Layouter)."""
+
+    def __call__(self, document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:
+        return self.run(lay_out_document, document, roots, source)  # type: ignore[return-value]
+
+
+class PdfProcess(WorkerProcess):
+    """Builds the live PDF (a draft) in a process of its own; returns what stopped it, if
+    anything."""
+
+    def __call__(self, guide_dir: Path, target: Path) -> str:
+        return self.run(build_live_pdf, guide_dir, target)  # type: ignore[return-value]
+
+
+def build_live_pdf(guide_dir: Path, target: Path) -> str:
+    """A draft build into ``target``: over-budget chapters and warnings do not stop it."""
+    from ..build import build
+
+    try:
+        build(guide_dir, out=target, draft=True)
+    except GuideError as error:
+        return shown_error(error, Path(guide_dir).resolve())
+    except Exception as error:  # a bug must not end the live PDF for good
+        return f"{type(error).__name__}: {error}"
+    return ""
+
+
+def _layout_worker(server: int) -> None:
+    """In the layout process: leave Ctrl+C to the server, and end when the server ends.
+
+    A forked worker keeps both ends of its task pipe, so it would never see the server go if
+    the server is killed; it looks for its parent instead.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def end_with_server() -> None:
+        while os.getppid() == server:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=end_with_server, daemon=True).start()
+
+
+def lay_out(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
+            wake: threading.Event, layouter: Layouter = lay_out_document) -> None:
+    """Mark the print page breaks of each rebuilt chapter, the latest edit first.
+
+    Laying out takes 0.1–1 s a chapter, so it runs after the HTML is up, and the page
+    reloads once more with its markers.
+    """
+    while not stop.is_set():
+        wake.wait(1.0)
+        wake.clear()
+        while not stop.is_set() and (name := preview.next_layout()):
+            started = time.perf_counter()
+            try:
+                pages = preview.lay_out(name, layouter)
+            except Exception as exc:  # never expected; the markers can wait for the next save
+                log(f"layout of {name} failed: {type(exc).__name__}: {exc}")
+                continue
+            if pages:
+                versions.bump(pages)
+                state = preview.states.get(name)
+                layout = state.layout if state else None
+                if layout:
+                    log(f"  {name} lays out to {layout.pages} page{'s' * (layout.pages > 1)} "
+                        f"({(time.perf_counter() - started) * 1000:.0f} ms)")
+
+
+def keep_pdf(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
+             wake: threading.Event, builder: Callable[[Path, Path], str]) -> None:
+    """Rebuild the live PDF once the saves pause, and reload the tabs with its pages.
+
+    A save during a build wakes the next one: the PDF catches up with the last save.
+    """
+    reported = ""
+    while not stop.is_set():
+        if not wake.wait(1.0):
+            continue
+        wake.clear()
+        while wake.wait(PDF_QUIET_SECONDS) and not stop.is_set():  # more saves coming
+            wake.clear()
+        if stop.is_set() or not pdf_stale(preview):
+            continue
+        preview.pdf_state.building = True
+        started = time.perf_counter()
+        error = builder(preview.guide_dir, preview.pdf)
+        preview.pdf_state.building, preview.pdf_state.error = False, error
+        update = preview.pdf_changed()
+        versions.bump(update.pages)
+        if error and error != reported:
+            log(f"  live PDF not rebuilt: {error}")
+        elif not error:
+            pages = preview.last_build.pages if preview.last_build else 0
+            log(f"  live PDF rebuilt: {pages} pages ({time.perf_counter() - started:.1f} s)")
+        reported = error
+
+
+def pdf_stale(preview: Preview) -> bool:
+    """The live PDF is missing or older than a file it is made from."""
+    try:
+        built = preview.pdf.stat().st_mtime
+    except OSError:
+        return True
+    return newest_edit(preview.root, built, preview.out) is not None
