@@ -219,7 +219,7 @@ def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path):
 
 def test_an_edit_renders_its_chapter_only_and_a_template_edit_all(sample_guide, tmp_path,
                                                                   monkeypatch):
-    """Rendered chapters are cached (chaptercache.py) by the chapter and all else but the
+    """Rendered chapters are cached (cache/chapters.py) by the chapter and all else but the
     other chapters: data, templates and guide.yaml edits render every chapter again."""
     import leadguide.html.assemble as assemble
 

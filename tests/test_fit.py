@@ -12,7 +12,8 @@ from leadguide.build import build, read_sources
 from leadguide.check import fit_to_send, run_checks
 from leadguide.cli import main
 from leadguide.errors import GuideError
-from leadguide.fit.search import ChapterLayouts, fit_guide
+from leadguide.fit.layouts import ChapterLayouts
+from leadguide.fit.search import fit_guide
 from leadguide.guide.config import load_config
 
 SENTENCES = ("Good habits grow from small, repeatable steps that fit a normal week.",

@@ -190,7 +190,7 @@ MARKERS = ("intentional-blank", "notes")
 
 
 def check_blank_pages(facts: Facts) -> list[CheckResult]:
-    intended, results = _intended_pages(facts)
+    intended, results = intended_pages(facts)
     for number in range(1, facts.page_count + 1):
         filled = _filled_share(facts, number)
         if filled >= NEAR_EMPTY:
@@ -209,7 +209,7 @@ def check_blank_pages(facts: Facts) -> list[CheckResult]:
     return results
 
 
-def _intended_pages(facts: Facts) -> tuple[dict[int, str], list[CheckResult]]:
+def intended_pages(facts: Facts) -> tuple[dict[int, str], list[CheckResult]]:
     """Pages holding an element of class intentional-blank or notes; such an element needs an
     id, which is what puts it in the PDF as a named destination."""
     intended: dict[int, str] = {}

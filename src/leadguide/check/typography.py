@@ -49,10 +49,10 @@ def _recorded_fills(facts: Facts) -> list[dict[str, Any]] | None:
 
 def _exempt(facts: Facts) -> set[int]:
     """Pages meant to be light: the cover, the back page, and pages marked notes or blank."""
-    from .document import _intended_pages
+    from .document import intended_pages
 
     exempt = {facts.anchor_pages[a] for a in ("cover", "back") if a in facts.anchor_pages}
-    return exempt | set(_intended_pages(facts)[0])
+    return exempt | set(intended_pages(facts)[0])
 
 
 def _ending(fill: dict[str, Any]) -> str:

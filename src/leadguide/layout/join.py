@@ -244,7 +244,7 @@ def _merged_fonts(name: str, members, parts: list[JoinPart],
     one per font file, as a whole build writes it.
 
     Like WeasyPrint for one document: a font in form fields embedded whole for all its uses,
-    else the glyphs of all parts in one cut (parts leave such fonts uncut, partpdf.py), each
+    else the glyphs of all parts in one cut (parts leave such fonts uncut, part.py), each
     glyph's width as first met. A font WeasyPrint changed beyond cutting stays as it is."""
     by_file: dict[str, list[tuple[pikepdf.Object, bool, bool]]] = {}
     for index, font in members:

@@ -129,7 +129,7 @@ class Styles:
     """Parsed stylesheets and the font configuration their @font-face rules filled.
 
     Both can lay out any number of documents: a process laying out several parts of a guide
-    parses the stylesheets once (partpdf.py)."""
+    parses the stylesheets once (part.py)."""
 
     font_config: weasyprint.text.fonts.FontConfiguration
     sheets: list[CSS]

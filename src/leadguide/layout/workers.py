@@ -1,7 +1,7 @@
 """The processes that lay out a guide's parts (incremental.py): at most one per core.
 
 The first is started before the guide's HTML is made, and parses the stylesheets while it is
-(partpdf.parsed_styles), so a one-chapter edit finds a worker ready to lay the chapter out;
+(part.parsed_styles), so a one-chapter edit finds a worker ready to lay the chapter out;
 the others start when there is more than one part to lay out at once. Each worker is a plain
 process talking over a pipe: no thread runs in the build, so forking a worker later is safe.
 """

@@ -1,6 +1,7 @@
-"""Draw the guide's SVG illustrations from pose data.
+"""Draw the default guide's SVG illustrations and the built-in callout icons from pose data.
 
-Run ``python tools/draw_figures.py`` (standard library only); it rewrites:
+Run by hand, ``python scripts/draw_figures.py`` (standard library only), after changing a pose,
+a colour or an icon here; its output is committed, and no build or test runs it. It rewrites:
 
 * guide/images/exercises/<slug>.svg   one card illustration per exercise
 * styles/icons/{quickwin,tip,caution}.svg (the built-in callout icons)
