@@ -385,3 +385,74 @@ def test_serve_keeps_a_live_pdf_and_the_tabs_follow_it(sample_guide, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# ----- the live PDF follows the guide's files, not only their edits -----
+
+def _implicit_chapters(guide: Path) -> None:
+    """guide.yaml without a ``chapters:`` list: the chapters are chapters/*.md, sorted."""
+    text = (guide / "guide.yaml").read_text()
+    text = re.sub(r"chapters:\n(  - .*\n)+", "", text)
+    (guide / "guide.yaml").write_text(text)
+
+
+def _age(path: Path, seconds: float = 86_400) -> None:
+    """Give ``path`` an old modification time, as a file copied or moved in keeps its own."""
+    when = time.time() - seconds
+    __import__("os").utime(path, (when, when))
+
+
+def test_a_chapter_deleted_renamed_or_created_makes_the_pdf_stale(sample_guide, tmp_path):
+    from leadguide.build import build, is_stale
+    _implicit_chapters(sample_guide)
+    pdf = tmp_path / "out" / "sample.pdf"
+    chapters = sample_guide / "chapters"
+
+    def created() -> None:
+        new = chapters / "05-new.md"
+        new.write_text("---\ntitle: New\n---\n\nA new chapter.\n")
+        _age(new)  # older than the PDF: only the list of files says it is new
+
+    for change in (lambda: (chapters / "03-food.md").rename(chapters / "04-food.md"),
+                   lambda: (chapters / "04-food.md").unlink(), created):
+        build(sample_guide, out=pdf, draft=True)
+        assert not is_stale(pdf, sample_guide)
+        change()
+        assert is_stale(pdf, sample_guide), "the PDF does not follow the guide's files"
+
+
+def test_serve_follows_chapters_deleted_renamed_and_created(sample_guide, tmp_path):
+    _implicit_chapters(sample_guide)
+    out = tmp_path / "out"
+    chapters = sample_guide / "chapters"
+    process, url, log = start_serving(sample_guide, out, None)
+    rebuilt = lambda: sum("live PDF rebuilt" in line for line in log)  # noqa: E731
+    try:
+        assert wait_until(lambda: rebuilt() == 1, 90), log
+        assert get(url, "/03-food.html")[0] == 200
+
+        (chapters / "03-food.md").rename(chapters / "04-food.md")  # keeps its modification time
+        assert wait_until(lambda: rebuilt() == 2, 90), log
+        assert get(url, "/03-food.html")[0] == 404
+        assert get(url, "/04-food.html")[0] == 200
+        index = get(url, "/")[1].decode()
+        assert "04-food.html" in index and "03-food.html" not in index
+        assert "file missing" not in index
+
+        (chapters / "02-training.md").unlink()
+        assert wait_until(lambda: rebuilt() == 3, 90), log
+        assert get(url, "/02-training.html")[0] == 404
+        assert "02-training.html" not in get(url, "/")[1].decode()
+
+        new = chapters / "05-extra.md"
+        new.write_text("---\ntitle: An Extra Chapter\n---\n\nWritten elsewhere, moved in.\n")
+        _age(new)  # older than the live PDF: only the list of files says it is new
+        assert wait_until(lambda: rebuilt() == 4, 90), log
+        assert "An Extra Chapter" in get(url, "/")[1].decode()
+        text = "".join(page.extract_text() for page in
+                       __import__("pypdf").PdfReader(out / "sample.pdf").pages)
+        assert "Written elsewhere, moved in." in text
+        assert "older than" not in get(url, "/")[1].decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

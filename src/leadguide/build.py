@@ -1,6 +1,7 @@
 """The build command's library side: config → chapters/data → HTML → PDF → checks → file."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -8,7 +9,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import unquote
 
 from .cache import FOLDER as CACHE, BuildCache, Unchanged
@@ -83,13 +84,14 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     started = time.perf_counter()
     config = load_config(guide_dir)
     target = out or default_output(config)
+    sources = source_fingerprint(config.root, target)  # before reading: an edit meanwhile is new
     cache = None if whole else BuildCache(target)
     # What killed builds left, now, even when nothing is laid out in this process.
     clean_dead_temp_pdfs(target)
     clean_dead_font_folders()
     if cache and (unchanged := cache.unchanged(config, draft)):
         watch.lap("unchanged", started)
-        return _unchanged_result(unchanged, target, config, watch)
+        return _unchanged_result(unchanged, target, config, watch, sources)
     with _part_workers(config, whole, jobs) as workers:
         from .html.assemble import assemble  # Jinja2 and Markdown: not needed when unchanged
 
@@ -118,7 +120,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     size = write_atomically(laid_out.pdf, target, config.language, verify)
     result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
                          list(laid_out.warnings), page_error, fills, laid_out.parts)
-    write_manifest(result, config)
+    write_manifest(result, config, sources)
     if cache:
         cache.remember(config, draft, result)
     watch.lap("write", started)
@@ -183,10 +185,10 @@ def lay_out(config: GuideConfig, chapters: list[Chapter], guide_html: GuideHtml)
 
 
 def _unchanged_result(unchanged: Unchanged, target: Path, config: GuideConfig,
-                      watch: _Stopwatch) -> BuildResult:
+                      watch: _Stopwatch, sources: str) -> BuildResult:
     result = BuildResult(target, unchanged.pages, unchanged.size, unchanged.spans, watch.timings,
                          unchanged.warnings, unchanged.page_error, unchanged.fills)
-    write_manifest(result, config)
+    write_manifest(result, config, sources)
     return result
 
 
@@ -228,10 +230,12 @@ def reference_locator(config: GuideConfig, chapters: list[Chapter]):
     return locate
 
 
-def write_manifest(result: BuildResult, config: GuideConfig) -> None:
+def write_manifest(result: BuildResult, config: GuideConfig, sources: str) -> None:
+    """``sources`` is the guide's files as listed when the build began (source_fingerprint)."""
     manifest = {
         "guide": str(config.root), "pdf": str(result.output), "pages": result.pages,
         "promised": config.pages, "size": result.size, "built_at": time.time(),
+        "sources": sources,
         "chapters": [{**asdict(span), "path": str(span.path)} for span in result.spans],
         "page_fill": [asdict(fill) for fill in result.fills],
     }
@@ -241,11 +245,37 @@ def write_manifest(result: BuildResult, config: GuideConfig) -> None:
     os.replace(temp, path)
 
 
-def newest_source_time(guide_dir: Path) -> float:
-    """The newest modification time of any file the guide's PDF is made from."""
-    folders = (Path(guide_dir), BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS)
-    return max((p.stat().st_mtime for folder in folders for p in folder.rglob("*")
-                if p.is_file() and not outside_the_pdf(p)), default=0.0)
+def source_files(guide_dir: Path, pdf: Path) -> Iterator[Path]:
+    """Every file the guide's PDF is made from: in the guide and the built-in folders, less
+    what never goes into a PDF and the folder the PDF itself is written to."""
+    output = pdf.parent.resolve()
+    for folder in (Path(guide_dir).resolve(), BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
+        for path in folder.rglob("*"):
+            if (path.is_file() and not outside_the_pdf(path)
+                    and output not in path.resolve().parents):
+                yield path
+
+
+def source_fingerprint(guide_dir: Path, pdf: Path) -> str:
+    """The files the PDF is made from as listed now: name, size and modification time each.
+    A file created, deleted or renamed changes it as surely as an edit."""
+    digest = hashlib.sha256()
+    for path in sorted(source_files(guide_dir, pdf)):
+        try:
+            stat = path.stat()
+        except OSError:  # gone while listed: the next look sees the change
+            continue
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def recorded_sources(pdf: Path) -> str | None:
+    """The source fingerprint the build of ``pdf`` recorded in its manifest, if any."""
+    try:
+        sources = json.loads(manifest_path(pdf).read_text(encoding="utf-8")).get("sources")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return sources if isinstance(sources, str) else None
 
 
 def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool = False,
@@ -260,5 +290,13 @@ def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool =
 
 
 def is_stale(pdf: Path, guide_dir: Path) -> bool:
-    """True when the PDF is missing or older than something in its guide."""
-    return not pdf.is_file() or pdf.stat().st_mtime < newest_source_time(guide_dir)
+    """True when the PDF is missing, or its guide's files are not the ones it was built from
+    (one edited, created, deleted or renamed since), or, for a PDF without that record, older
+    than one of them."""
+    if not pdf.is_file():
+        return True
+    recorded = recorded_sources(pdf)
+    if recorded is not None:
+        return recorded != source_fingerprint(guide_dir, pdf)
+    newest = max((p.stat().st_mtime for p in source_files(guide_dir, pdf)), default=0.0)
+    return pdf.stat().st_mtime < newest

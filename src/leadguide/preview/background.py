@@ -13,10 +13,10 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
+from ..build import is_stale
 from ..errors import GuideError
 from ..html.assemble import GuideHtml
 from ..layout.pagebreaks import Layout, Layouter, lay_out_document
-from .paths import newest_edit
 from .server import Log, Versions
 from .site import Preview
 from .status import shown_error
@@ -154,9 +154,6 @@ def keep_pdf(preview: Preview, versions: Versions, stop: threading.Event, log: L
 
 
 def pdf_stale(preview: Preview) -> bool:
-    """The live PDF is missing or older than a file it is made from."""
-    try:
-        built = preview.pdf.stat().st_mtime
-    except OSError:
-        return True
-    return newest_edit(preview.root, built, preview.out) is not None
+    """The live PDF is missing or not made from the guide's files as they are now (one edited,
+    created, deleted or renamed since its build began)."""
+    return is_stale(preview.pdf, preview.root)

@@ -24,6 +24,7 @@ class LastBuild:
     promised: int
     built_at: float
     spans: dict[str, ChapterSpan]  # by chapter file name
+    sources: str | None = None  # the guide's files when the build began (build.source_fingerprint)
 
     def span(self, name: str) -> ChapterSpan | None:
         return self.spans.get(name)
@@ -46,8 +47,9 @@ def read_last_build(pdf: Path) -> LastBuild | None:
                                                    None if c.get("budget") is None
                                                    else int(c["budget"]))
                  for c in raw["chapters"]}
+        sources = raw.get("sources")
         return LastBuild(pdf, int(raw["pages"]), int(raw["promised"]), float(raw["built_at"]),
-                         spans)
+                         spans, sources if isinstance(sources, str) else None)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

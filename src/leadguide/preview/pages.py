@@ -6,8 +6,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import write_bytes
+from ..build import source_fingerprint
 from ..errors import GuideError
 from ..guide.assets import stylesheet_names
+from ..guide.config import GuideConfig
 from ..html.assemble import render_page, template_context, theme_css
 from .paths import (CONTENTS, COVER, INDEX, PAGES_DIR, PDF_PAGES, SCREEN_STYLESHEET, SITE_PAGES,
                     newest_edit, rebase_urls, shown)
@@ -27,12 +29,14 @@ class SitePages:
         self.nav_written: tuple = ()
 
     def all_pages(self) -> list[str]:
-        return [*(SITE_PAGES if self.preview.config else [INDEX]), *(s.page for s in self.preview.states.values())]
+        preview = self.preview
+        return [*(SITE_PAGES if preview.config else [INDEX]),
+                *(state.page for state in preview.states.values())]
 
     def write_all(self) -> list[str]:
         site = self._site()
         pages = self._write_chapters(list(self.preview.states), site) + self._write_site(site)
-        for gone in self.written - set(pages):  # a chapter dropped from guide.yaml
+        for gone in self.written - set(pages):  # a chapter deleted, renamed or dropped
             (self.preview.out / gone).unlink(missing_ok=True)
         self.written = set(pages)
         self.nav_written = site.key
@@ -61,18 +65,19 @@ class SitePages:
 
     def _section(self, page: str, template: str, site: Site) -> str:
         """The cover or the contents, rendered with the PDF's template, linked to the pages."""
-        assert self.preview.config and self.preview.env
-        self.preview.page_errors.pop(page, None)
+        preview = self.preview
+        assert preview.config and preview.env
+        preview.page_errors.pop(page, None)
         try:
-            markup = render_page(self.preview.env, template, {
-                **template_context(self.preview.config, self.preview.data), "chapters": self.preview.views()})
+            markup = render_page(preview.env, template, {
+                **template_context(preview.config, preview.data), "chapters": preview.views()})
         except GuideError as error:
-            self.preview.page_errors[page] = error
+            preview.page_errors[page] = error
             return ""
         except Exception as error:  # a broken template must show, not stop the preview
-            self.preview.page_errors[page] = GuideError(f"{type(error).__name__}: {error}", template)
+            preview.page_errors[page] = GuideError(f"{type(error).__name__}: {error}", template)
             return ""
-        markup = rebase_urls(markup, self.preview.guide_prefix)
+        markup = rebase_urls(markup, preview.guide_prefix)
         for entry in site.entries:  # contents links go to the chapters' preview pages
             if entry.anchor:
                 markup = markup.replace(f'href="#{entry.anchor}"', f'href="{entry.page}"')
@@ -92,33 +97,44 @@ class SitePages:
         return [by_name[name].page for name in names]
 
     def _site(self) -> Site:
-        entries = [ChapterEntry.of(state, self.preview.last_build, self.preview.root) for state in
-                   self.preview.states.values()]
-        stale = newest_edit(self.preview.root, self.preview.last_build.built_at, self.preview.out, self.preview.pdf) \
-            if self.preview.last_build else None
-        return Site(entries, self.preview.last_build, self.preview.config.pages if self.preview.config else None,
-                    stale and shown(stale, self.preview.root), self.preview.pdf_state.note(self.preview.live))
+        preview = self.preview
+        last = preview.last_build
+        entries = [ChapterEntry.of(state, last, preview.root) for state in preview.states.values()]
+        edited = newest_edit(preview.root, last.built_at, preview.out, preview.pdf) \
+            if last else None
+        listing = bool(last and not edited and last.sources
+                       and last.sources != source_fingerprint(preview.root, preview.pdf))
+        return Site(entries, last, preview.config.pages if preview.config else None,
+                    edited and shown(edited, preview.root), preview.pdf_state.note(preview.live),
+                    stale_listing=listing)
 
     def _write(self, page: str, template: str, context: dict[str, Any], site: Site) -> None:
+        preview = self.preview
         entry = context.get("entry")
         own = [entry.error] if entry and entry.error else []
-        own += [self.preview.page_errors[page]] if page in self.preview.page_errors else []
-        errors = [ShownError.of(e, self.preview.root) for e in unique(self.preview.global_errors + own)]
-        if self.preview.config is None or self.preview.env is None:
+        own += [preview.page_errors[page]] if page in preview.page_errors else []
+        errors = [ShownError.of(e, preview.root) for e in unique(preview.global_errors + own)]
+        if preview.config is None or preview.env is None:
             text = fallback_page(errors)
         else:
             try:
-                text = render_page(self.preview.env, template, {
-                    **template_context(self.preview.config, self.preview.data), **context,
-                    "theme_css": theme_css(self.preview.config), "errors": errors, "site": site,
-                    "page": page, "stylesheets": [f"styles/{name}?v={self.preview.styles_stamp}" for name in (
-                        *stylesheet_names(self.preview.config.root, self.preview.config.kit), SCREEN_STYLESHEET)],
-                    "last_build": self.preview.last_build, "index": INDEX, "pdf_href": self.preview.pdf_href,
-                    "page_size": re.sub(r"\W+", "", self.preview.config.page_size.lower()),
-                    "pages_dir": PAGES_DIR})
+                text = render_page(preview.env, template, {
+                    **template_context(preview.config, preview.data), **context,
+                    **self._page_values(preview.config), "errors": errors, "site": site,
+                    "page": page})
             except Exception as error:  # the preview's own templates are broken: say so plainly
                 problem = error if isinstance(error, GuideError) else GuideError(
                     f"{type(error).__name__}: {error}", template)
-                text = fallback_page([*errors, ShownError.of(problem, self.preview.root)])
-        self.preview.out.mkdir(parents=True, exist_ok=True)
-        write_bytes(self.preview.out / page, text.encode("utf-8"))
+                text = fallback_page([*errors, ShownError.of(problem, preview.root)])
+        preview.out.mkdir(parents=True, exist_ok=True)
+        write_bytes(preview.out / page, text.encode("utf-8"))
+
+    def _page_values(self, config: GuideConfig) -> dict[str, Any]:
+        """What every preview template reads besides the guide: styles, the PDF, links."""
+        preview = self.preview
+        sheets = (*stylesheet_names(config.root, config.kit), SCREEN_STYLESHEET)
+        return {"theme_css": theme_css(config),
+                "stylesheets": [f"styles/{name}?v={preview.styles_stamp}" for name in sheets],
+                "last_build": preview.last_build, "index": INDEX, "pdf_href": preview.pdf_href,
+                "page_size": re.sub(r"\W+", "", config.page_size.lower()),
+                "pages_dir": PAGES_DIR}

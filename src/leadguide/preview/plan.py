@@ -43,8 +43,9 @@ def plan_update(changed: Iterable[Path], root: Path, config: GuideConfig | None,
             full = True
         elif not path.is_relative_to(root):
             continue
-        elif config and path.parent == config.chapters_dir and path.name in config.chapters:
-            chapters.add(path.name)
+        elif (config and path.parent == config.chapters_dir and path.name in config.chapters
+              and path.exists()):
+            chapters.add(path.name)  # a chapter created, deleted or renamed re-reads the guide
         elif path.suffix.lower() in ASSET_SUFFIXES and _is_guide_asset(path, root):
             reload = True
         else:

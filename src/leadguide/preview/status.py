@@ -153,6 +153,7 @@ class Site:
     promised: int | None
     stale_edit: str | None  # the newest source edited after the last PDF was built
     pdf_note: str
+    stale_listing: bool = False  # a source created, deleted or renamed since (no newer edit)
 
     @property
     def fixed_pages(self) -> int | None:
@@ -174,7 +175,7 @@ class Site:
         """Changes whenever the sidebar or the index would read differently."""
         return (tuple((e.title, e.status, e.now_pages, e.layout and e.layout.pages, e.page)
                       for e in self.entries),
-                self.total, bool(self.stale_edit), self.pdf_note,
+                self.total, bool(self.stale_edit), self.stale_listing, self.pdf_note,
                 self.last_build.built_at if self.last_build else None)
 
 
