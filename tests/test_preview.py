@@ -381,3 +381,21 @@ def test_a_chapter_image_by_a_path_from_the_chapter_shows_in_the_preview(sample_
     images = [url for url in local_urls(page, "src") if url.endswith("mark.svg")]
     assert images and all((page.parent / url).resolve() == (sample_guide / "images" / "mark.svg")
                           .resolve() for url in images)
+
+
+def test_a_chapter_over_budget_turns_the_guide_red_at_the_top_of_every_page(
+        preview: Preview, sample_guide: Path):
+    index = preview.out / "index.html"
+    assert "badge-ok\">as promised" in index.read_text()
+    assert "bar-total-alarm" not in index.read_text()
+    assert re.search(r'class="bar-total">\s*6/6 pages', index.read_text())
+
+    food = sample_guide / "chapters" / "03-food.md"
+    food.write_text(food.read_text() + "\n" + "\n\n".join(
+        f"Paragraph {n}: " + "more words about food " * 30 for n in range(30)) + "\n")
+    preview.update([food])
+    preview.lay_out("03-food.md")  # laid out as it is now: over its budget of 2 pages
+    for page in ("index.html", "01-intro.html", "03-food.html", "cover.html"):
+        text = (preview.out / page).read_text()
+        assert "bar-total-alarm" in text and "1 chapter over budget" in text, page
+        assert "badge-ok\">as promised" not in text, page  # the total alone does not keep it

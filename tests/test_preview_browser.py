@@ -303,14 +303,18 @@ def axe_script() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-def axe_problems(tab: Page, script: str) -> list[str]:
+WCAG_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+
+
+def axe_problems(tab: Page, script: str,
+                 impacts: tuple[str, ...] = ("serious", "moderate", "critical"),
+                 tags: tuple[str, ...] = (*WCAG_AA, "best-practice")) -> list[str]:
     tab.add_script_tag(content=script)
-    result = tab.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
-        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
-        resultTypes: ['violations']})""")
+    result = tab.evaluate("""tags => axe.run(document, {runOnly: {type: 'tag', values: tags},
+        resultTypes: ['violations']})""", list(tags))
     return [f"{v['id']} ({v['impact']}): {v['help']} ×{len(v['nodes'])} e.g. "
             f"{v['nodes'][0]['target']}"
-            for v in result["violations"] if v["impact"] in ("serious", "moderate", "critical")]
+            for v in result["violations"] if v["impact"] in impacts]
 
 
 def test_axe_finds_nothing_serious_or_moderate_on_any_default_guide_page(
@@ -342,3 +346,59 @@ def test_axe_on_the_served_sample_with_pdf_pages_and_an_error(served: PreviewSer
         if found := axe_problems(tab, axe_script):
             problems[name] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def test_at_390_px_every_aa_rule_passes_on_every_default_guide_page(
+        default_preview: Path, browser: Browser, axe_script: str):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    problems = {}
+    for name in preview_pages(default_preview):
+        tab.goto((default_preview / name).as_uri())
+        if found := axe_problems(tab, axe_script, ("minor", "moderate", "serious", "critical"),
+                                 WCAG_AA):
+            problems[name] = found
+    context.close()
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def test_at_390_px_side_heads_sit_above_their_text_and_tables_scroll_in_their_box(
+        default_preview: Path, browser: Browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    tables = 0
+    for name in preview_pages(default_preview):
+        tab.goto((default_preview / name).as_uri())
+        beside = tab.evaluate("""() => Array.from(document.querySelectorAll(
+                '#sheet .chapter-body > h2:not(.stacked)'))
+            .filter(h => h.nextElementSibling && h.nextElementSibling.getBoundingClientRect().top
+                         < h.getBoundingClientRect().bottom - 1).map(h => h.textContent)""")
+        assert beside == [], f"{name}: side-heads still beside their text: {beside}"
+        text_width = tab.evaluate("""() => { const p = document.querySelector(
+            '#sheet .chapter-body > p'); return p ? p.getBoundingClientRect().width : 999; }""")
+        assert text_width > 0.7 * 390, f"{name}: the text column is {text_width:.0f} px wide"
+        found = tab.evaluate("""() => Array.from(document.querySelectorAll('#sheet table')).map(t => ({
+            boxed: !!t.closest('.table-scroll[tabindex="0"][role="region"][aria-label]'),
+            broken: Array.from(t.querySelectorAll('td, th')).filter(c =>
+                getComputedStyle(c).overflowWrap === 'anywhere'
+                || getComputedStyle(c).wordBreak === 'break-all').length}))""")
+        tables += len(found)
+        assert all(t["boxed"] and not t["broken"] for t in found), f"{name}: {found}"
+    assert tables >= 4  # the trackers, the program's days, the nutrition numbers
+    context.close()
+
+
+def test_the_pdf_pages_toggle_says_its_state_and_the_keyboard_shows_a_source_line(
+        served: PreviewServer, tab: Page):
+    tab.goto(served.url + "01-intro.html")
+    toggle = tab.locator(".toggle-pages")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    toggle.focus()
+    tab.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(tab.locator("#pdf-pages")).to_be_hidden()
+    tab.keyboard.press("Space")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    tab.evaluate("window.scrollTo(0, 0)")
+    tab.keyboard.press("Alt+s")  # the block at the top of the view
+    expect(tab.locator("#source-tip")).to_contain_text("guide/chapters/01-intro.md:")

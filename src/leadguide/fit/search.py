@@ -17,8 +17,7 @@ from ..build import BuildResult, build, lay_out, read_sources
 from ..errors import GuideError
 from ..guide.chapters import Chapter
 from ..guide.config import GuideConfig, load_config
-from ..guide.fitfile import (FIT_NAME, FitSettings, Knob, write_fit_bytes,
-                             write_fit_file)
+from ..guide.fitfile import FIT_NAME, FitSettings, Knob, write_fit_bytes, write_fit_file
 from ..html.assemble import assemble
 from ..layout.spans import ChapterSpan, chapter_spans
 from .layouts import ChapterLayouts, Trial

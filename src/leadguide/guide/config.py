@@ -85,6 +85,7 @@ class GuideConfig:
     fit: FitSettings = field(default_factory=FitSettings)
     signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
     pages_line: int | None = None  # where guide.yaml promises the page count
+    chapters_listed: bool = False  # guide.yaml lists the chapters (else: chapters/*.md, sorted)
 
     @property
     def page_size(self) -> str:
@@ -149,6 +150,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         pages=pages,
         output=_output_name(raw, reader),
         chapters=chapters,
+        chapters_listed="chapters" in raw,
         toc_after=toc_after,
         theme=_theme(raw, reader, root),
         subject=get(metadata, "subject", str, "", "metadata"),

@@ -12,7 +12,7 @@ from ..guide.assets import stylesheet_names
 from ..guide.config import GuideConfig
 from ..html.assemble import render_page, template_context, theme_css
 from .paths import (CONTENTS, COVER, INDEX, PAGES_DIR, PDF_PAGES, SCREEN_STYLESHEET, SITE_PAGES,
-                    newest_edit, rebase_urls, shown)
+                    newest_edit, rebase_urls, scrollable_tables, shown)
 from .status import ChapterEntry, ShownError, Site, fallback_page, source_json, unique
 
 if TYPE_CHECKING:  # the preview whose pages these are; it makes its SitePages
@@ -77,7 +77,7 @@ class SitePages:
         except Exception as error:  # a broken template must show, not stop the preview
             preview.page_errors[page] = GuideError(f"{type(error).__name__}: {error}", template)
             return ""
-        markup = rebase_urls(markup, preview.guide_prefix)
+        markup = scrollable_tables(rebase_urls(markup, preview.guide_prefix))
         for entry in site.entries:  # contents links go to the chapters' preview pages
             if entry.anchor:
                 markup = markup.replace(f'href="#{entry.anchor}"', f'href="{entry.page}"')
@@ -89,7 +89,7 @@ class SitePages:
             entry = by_name[name]
             at = site.entries.index(entry)
             state = self.preview.states[name]
-            section = rebase_urls(state.section, self.preview.guide_prefix)
+            section = scrollable_tables(rebase_urls(state.section, self.preview.guide_prefix))
             self._write(entry.page, "preview/chapter.html", {
                 "entry": entry, "section": section, "source_json": source_json(state, entry.source),
                 "previous": site.entries[at - 1] if at > 0 else None,

@@ -1,6 +1,7 @@
 """The preview folder's pages and files, which guide files matter to it, and URLs between them."""
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
@@ -77,3 +78,45 @@ def shown(path: Path | str, root: Path) -> str:
         if real.is_relative_to(base):
             return label + real.relative_to(base).as_posix()
     return path.name
+
+
+_TABLE_TAG = re.compile(r"<(/?)table\b[^>]*>", re.IGNORECASE)
+_CAPTION = re.compile(r"<caption\b[^>]*>(.*?)</caption>", re.IGNORECASE | re.DOTALL)
+_HEADING = re.compile(r"<h[1-6]\b[^>]*>(.*?)</h[1-6]>", re.IGNORECASE | re.DOTALL)
+
+
+def scrollable_tables(markup: str) -> str:
+    """Each outermost table in a box that scrolls sideways on a narrow screen: a region a
+    keyboard can reach and scroll (tabindex), named by the table's caption, else by the
+    heading before it (a landmark's name must be unique on the page)."""
+    out, depth, start, last, names = [], 0, 0, 0, set()
+    for tag in _TABLE_TAG.finditer(markup):
+        if not tag.group(1):
+            depth += 1
+            if depth == 1:
+                start = tag.start()
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                table = markup[start:tag.end()]
+                name = _unique(_table_name(table, markup[:start]), names)
+                out += [markup[last:start], '<div class="table-scroll" tabindex="0" role="region" '
+                        f'aria-label="{html.escape(name, quote=True)}">', table, "</div>"]
+                last = tag.end()
+    return "".join(out) + markup[last:]
+
+
+def _table_name(table: str, before: str) -> str:
+    caption = _CAPTION.search(table)
+    headings = _HEADING.findall(before)
+    words = caption.group(1) if caption else (headings[-1] if headings else "")
+    return html.unescape(re.sub(r"<[^>]+>|\s+", " ", words)).strip() or "Table"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    unique, number = name, 1
+    while unique in taken:
+        number += 1
+        unique = f"{name} ({number})"
+    taken.add(unique)
+    return unique

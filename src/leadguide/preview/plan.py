@@ -44,8 +44,11 @@ def plan_update(changed: Iterable[Path], root: Path, config: GuideConfig | None,
         elif not path.is_relative_to(root):
             continue
         elif (config and path.parent == config.chapters_dir and path.name in config.chapters
-              and path.exists()):
-            chapters.add(path.name)  # a chapter created, deleted or renamed re-reads the guide
+              and (path.exists() or config.chapters_listed)):
+            # One chapter re-rendered (one guide.yaml lists and that is gone shows as missing,
+            # with the advice to restore it or take it out); a chapter file created, deleted
+            # or renamed in a guide that lists none re-reads the guide.
+            chapters.add(path.name)
         elif path.suffix.lower() in ASSET_SUFFIXES and _is_guide_asset(path, root):
             reload = True
         else:

@@ -171,6 +171,15 @@ class Site:
         return self.fixed_pages + sum(counts)  # type: ignore[arg-type]
 
     @property
+    def alarms(self) -> list[str]:
+        """What keeps the guide from being as promised, whatever its page total: chapters
+        over their budget and chapter files missing (shown red until fixed)."""
+        over = [e for e in self.entries if e.now_over_by or (not e.layout and e.over_by)]
+        missing = [e for e in self.entries if e.missing]
+        return ([f"{len(over)} chapter{'s' * (len(over) > 1)} over budget"] if over else []) + \
+            ([f"{len(missing)} chapter file{'s' * (len(missing) > 1)} missing"] if missing else [])
+
+    @property
     def key(self) -> tuple:
         """Changes whenever the sidebar or the index would read differently."""
         return (tuple((e.title, e.status, e.now_pages, e.layout and e.layout.pages, e.page)
