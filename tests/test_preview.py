@@ -399,3 +399,20 @@ def test_a_chapter_over_budget_turns_the_guide_red_at_the_top_of_every_page(
         text = (preview.out / page).read_text()
         assert "bar-total-alarm" in text and "1 chapter over budget" in text, page
         assert "badge-ok\">as promised" not in text, page  # the total alone does not keep it
+
+
+def test_each_chapter_shows_how_full_its_pages_are_as_the_build_measured(preview: Preview,
+                                                                         pdf: Path):
+    manifest = json.loads(pdf.with_name("sample.build.json").read_text())
+    measured = {f["page"]: f["fill"] for f in manifest["page_fill"]}
+    spans = {Path(c["path"]).name: (c["first"], c["last"]) for c in manifest["chapters"]}
+    index = (preview.out / "index.html").read_text()
+    shown_on_index = {int(p): int(v) for p, v in re.findall(r'title="Page (\d+): (\d+) % full"',
+                                                            index)}
+    chapter_pages = {p for first, last in spans.values() for p in range(first, last + 1)}
+    assert shown_on_index == {p: round(measured[p] * 100) for p in chapter_pages}
+    food = (preview.out / "03-food.html").read_text()
+    first, last = spans["03-food.md"]
+    shown = re.findall(r'title="Page (\d+): (\d+) % full"', food)
+    assert [(int(p), int(v)) for p, v in shown] == [
+        (p, round(measured[p] * 100)) for p in range(first, last + 1)]

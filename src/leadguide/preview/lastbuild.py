@@ -25,6 +25,10 @@ class LastBuild:
     built_at: float
     spans: dict[str, ChapterSpan]  # by chapter file name
     sources: str | None = None  # the guide's files when the build began (build.source_fingerprint)
+    fills: dict[int, float] | None = None  # page -> how full it is (layout.pagefill), if recorded
+
+    def fill(self, page: int) -> float | None:
+        return self.fills.get(page) if self.fills else None
 
     def span(self, name: str) -> ChapterSpan | None:
         return self.spans.get(name)
@@ -48,8 +52,9 @@ def read_last_build(pdf: Path) -> LastBuild | None:
                                                    else int(c["budget"]))
                  for c in raw["chapters"]}
         sources = raw.get("sources")
+        fills = {int(f["page"]): float(f["fill"]) for f in raw.get("page_fill") or []}
         return LastBuild(pdf, int(raw["pages"]), int(raw["promised"]), float(raw["built_at"]),
-                         spans, sources if isinstance(sources, str) else None)
+                         spans, sources if isinstance(sources, str) else None, fills)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -89,7 +89,10 @@ class ChapterEntry:
         return cls(state.name, state.number, title, state.page,
                    f"{root.name}/chapters/{state.name}", anchor, budget, span, state.error,
                    state.missing, state.rendered is not None and not state.missing,
-                   state.layout, not state.needs_layout, state.layout_error)
+                   state.layout, not state.needs_layout, state.layout_error,
+                   _fills(span, last_build))
+
+    fills: tuple[tuple[int, float], ...] = ()  # (page, how full) of its pages in the last PDF
 
     @property
     def pages(self) -> list[int]:
@@ -253,3 +256,11 @@ def fallback_page(errors: list[ShownError]) -> str:
             f"<h1>The preview cannot be built</h1><ul>{items}</ul>"
             "<p>Fix the file and save: the preview rebuilds by itself.</p></div></main>"
             "</body></html>\n")
+
+
+def _fills(span: ChapterSpan | None, last_build: LastBuild | None) -> tuple[tuple[int, float], ...]:
+    """How full each of the chapter's pages is in the last PDF, as its build measured them."""
+    if not span or not last_build:
+        return ()
+    return tuple((page, fill) for page in range(span.first, span.last + 1)
+                 if (fill := last_build.fill(page)) is not None)
