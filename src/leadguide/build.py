@@ -48,6 +48,7 @@ class BuildResult:
     fills: list[PageFill] = field(default_factory=list)
     # Parts laid out by this build and parts in all (None: laid out whole, or nothing changed)
     laid_out: tuple[int, int] | None = None
+    notices: list[GuideError] = field(default_factory=list)  # what reading did for the author
 
     def manifest_path(self) -> Path:
         return manifest_path(self.output)
@@ -106,6 +107,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
         started = time.perf_counter()
         guide_html = assemble(config, chapters, data, cache=cache and cache.chapters(config))
         watch.lap("html", started)
+        if not draft:
+            raise_all(guide_html.warnings)  # before the layout: it would be wasted
 
         started = time.perf_counter()
         laid_out = _lay_out(config, chapters, guide_html, cache, workers)
@@ -124,7 +127,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
 
     size = write_atomically(laid_out.pdf, target, config.language, verify)
     result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
-                         list(laid_out.warnings), page_error, fills, laid_out.parts)
+                         [*guide_html.warnings, *laid_out.warnings], page_error, fills,
+                         laid_out.parts, [n for chapter in chapters for n in chapter.notices])
     write_manifest(result, config)
     if cache:
         cache.remember(config, draft, result)

@@ -76,6 +76,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
                    verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs)
     if result.laid_out:
         click.echo(f"  parts   {_parts_note(*result.laid_out)}", err=True)
+    for notice in result.notices:
+        click.echo(f"note: {notice}", err=True)
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     if result.page_error:

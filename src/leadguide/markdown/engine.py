@@ -12,6 +12,7 @@ from markdown.extensions.toc import slugify
 from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 
+from .labels import ReferenceLabelsExtension
 from .lists import CommonMarkListsExtension
 
 EXTENSIONS = [
@@ -51,7 +52,8 @@ _CODE_BLOCK = re.compile(r'(<div class="[^"]*\bhighlight\b[^"]*">(?:<span class=
 def converter(slug: str) -> markdown.Markdown:
     """A fresh converter for one chapter: its heading ids start with ``slug-``."""
     configs = {**_CONFIGS, "toc": {"toc_depth": "2-3", "slugify": _prefixed_slugify(slug)}}
-    md = markdown.Markdown(extensions=[*EXTENSIONS, CommonMarkListsExtension()],
+    md = markdown.Markdown(extensions=[*EXTENSIONS, CommonMarkListsExtension(),
+                                       ReferenceLabelsExtension()],
                            extension_configs=configs)
     md.postprocessors.register(CodeLines(md), "code_lines", 5)  # after raw HTML is back (30)
     md.treeprocessors.register(CalloutLooks(md), "callout_looks", 19)  # after quotes (19.99)
