@@ -1,0 +1,100 @@
+"""A web page's article: its main text without the page around it (navigation, sidebars,
+comments, share buttons, signup forms), and what the page says about it (title, author,
+date, site). trafilatura finds the main text; signup boxes and share bars are taken out first,
+as its boilerplate rules keep a signup box's sentences that sit right under the article."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import lxml.html
+import trafilatura
+
+_CHROME = re.compile(r"(?:^|[-_ ])(?:share|sharing|sharedaddy|social|comments?|respond|related|"
+                     r"newsletter|opt-?in|subscribe|subscription|signup|sign-up|cookies?|"
+                     r"popup|modal|breadcrumbs?|sidebar|advert|ads|promo|author-bio|"
+                     r"post-navigation|jp-relatedposts)(?:$|[-_ ])", re.IGNORECASE)
+_BOX_WORDS = 150  # a signup box's pitch is shorter than this; an article is longer
+_MIN_TEXT = 80  # characters: less than this is not an article
+
+
+class NoArticle(ValueError):
+    """The page has no main text to import."""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One post, page or document, as HTML, with what is known about it."""
+
+    title: str
+    html: str
+    source: str  # the address, or the file name, it came from
+    base: str | None = None  # what its relative addresses resolve against (a web address)
+    author: str = ""
+    date: str = ""  # YYYY-MM-DD when known
+    site_name: str = ""
+    description: str = ""
+    slug: str = ""
+
+
+def article_from_page(page: str, source: str, url: str | None) -> Article:
+    """The article of the HTML page ``page`` (fetched from ``url``, or a saved file)."""
+    cleaned = _without_chrome(page)
+    body = trafilatura.extract(cleaned, output_format="html", include_images=True,
+                               include_links=True, include_formatting=True,
+                               include_tables=True, include_comments=False)
+    if not body or len(_text(body)) < _MIN_TEXT:
+        raise NoArticle("no article found on the page (only navigation, forms or too little "
+                        "text)")
+    meta = trafilatura.extract_metadata(page, default_url=url)
+    address = (meta.url if meta and meta.url and meta.url.startswith("http") else None) or url
+    return Article(
+        title=(meta.title if meta else None) or "", html=body, source=address or source,
+        base=address, author=(meta.author if meta else None) or "",
+        date=(meta.date if meta else None) or "",
+        site_name=(meta.sitename if meta else None) or "",
+        description=(meta.description if meta else None) or "")
+
+
+def _text(html: str) -> str:
+    return " ".join(lxml.html.document_fromstring(html).text_content().split())
+
+
+def _without_chrome(page: str) -> str:
+    """The page without its signup boxes, share bars, comments and sidebars (never what holds
+    the article itself)."""
+    try:
+        root = lxml.html.document_fromstring(page)
+    except (lxml.etree.ParserError, ValueError):
+        return page
+    for form in list(root.iter("form")):
+        box = _signup_box(form)
+        if box is not None and box.getparent() is not None:
+            box.drop_tree()
+    for element in list(root.iter()):
+        if (isinstance(element.tag, str) and element.getparent() is not None
+                and _is_chrome(element) and not _holds_article(element)):
+            element.drop_tree()
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+def _signup_box(form: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The largest block around a form that holds little else: its pitch and privacy line."""
+    box = form
+    parent = form.getparent()
+    while (parent is not None and parent.tag not in ("body", "html") and
+           not _holds_article(parent) and len(parent.text_content().split()) < _BOX_WORDS):
+        box, parent = parent, parent.getparent()
+    return box
+
+
+def _is_chrome(element: lxml.html.HtmlElement) -> bool:
+    if element.tag in ("aside", "footer") and element.getparent().tag != "article":
+        return True
+    names = f"{element.get('class', '')} {element.get('id', '')}"
+    return bool(_CHROME.search(names))
+
+
+def _holds_article(element: lxml.html.HtmlElement) -> bool:
+    return element.tag in ("article", "main") or bool(element.xpath(
+        ".//article | .//main | .//h1 | .//*[@itemprop='articleBody']"))
