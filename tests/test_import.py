@@ -232,3 +232,57 @@ def test_an_imported_docs_folder_builds_strictly_with_its_site_address(tmp_path,
     uris = {a.get_object()["/A"].get("/URI") for page in PdfReader(pdf).pages
             for a in page.get("/Annots", []) if a.get_object().get("/A")}
     assert "https://docs.example.com/CHANGELOG/" in uris
+
+
+def test_a_guide_from_three_posts_builds_strictly_and_passes_check(site, tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "bread", "--from", site.url + "/feed.xml"]) == 0
+    out = capsys.readouterr().out
+    assert "bread/chapters/01-feed-your-starter.md  Feed Your Starter Like a Pro" in out
+    config = yaml.safe_load((tmp_path / "bread" / "guide.yaml").read_text())
+    assert config["title"] == "Feed Your Starter Like a Pro"
+    assert config["author"] == "Crumb & Crust Bakery"
+    assert config["chapters"] == ["01-feed-your-starter.md", "02-your-first-loaf.md",
+                                  "03-storing-bread.md", "03-next-steps.md"]
+    pdf = tmp_path / "build" / "bread.pdf"
+    assert len(PdfReader(pdf).pages) == config["pages"]
+    assert main(["check", "bread"]) == 0, capsys.readouterr().out
+
+
+def test_a_guide_from_posts_that_cannot_meet_the_promise_says_so(site, tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "bread", "--from", site.url + "/feed.xml", "--pages", "5"]) == 1
+    err = capsys.readouterr().err
+    assert "the chapters take 4 pages and the other parts 3, but guide.yaml promises 5" in err
+    assert "bread: the guide is written; cut or add what the table says" in err
+    assert (tmp_path / "bread" / "chapters" / "03-storing-bread.md").is_file()
+
+
+def test_a_guide_from_a_bad_source_writes_nothing(site, tmp_path):
+    with pytest.raises(ErrorGroup) as error:
+        main(["--debug", "new", str(tmp_path / "g"), "--from", site.url + "/missing",
+              "--from", site.url + "/report.pdf"])
+    assert len(error.value.errors) == 2 and not (tmp_path / "g").exists()
+
+
+def test_images_from_anyone_are_checked_cleaned_and_named_safely():
+    from leadguide.importer.images import ImageProblem, ImageSink, prepared
+
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+           b' onload="steal()"><script>steal()</script><image xlink:href="file:///etc/passwd"/>'
+           b'<a href="javascript:x()"><rect width="4" height="4"/></a></svg>')
+    cleaned, kind = prepared(svg)
+    assert kind == "svg" and b"<rect" in cleaned
+    assert not re.search(rb"script|onload|passwd|javascript", cleaned)
+    bomb = io.BytesIO()
+    Image.new("1", (13000, 13000)).save(bomb, "PNG")
+    with pytest.raises(ImageProblem, match="too many pixels"):
+        prepared(bomb.getvalue())
+    with pytest.raises(ImageProblem, match="not an image"):
+        prepared(b"GIF89a but not really")
+    sink = ImageSink()
+    assert sink.add(jpeg(10, 10), "../../etc/cron.d/evil.jpg") == "etc-cron-d-evil.jpg"
+    assert sink.add(jpeg(10, 10), "../../etc/cron.d/evil.jpg") == "etc-cron-d-evil.jpg"  # once
+    assert sink.add(jpeg(12, 10), "../../etc/cron.d/evil.jpg") == "etc-cron-d-evil-2.jpg"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
@@ -12,7 +13,7 @@ import defusedxml.ElementTree as SafeXml
 from defusedxml import DefusedXmlException
 from PIL import Image, UnidentifiedImageError
 
-from ..guide.fetcher import MAX_PIXELS
+from ..guide.guard import MAX_PIXELS
 
 LONGEST_SIDE = 2400  # pixels: 8 inches at 300 dpi, wider than any printed column
 MAX_SOURCE_PIXELS = 4 * MAX_PIXELS  # a bigger original is a pixel bomb, not a photo
@@ -60,7 +61,9 @@ def prepared(data: bytes) -> tuple[bytes, str]:
     if _looks_like_svg(data):
         return _clean_svg(data), "svg"
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # the size is checked here, against our own bound
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_SOURCE_PIXELS:
             raise ImageProblem(f"too many pixels ({image.width} x {image.height})")
         image.load()
