@@ -8,7 +8,7 @@ from typing import Sequence
 import click
 
 from ..build import build
-from ..errors import GuideError
+from ..errors import GuideError, shown_path
 
 
 class GuideCommand(click.Group):
@@ -149,7 +149,7 @@ def _print_import(report) -> None:  # type: ignore[no-untyped-def]
     for chapter in report.chapters:
         images = f"  {chapter.images} image{'s' if chapter.images != 1 else ''}" \
             if chapter.images else ""
-        click.echo(f"{chapter.path}  {chapter.title}{images}")
+        click.echo(f"{shown_path(chapter.path)}  {chapter.title}{images}")
     for note in report.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
 

@@ -87,12 +87,13 @@ def _rss_post(item, source: str, site: str,  # type: ignore[no-untyped-def]
     if status and status not in ("publish", "private"):
         return None  # drafts and trash
     link = _text(item, "link")
+    creator = _text(item, "dc:creator")
     body = (_inner(fields.get(f"{{{_NS['content']}}}encoded"))
             or _inner(fields.get("description")))
     return Article(
         title=html.unescape(_text(item, "title")), html=_paragraphs(body),
         source=link or source, base=link or None,
-        author=names.get(creator := _text(item, "dc:creator"), creator) or _text(item, "author"),
+        author=names.get(creator, creator) or _text(item, "author"),
         date=_rss_date(_inner(fields.get("wp:post_date")) or _text(item, "pubDate")),
         site_name=site, slug=_inner(fields.get("wp:post_name")) or _slug_of(link))
 

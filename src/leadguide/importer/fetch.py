@@ -2,6 +2,7 @@
 redirect limits, the content type checked, and robots.txt asked first."""
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 import urllib.robotparser
@@ -88,7 +89,7 @@ def fetch(url: str, limits: Limits, accept: tuple[str, ...], most: int,
         raise FetchError(f"the server answered {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         raise FetchError(f"cannot reach it ({_reason(error.reason)})") from None
-    except (TimeoutError, OSError) as error:
+    except (TimeoutError, OSError, http.client.HTTPException) as error:
         raise FetchError(f"cannot reach it ({_reason(error)})") from None
     except ValueError as error:  # a malformed address
         raise FetchError(str(error)) from None

@@ -58,9 +58,11 @@ def markdown_pages(source: Path) -> tuple[Path, list[MarkdownPage]]:
     if source.is_dir():
         root = source.resolve()
         files = _ordered(root, _markdown_files(root))
-    else:
+    elif source.is_file():  # a regular file: never a pipe or device named .md
         root = _site_root(source.resolve())
         files = [source.resolve()]
+    else:
+        raise MarkdownProblem("not a file" if source.exists() else "no such file or folder")
     if not files:
         raise MarkdownProblem("no Markdown (.md) files in this folder")
     return root, [_read_page(path, root) for path in files]

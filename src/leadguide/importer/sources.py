@@ -7,7 +7,6 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote, urljoin, urlsplit
 
 from trafilatura.utils import decode_file
@@ -106,11 +105,17 @@ def _web_source(url: str, posts: list[str], limits: Limits) -> list[Draft]:
                  "an HTML page or a feed")
     if page.content_type in FEED_TYPES:
         return _feed_drafts(page.body, url, posts, limits)
-    text = page.body.decode(page.charset or "utf-8", "replace") if page.charset else \
-        decode_file(page.body)
-    article = article_from_page(text, url, page.url)
+    article = article_from_page(_decoded(page.body, page.charset), url, page.url)
     # Images come from where the page was fetched (its canonical address may be elsewhere).
     return [_article_draft(article, url, _Saver(page.url, None, limits))]
+
+
+def _decoded(body: bytes, charset: str | None) -> str:
+    """The page's text in the charset the server names, else as the page says or guesses."""
+    try:
+        return body.decode(charset, "replace") if charset else decode_file(body)
+    except LookupError:  # a charset Python does not know
+        return decode_file(body)
 
 
 # ---- files and folders
@@ -153,41 +158,34 @@ def _feed_drafts(data: bytes, source: str, posts: list[str], limits: Limits) -> 
 
 
 def _word_draft(data: bytes, path: Path, source: str, limits: Limits) -> Draft:
-    sink = ImageSink()
-    failed: list[str] = []
+    saver = _Saver(None, None, limits)
 
     def keep(body: bytes, content_type: str, alt: str) -> str:
         try:
-            return f"{IMAGE_FOLDER}/{sink.add(body, alt or 'image')}"
+            return f"{IMAGE_FOLDER}/{saver.sink.add(body, alt or 'image')}"
         except ImageProblem as problem:
-            failed.append(f"an image left out ({problem})")
+            saver.notes.append(f"an image left out ({problem})")
             return ""
 
     article = article_from_docx(data, path, limits.unpacked_bytes, keep)
-    draft = _article_draft(article, source, lambda address, alt: address or None, sink)
-    draft.notes += failed
+    draft = _article_draft(article, source, saver)
     draft.slug_hint = path.stem
     return draft
 
 
 # ---- articles (pages, posts, documents) to drafts
 
-ImageSaver = Callable[[str, str], "str | None"]
-
-
-def _article_draft(article: Article, source: str, saver: "_Saver | ImageSaver",
-                   sink: ImageSink | None = None) -> Draft:
-    sink = sink if sink is not None else getattr(saver, "sink", ImageSink())
+def _article_draft(article: Article, source: str, saver: "_Saver") -> Draft:
     body, title = html_to_markdown(article.html, saver, article.title)
     if not title:
         raise NoArticle("the text has no title (no <title>, first heading or document title)")
     front = _front(source=article.source or source, author=article.author, date=article.date)
-    notes = list(getattr(saver, "notes", []))
-    notes += [f"image without alt text: {line.strip()[:80]} (add what it shows)"
-              for line in body.splitlines() if line.startswith("![](")]
+    notes = [*saver.notes, *(f"image without alt text: {line.strip()[:80]} (add what it shows)"
+                             for line in body.splitlines() if line.startswith("![]("))]
     _templating(front, body)
-    return Draft(title, body, front, sink, article.slug or _slug_of(article.source) or title,
-                 notes, source, article.site_name, article.description)
+    return Draft(title, body, front, saver.sink,
+                 article.slug or _slug_of(article.source) or title, notes, source,
+                 article.site_name, article.description)
 
 
 def _front(**values: str) -> dict[str, object]:
@@ -213,6 +211,8 @@ class _Saver:
         self.sink, self.notes = ImageSink(), []
 
     def __call__(self, address: str, alt: str) -> str | None:
+        if address.startswith(IMAGE_FOLDER):
+            return address  # kept already (a Word file's images come with it)
         if len(self.sink.images) >= self.limits.images_per_source:
             self.notes.append(f"image left out: {address} (more than "
                               f"{self.limits.images_per_source} images)")

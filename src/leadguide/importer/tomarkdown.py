@@ -40,14 +40,18 @@ def html_to_markdown(html: str, save_image: ImageSaver, title: str = "") -> tupl
 
 
 def _parse(html: str) -> lxml.html.HtmlElement:
-    document = lxml.html.document_fromstring(html or "<p></p>")
+    try:
+        document = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):  # nothing but whitespace or comments
+        return lxml.html.fragment_fromstring("<div></div>")
     body = document.find("body")
     return body if body is not None else document
 
 
 def _clean(root: lxml.html.HtmlElement) -> None:
     for comment in root.xpath("//comment() | //processing-instruction()"):
-        comment.drop_tree() if comment.getparent() is not None else None
+        if comment.getparent() is not None:
+            comment.drop_tree()
     for element in list(root.iter(*_DROPPED)):
         if element.getparent() is not None:
             element.drop_tree()
@@ -152,7 +156,3 @@ def _code_language(element) -> str:  # type: ignore[no-untyped-def]
 def _tidy(markdown: str) -> str:
     lines = [line.rstrip() for line in markdown.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-def html_element_text(element: etree._Element) -> str:
-    return " ".join("".join(element.itertext()).split())
