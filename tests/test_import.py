@@ -336,3 +336,15 @@ def test_an_mdbook_folder_keeps_its_summary_order(tmp_path):
     assert [(page.relative, page.title) for page in pages] == [
         ("intro.md", "Introduction"), ("usage.md", "Usage"), ("basics.md", "Basics")]
     assert pages[0].body == "Text about intro.\n"
+
+
+def test_a_short_newsletter_post_keeps_its_text_around_an_inline_subscribe_form(sample_guide):
+    page = SOURCES / "short-newsletter-post.html"
+    [chapter] = import_sources([str(page)], sample_guide).chapters
+    front, body = _front(chapter.path)
+    assert front["title"] == "Why we stopped counting macros" and front["author"] == "Jamie Lee"
+    assert front["source"] == "https://strength.substack.com/p/why-we-stopped-counting-macros"
+    assert body.startswith("For three years we weighed every gram.")
+    assert "## What changed" in body and "> Count what matters" in body
+    assert not [word for word in ("Subscribe", "Thanks for reading", "Discussion", "Copy link",
+                                  "Sign in", "♡") if word in body]

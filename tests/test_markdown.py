@@ -236,7 +236,7 @@ def test_bad_links_name_the_chapter_and_line(sample_guide, link, message):
 @pytest.mark.parametrize("link,suffix", [
     ("notes.md", " (it is in chapters/ but not in guide.yaml's 'chapters:')"), ("setup.md#install", ""),
     ("../images/mark.svg", ""), ("../../outside.md", ""), ("../data", ""), ("other-page/", ""),
-    ("../guide/reading.md", ""),
+    ("../guide/reading.md", ""), ("?page=2", ""),
 ])
 def test_a_link_to_a_page_that_is_no_chapter_prints_as_text_and_names_the_fix(
         sample_guide, link, suffix):
@@ -263,6 +263,7 @@ def _set_links(root: Path, yaml: str) -> None:
     ("folder", "index.md", "https://docs.example.com/book/"),
     ("md", "other-page/", "https://docs.example.com/book/other-page/"),
     ("md", "//cdn.example.org/x.pdf", "https://cdn.example.org/x.pdf"),
+    ("md", "?page=2#top", "https://docs.example.com/book/?page=2#top"),
 ])
 def test_links_base_url_makes_links_to_other_pages_web_links(sample_guide, pages, link, url):
     _set_links(sample_guide, f"links:\n  base_url: https://docs.example.com/book\n"

@@ -208,7 +208,7 @@ class _PageLink(ValueError):
 
 def _link(guide: _Guide, chapter: RenderedChapter, value: str) -> str:
     parts = urlsplit(value.strip())
-    if not parts.scheme and not parts.netloc and not parts.path:
+    if not parts.scheme and not parts.netloc and not parts.path and not parts.query:
         return _fragment(guide, chapter, parts.fragment) if parts.fragment else value
     if parts.scheme.lower() in _WEB_SCHEMES:
         return value
@@ -396,6 +396,6 @@ def file_links(document: str) -> list[str]:
 
 def _leaves_pdf(value: str) -> bool:
     parts = urlsplit(value.strip())
-    if not parts.scheme and not parts.netloc and not parts.path:
+    if not parts.scheme and not parts.netloc and not parts.path and not parts.query:
         return False
     return parts.scheme.lower() not in _WEB_SCHEMES

@@ -13,8 +13,10 @@ import trafilatura
 _CHROME = re.compile(r"(?:^|[-_ ])(?:share|sharing|sharedaddy|social|comments?|respond|related|"
                      r"newsletter|opt-?in|subscribe|subscription|signup|sign-up|cookies?|"
                      r"popup|modal|breadcrumbs?|sidebar|advert|ads|promo|author-bio|"
-                     r"post-navigation|jp-relatedposts)(?:$|[-_ ])", re.IGNORECASE)
+                     r"post-navigation|jp-relatedposts|forms?|cta|lead-?gen|mailchimp|mc4wp|"
+                     r"convertkit|formkit|klaviyo|hs-form|wpforms)(?:$|[-_ ])", re.IGNORECASE)
 _BOX_WORDS = 150  # a signup box's pitch is shorter than this; an article is longer
+_PITCH_WORDS = 60  # more words than this beside the box: the block is the post, not the box
 _MIN_TEXT = 80  # characters: less than this is not an article
 
 
@@ -39,11 +41,11 @@ class Article:
 
 def article_from_page(page: str, source: str, url: str | None) -> Article:
     """The article of the HTML page ``page`` (fetched from ``url``, or a saved file)."""
-    cleaned = _without_chrome(page)
-    body = trafilatura.extract(cleaned, output_format="html", include_images=True,
-                               include_links=True, include_formatting=True,
-                               include_tables=True, include_comments=False)
-    if not body or len(_text(body)) < _MIN_TEXT:
+    body = _main_text(_without_chrome(page))
+    alone = _main_text(page)  # trafilatura's own judgement, boxes and all
+    if len(_text(body)) < len(_text(alone)) / 2:
+        body = alone  # taking the boxes out took the post with them: keep what it found
+    if len(_text(body)) < _MIN_TEXT:
         raise NoArticle("no article found on the page (only navigation, forms or too little "
                         "text)")
     meta = trafilatura.extract_metadata(page, default_url=url)
@@ -56,7 +58,15 @@ def article_from_page(page: str, source: str, url: str | None) -> Article:
         description=(meta.description if meta else None) or "")
 
 
+def _main_text(page: str) -> str:
+    return trafilatura.extract(page, output_format="html", include_images=True,
+                               include_links=True, include_formatting=True,
+                               include_tables=True, include_comments=False) or ""
+
+
 def _text(html: str) -> str:
+    if not html.strip():
+        return ""
     return " ".join(lxml.html.document_fromstring(html).text_content().split())
 
 
@@ -79,13 +89,19 @@ def _without_chrome(page: str) -> str:
 
 
 def _signup_box(form: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    """The largest block around a form that holds little else: its pitch and privacy line."""
+    """The largest block around a form that holds little else (its pitch and privacy line),
+    never the post it sits in (a short post with a subscribe form inside)."""
     box = form
     parent = form.getparent()
     while (parent is not None and parent.tag not in ("body", "html") and
-           not _holds_article(parent) and len(parent.text_content().split()) < _BOX_WORDS):
+           not _holds_article(parent) and _words(parent) < _BOX_WORDS and
+           _words(parent) - _words(box) <= _PITCH_WORDS):
         box, parent = parent, parent.getparent()
     return box
+
+
+def _words(element: lxml.html.HtmlElement) -> int:
+    return len(element.text_content().split())
 
 
 def _is_chrome(element: lxml.html.HtmlElement) -> bool:
