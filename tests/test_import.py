@@ -344,7 +344,7 @@ def test_a_short_newsletter_post_keeps_its_text_around_an_inline_subscribe_form(
     front, body = _front(chapter.path)
     assert front["title"] == "Why we stopped counting macros" and front["author"] == "Jamie Lee"
     assert front["source"] == "https://strength.substack.com/p/why-we-stopped-counting-macros"
-    assert body.startswith("For three years we weighed every gram.")
+    assert body.lstrip().startswith("For three years we weighed every gram.")
     assert "## What changed" in body and "> Count what matters" in body
     assert not [word for word in ("Subscribe", "Thanks for reading", "Discussion", "Copy link",
                                   "Sign in", "♡") if word in body]
