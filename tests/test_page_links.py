@@ -70,3 +70,14 @@ def test_links_base_url_makes_them_web_links_in_the_pdf(sample_guide):
     uris = _uris(pdf)
     assert "https://docs.example.com/book/setup.html" in uris
     assert "https://docs.example.com/guide/reading.html" in uris
+
+
+def test_a_broken_image_is_reported_at_its_use_not_at_a_code_sample(sample_guide, capsys):
+    (sample_guide / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (sample_guide / "chapters" / "01-intro.md").write_text(
+        "---\ntitle: Welcome aboard\n---\n\nHow to show an image:\n\n```markdown\n"
+        "![Chart](../images/broken.png)\n```\n\n![Chart](../images/broken.png)\n",
+        encoding="utf-8")
+    assert main(["build", str(sample_guide), "--out", str(sample_guide / "x.pdf")]) == 1
+    err = capsys.readouterr().err
+    assert "01-intro.md:11: " in err and "broken.png" in err, err  # not :8, in the sample

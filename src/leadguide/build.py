@@ -223,8 +223,13 @@ def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
 
 def reference_locator(config: GuideConfig, chapters: list[Chapter]):
     """Finds which source file mentions a URL, so a missing image names the file to fix."""
-    sources = [(c.path, c.body, c.body_line) for c in chapters]
+    from .markdown.codeguard import protect
+
+    # A code sample that quotes the same path is never the line to fix: code is blanked first
+    # (as many lines), and searched only when nothing else names it.
+    sources = [(c.path, protect(c.body)[0], c.body_line) for c in chapters]
     sources.append((config.config_path, read_text(config.config_path, (config.root,)), 1))
+    sources += [(c.path, c.body, c.body_line) for c in chapters]
 
     def locate(url: str) -> tuple[Path, int | None]:
         """``url`` is a URL, or a WeasyPrint message quoting one ('Failed to load image at …')."""
