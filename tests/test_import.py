@@ -149,6 +149,17 @@ def test_wordpress_posts_chosen_by_slug_or_title_link_to_each_other(site, sample
                         "02-training.md", "03-food.md"]
 
 
+def test_wordpress_classic_posts_keep_captions_and_lose_forms_and_embeds():
+    from leadguide.importer.feeds import read_feed
+
+    export = (SOURCES / "wordpress-export.xml").read_text().replace("{SERVER}", "http://x.test")
+    storing = read_feed(export.encode(), "export.xml")[2]
+    assert storing.html.startswith("<p>Bread goes stale in the fridge")
+    assert 'alt="A loaf in a linen bread bag"' in storing.html
+    assert "A linen bag keeps the crust crisp." in storing.html
+    assert not re.search(r"\[/?(caption|mc4wp_form|embed)|youtube", storing.html)
+
+
 def _docx(path: Path) -> Path:
     from docx import Document
     from docx.shared import Inches

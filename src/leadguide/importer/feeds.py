@@ -20,6 +20,12 @@ _NS = {
     "atom": "http://www.w3.org/2005/Atom",
 }
 _WP = re.compile(r"^\{http://wordpress\.org/export/[^}]+\}")
+_DROPPED_SHORTCODE = re.compile(
+    r"\[(embed|video|audio|playlist|gallery)\b[^\]]*\].*?\[/\1\]"
+    r"|\[(?:embed|video|audio|playlist|gallery|contact-form(?:-7)?|mc4wp_form|wpforms|"
+    r"ninja_form|gravityform)\b[^\]]*\]", re.IGNORECASE | re.DOTALL)
+_WRAPPING_SHORTCODE = re.compile(r"\[/?(?:caption|wp_caption|et_pb_\w+|vc_\w+|fusion_\w+)"
+                                 r"\b[^\]]*\]", re.IGNORECASE)
 _BLOCK_TAG = re.compile(r"<(p|div|h[1-6]|ul|ol|table|blockquote|pre|figure)\b", re.IGNORECASE)
 
 
@@ -140,7 +146,9 @@ def _slug_of(link: str) -> str:
 
 
 def _paragraphs(body: str) -> str:
-    """WordPress's classic editor stores paragraphs as blank lines, not ``<p>`` (wpautop)."""
+    """WordPress's classic editor stores paragraphs as blank lines, not ``<p>`` (wpautop),
+    and shortcodes: a caption's content is kept, embeds, galleries and forms are not."""
+    body = _WRAPPING_SHORTCODE.sub("", _DROPPED_SHORTCODE.sub("", body))
     if _BLOCK_TAG.search(body):
         return body
     return "".join(f"<p>{part.strip()}</p>" for part in re.split(r"\n\s*\n", body) if part.strip())
