@@ -225,6 +225,9 @@ def test_a_docs_folder_keeps_its_order_links_and_images(tmp_path, sample_guide):
     assert "```markdown\n[not a link](install.md)\n```" in body  # code is left as written
     assert any("were left out: hide, tags" in note for note in report.notes)
     assert any("outside the imported folder" in note for note in report.notes)
+    _, install = _front(sample_guide / "chapters" / "05-install.md")
+    assert '<p class="note">Needs a terminal.</p>' in install
+    assert not re.search(r"script|iframe|onclick|analytics|youtube", install)
     _, index = _front(sample_guide / "chapters" / "04-index.md")
     assert "{{ version }}" in index
     assert _front(sample_guide / "chapters" / "04-index.md")[0]["templating"] is False

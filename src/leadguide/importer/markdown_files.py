@@ -192,7 +192,8 @@ class Rewriter:
     files: tuple[str, ...] = ()  # every file in the folder, for wiki-links and embeds
 
     def body(self, page: MarkdownPage, save_image: ImageSaver) -> str:
-        protected, restore = protect(page.body)  # code samples are left as written
+        # Code samples are left as written (a <script> HTML block counts as code to protect)
+        protected, restore = protect(without_active_html(page.body))
         folder = posixpath.dirname(page.relative)
         text = _IMAGE.sub(lambda m: self._image(m, folder, save_image), protected)
         text = _HTML_IMAGE.sub(lambda m: m.group(1) + (self._image_path(
@@ -281,6 +282,32 @@ def folder_files(root: Path, limit: int = 20000) -> tuple[str, ...]:
 
 def _slug(heading: str) -> str:
     return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", heading.strip().lower()))
+
+
+_ACTIVE_ELEMENT = re.compile(r"<(script|style|iframe|object|embed|form|noscript)\b[^>]*>.*?"
+                             r"</\1\s*>|<(?:script|iframe|object|embed|form)\b[^>]*>",
+                             re.IGNORECASE | re.DOTALL)
+_HANDLER = re.compile(r"(<[a-zA-Z][^>]*?)\s+on[a-zA-Z]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+)",
+                      re.DOTALL)
+_CODE_SAMPLE = re.compile(r"^[ \t]*(`{3,}|~{3,}).*?^[ \t]*\1|(`+)(?:(?!\2).)+?\2",
+                          re.MULTILINE | re.DOTALL)
+
+
+def without_active_html(text: str) -> str:
+    """Raw HTML in Markdown without what runs or reaches out: scripts, frames, embeds, forms
+    and event handlers; fenced code and code spans are left as written."""
+    pieces, position = [], 0
+    for sample in _CODE_SAMPLE.finditer(text):
+        pieces += [_inactive(text[position:sample.start()]), sample.group(0)]
+        position = sample.end()
+    return "".join([*pieces, _inactive(text[position:])])
+
+
+def _inactive(text: str) -> str:
+    text = _ACTIVE_ELEMENT.sub("", text)
+    while _HANDLER.search(text):
+        text = _HANDLER.sub(r"\1", text)
+    return text
 
 
 def uses_jinja_syntax(body: str) -> bool:
