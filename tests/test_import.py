@@ -362,3 +362,16 @@ def test_a_short_newsletter_post_keeps_its_text_around_an_inline_subscribe_form(
     assert "## What changed" in body and "> Count what matters" in body
     assert not [word for word in ("Subscribe", "Thanks for reading", "Discussion", "Copy link",
                                   "Sign in", "♡") if word in body]
+
+
+def test_a_docs_page_keeps_its_code_tables_and_title(sample_guide):
+    page = SOURCES / "docs-page-mdbook.html"
+    [chapter] = import_sources([str(page)], sample_guide).chapters
+    front, body = _front(chapter.path)
+    assert front["title"] == "The test command"  # its h1, not <title>'s site name
+    assert "mdBook supports a `test` command that will run" in body
+    assert "## Disable tests on a code block\n" in body  # no permalink left in the heading
+    assert "````\n```rust,ignore\nfn main() {}\n```\n````" in body
+    assert '```rust\nfn main() {\n    println!("Hello, {}!", "world");\n}\n```' in body
+    assert "| `--dest-dir` | Where to put the output |" in body
+    assert "[the build options](build.html#options)" in body and "Introduction" not in body

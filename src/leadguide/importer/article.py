@@ -59,9 +59,63 @@ def article_from_page(page: str, source: str, url: str | None) -> Article:
 
 
 def _main_text(page: str) -> str:
-    return trafilatura.extract(page, output_format="html", include_images=True,
+    body = trafilatura.extract(page, output_format="html", include_images=True,
                                include_links=True, include_formatting=True,
                                include_tables=True, include_comments=False) or ""
+    return _code_repaired(body, _code_languages(page)) if body else ""
+
+
+def _code_languages(page: str) -> dict[str, str]:
+    """Each code block's text → its language, from the page's ``class="language-x"``."""
+    try:
+        root = lxml.html.document_fromstring(page)
+    except (lxml.etree.ParserError, ValueError):
+        return {}
+    found = {}
+    for code in root.iter("code", "pre"):
+        names = f"{code.get('class', '')} {code.getparent().get('class', '')}".split()
+        language = next((n.split("-", 1)[1] for n in names
+                         if n.startswith(("language-", "lang-")) and "-" in n), None)
+        if language:
+            found[code.text_content().strip()] = language
+    return found
+
+
+def _code_repaired(body: str, languages: dict[str, str]) -> str:
+    """trafilatura writes every code element as ``<pre>``: inline code back to ``<code>``, a
+    block to ``<pre><code class="language-x">`` (its language from the page)."""
+    try:  # as XML, trafilatura's output is: an HTML parser would move <pre> out of its <p>
+        root = lxml.etree.fromstring(body)
+    except lxml.etree.XMLSyntaxError:
+        root = lxml.html.document_fromstring(body)
+    for pre in list(root.iter("pre")):
+        if pre.getparent() is not None and pre.getparent().tag == "pre":
+            continue  # the outer one takes it
+        inner = pre.find("pre")
+        if inner is not None and len(pre) == 1 and not (pre.text or "").strip():
+            pre.text, pre[:] = inner.text, list(inner)  # <pre><pre>code</pre></pre>
+        text = "".join(pre.itertext())
+        if "\n" not in text.strip() and _inline(pre):
+            pre.tag = "code"
+            continue
+        code = lxml.etree.SubElement(pre, "code")
+        pre.remove(code)
+        code.text, pre.text = pre.text, None
+        for child in list(pre):
+            code.append(child)
+        pre.append(code)
+        if language := languages.get(text.strip()):
+            code.set("class", f"language-{language}")
+    return lxml.etree.tostring(root, encoding="unicode", method="html")
+
+
+def _inline(element: lxml.html.HtmlElement) -> bool:
+    """Inside running text: a paragraph, list item, cell or inline element, with words or
+    other elements beside it."""
+    parent = element.getparent()
+    return parent is not None and parent.tag in ("p", "li", "td", "th", "a", "span", "em",
+                                                 "strong", "b", "i", "dd", "dt", "h1", "h2",
+                                                 "h3", "h4", "h5", "h6", "q", "blockquote")
 
 
 def _text(html: str) -> str:

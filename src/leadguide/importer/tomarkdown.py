@@ -21,6 +21,7 @@ _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_
 _SAFE_SCHEMES = ("http", "https", "mailto", "tel", "")
 _LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original", "data-orig-file")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_PERMALINK_MARKS = ("", "¶", "#", "§", "🔗", "⚓", "link")
 
 # (the image's address as written, its alt text) -> the chapter's path to it, or None: left out
 ImageSaver = Callable[[str, str], "str | None"]
@@ -63,10 +64,17 @@ def _clean(root: lxml.html.HtmlElement) -> None:
                 del element.attrib[name]
     for link in list(root.iter("a")):
         _clean_link(link)
+    for heading in root.iter(*_HEADINGS):
+        for link in list(heading.iter("a")):
+            if (link.get("href") or "").startswith("#"):
+                link.drop_tag()  # a docs site's permalink on its own heading
 
 
 def _clean_link(link: lxml.html.HtmlElement) -> None:
     href = (link.get("href") or "").strip()
+    if href.startswith("#") and link.text_content().strip() in _PERMALINK_MARKS:
+        link.drop_tree()  # "¶", "#", "🔗": a permalink, nothing to read
+        return
     scheme = urlsplit(href).scheme.lower() if href else ""
     if not href or scheme not in _SAFE_SCHEMES:
         link.drop_tag()  # javascript:, data: and friends: the text stays, the link goes
@@ -86,13 +94,16 @@ def untracked(url: str) -> str:
 
 
 def _take_title(root: lxml.html.HtmlElement, title: str) -> str:
+    """The article's own ``h1`` when it opens the article (a docs page's <title> is often the
+    site's name), else ``title``; the ``h1`` that is the title leaves the body."""
     first = next(root.iter("h1"), None)
     if first is None:
         return title
     text = " ".join(first.text_content().split())
-    if not title or _same(text, title):
+    opens = not "".join(first.xpath("preceding::text()")).strip()
+    if opens or not title or _same(text, title):
         first.drop_tree()
-        return title or text
+        return text if opens or not title else title
     return title
 
 
@@ -143,6 +154,17 @@ class _Converter(MarkdownConverter):
 
     def escape(self, text: str, parent_tags) -> str:  # type: ignore[no-untyped-def, override]
         return super().escape(text, parent_tags).replace("<", "&lt;")
+
+    def convert_pre(self, el, text: str, parent_tags) -> str:  # type: ignore[no-untyped-def, override]
+        """A fence longer than any run of backticks in the code (a Markdown sample in a
+        code block), as CommonMark allows."""
+        block = super().convert_pre(el, text, parent_tags)
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        if longest < 3:
+            return block
+        fence = "`" * (longest + 1)
+        inner = block.strip("\n")
+        return f"\n\n{fence}{inner[3:-3]}{fence}\n\n"
 
 
 def _code_language(element) -> str:  # type: ignore[no-untyped-def]
