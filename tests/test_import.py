@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from import_support import BLOG_PATH, SOURCES, Site, jpeg
 from PIL import Image
 from pypdf import PdfReader
 
-from import_support import BLOG_PATH, SOURCES, Site, jpeg
 from leadguide.cli import main
 from leadguide.errors import ErrorGroup
 from leadguide.importer.fetch import USER_AGENT, Limits
@@ -308,7 +308,8 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
     <link rel="alternate" href="https://notes.example.com/2024/hill-sprints/"/>
     <published>2024-03-02T07:00:00Z</published>
     <author><name>Sam Rivera</name></author>
-    <content type="html">&lt;p&gt;Short, steep and hard: &lt;em&gt;eight&lt;/em&gt; of them.&lt;/p&gt;</content>
+    <content type="html">&lt;p&gt;Short, steep and hard: &lt;em&gt;eight&lt;/em&gt;
+      of them.&lt;/p&gt;</content>
   </entry>
   <entry>
     <title>Rest days</title>

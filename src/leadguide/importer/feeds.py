@@ -105,8 +105,8 @@ def _rss_post(item, source: str, site: str,  # type: ignore[no-untyped-def]
 
 
 def _atom_post(entry, source: str, site: str) -> Article:  # type: ignore[no-untyped-def]
-    link = next((l.get("href", "") for l in entry.findall("atom:link", _NS)
-                 if l.get("rel", "alternate") == "alternate"), "")
+    link = next((each.get("href", "") for each in entry.findall("atom:link", _NS)
+                 if each.get("rel", "alternate") == "alternate"), "")
     content = entry.find("atom:content", _NS)
     if content is None:
         content = entry.find("atom:summary", _NS)

@@ -39,6 +39,9 @@ class Limits:
     unpacked_bytes: int = 200 * 1024 * 1024  # what a .docx may unpack to (zip bombs)
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass(frozen=True)
 class Fetched:
     url: str  # after redirects

@@ -14,8 +14,8 @@ from ..build import BuildResult, build
 from ..fit.search import FitReport, fit_guide
 from ..guide.config import load_config
 from ..starters.scaffold import new_guide
-from .fetch import Limits
-from .sources import Draft, read_sources
+from .fetch import DEFAULT_LIMITS, Limits
+from .sources import read_sources
 from .write import ImportReport, write_drafts
 
 # The ebook starter's placeholder chapters and the data only they use; its closing chapter
@@ -33,7 +33,7 @@ class NewGuideReport:
 
 
 def guide_from_sources(target: Path | str, sources: list[str], posts: tuple[str, ...] = (),
-                       pages: int | None = None, limits: Limits = Limits(),
+                       pages: int | None = None, limits: Limits = DEFAULT_LIMITS,
                        progress: Callable[[str], None] | None = None) -> NewGuideReport:
     """A new guide in ``target`` from ``sources``. Nothing is written when a source is bad;
     a guide that then fails to build strictly is kept, to be fixed, and the error raised."""

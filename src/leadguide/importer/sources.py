@@ -12,10 +12,18 @@ from urllib.parse import unquote, urljoin, urlsplit
 from trafilatura.utils import decode_file
 
 from ..errors import GuideError, raise_all
-from ..guide.guard import MAX_TEXT_BYTES
 from .article import Article, NoArticle, article_from_page
 from .feeds import FeedProblem, choose, read_feed
-from .fetch import FEED_TYPES, HTML_TYPES, IMAGE_TYPES, FetchError, Limits, fetch, robots_allow
+from .fetch import (
+    DEFAULT_LIMITS,
+    FEED_TYPES,
+    HTML_TYPES,
+    IMAGE_TYPES,
+    FetchError,
+    Limits,
+    fetch,
+    robots_allow,
+)
 from .images import ImageProblem, ImageSink
 from .markdown_files import (
     MarkdownPage,
@@ -65,7 +73,7 @@ class Draft:
 
 
 def read_sources(sources: list[str], posts: list[str] | tuple[str, ...] = (),
-                 limits: Limits = Limits()) -> list[Draft]:
+                 limits: Limits = DEFAULT_LIMITS) -> list[Draft]:
     """Every source read, in order; all bad sources are reported together."""
     drafts, errors = [], []
     for source in sources:
@@ -175,7 +183,7 @@ def _word_draft(data: bytes, path: Path, source: str, limits: Limits) -> Draft:
 
 # ---- articles (pages, posts, documents) to drafts
 
-def _article_draft(article: Article, source: str, saver: "_Saver") -> Draft:
+def _article_draft(article: Article, source: str, saver: _Saver) -> Draft:
     body, title = html_to_markdown(article.html, saver, article.title)
     if not title:
         raise NoArticle("the text has no title (no <title>, first heading or document title)")

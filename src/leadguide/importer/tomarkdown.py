@@ -155,7 +155,8 @@ class _Converter(MarkdownConverter):
     def escape(self, text: str, parent_tags) -> str:  # type: ignore[no-untyped-def, override]
         return super().escape(text, parent_tags).replace("<", "&lt;")
 
-    def convert_pre(self, el, text: str, parent_tags) -> str:  # type: ignore[no-untyped-def, override]
+    def convert_pre(self, el, text: str,  # type: ignore[no-untyped-def, override]
+                    parent_tags) -> str:
         """A fence longer than any run of backticks in the code (a Markdown sample in a
         code block), as CommonMark allows."""
         block = super().convert_pre(el, text, parent_tags)

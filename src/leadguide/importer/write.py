@@ -15,11 +15,11 @@ import yaml
 from ..atomic import umask, write_bytes
 from ..errors import ConfigError
 from ..guide.chapters import read_chapter
-from ..guide.config import CONFIG_NAME, GuideConfig, load_config
+from ..guide.config import GuideConfig, load_config
 from ..guide.guard import read_text
 from ..guide.yamlsource import LocatedDict, LocatedList, load_yaml
 from ..markdown.codeguard import protect
-from .fetch import Limits
+from .fetch import DEFAULT_LIMITS, Limits
 from .sources import CHAPTER_CLOSE, CHAPTER_OPEN, IMAGE_FOLDER, Draft, read_sources
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -43,7 +43,7 @@ class ImportReport:
 
 def import_sources(sources: list[str], guide_dir: Path | str = "guide", at: int | None = None,
                    posts: list[str] | tuple[str, ...] = (),
-                   limits: Limits = Limits()) -> ImportReport:
+                   limits: Limits = DEFAULT_LIMITS) -> ImportReport:
     """One chapter per source (a feed: per post chosen) added to the guide at position ``at``
     (1-based; default: after the last). Every source is read first: one bad source and
     nothing is written."""
