@@ -115,16 +115,20 @@ def test_bad_files_each_get_one_line_from_the_command(tmp_path, sample_guide, ca
                                                                            "http://127.0.0.1:9"))
     empty = tmp_path / "empty"
     empty.mkdir()
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\n\nText.\n")
     before = _snapshot(sample_guide)
     code = main(["import", str(corrupt), str(feed), str(tmp_path / "gone.html"),
-                 str(empty), "--post", "rye breads (draft)", "--guide", str(sample_guide)])
+                 str(empty), str(broken), "--post", "rye breads (draft)",
+                 "--guide", str(sample_guide)])
     lines = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and len(lines) == 4, lines
+    assert code == 1 and len(lines) == 5, lines
     assert lines[0].startswith(f"{corrupt}: not a Word document")
     assert lines[1].startswith(f"{feed}: no post titled or named 'rye breads (draft)' (posts: "
                                "'Feed Your Starter Like a Pro' (feed-your-starter);")
     assert lines[2] == f"{tmp_path / 'gone.html'}: no such file or folder"
     assert lines[3].startswith(f"{empty}: no Markdown (.md) files in this folder")
+    assert lines[4].startswith(f"{broken}: front matter line 3: ")
     assert _snapshot(sample_guide) == before
 
 

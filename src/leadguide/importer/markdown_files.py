@@ -66,7 +66,13 @@ def markdown_pages(source: Path) -> tuple[Path, list[MarkdownPage]]:
         raise MarkdownProblem("not a file" if source.exists() else "no such file or folder")
     if not files:
         raise MarkdownProblem("no Markdown (.md) files in this folder")
-    return root, [_read_page(path, root) for path in files]
+    named = source.is_dir()  # in a folder, a problem names the file
+    pages = [page for page in (_read_page(path, root, named) for path in files)
+             if page.body.strip()]
+    if not pages:
+        raise MarkdownProblem("no text to import" if len(files) == 1 else
+                              "no text to import: every Markdown file in it is empty")
+    return root, pages
 
 
 def _site_root(file: Path) -> Path:
@@ -133,27 +139,32 @@ def _nav_files(nav: Any) -> list[str]:
     return []
 
 
-def _read_page(path: Path, root: Path) -> MarkdownPage:
-    data = path.read_bytes()[:MAX_TEXT_BYTES + 1]
+def _read_page(path: Path, root: Path, named: bool) -> MarkdownPage:
+    label = f"{path.relative_to(root).as_posix()}: " if named else ""
+    with path.open("rb") as stream:
+        data = stream.read(MAX_TEXT_BYTES + 1)
     if len(data) > MAX_TEXT_BYTES:
-        raise MarkdownProblem(f"{path.name} is larger than {MAX_TEXT_BYTES // 1024 // 1024} MB")
+        raise MarkdownProblem(f"{label}larger than {MAX_TEXT_BYTES // 1024 // 1024} MB")
     try:
         text = data.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError:
-        raise MarkdownProblem(f"{path.name} is not UTF-8 text") from None
-    meta, dropped, body = _front_matter(text, path)
+        raise MarkdownProblem(f"{label}not UTF-8 text") from None
+    meta, dropped, body = _front_matter(text, label)
     title, body = _title(meta.pop("title", ""), body, path)
     return MarkdownPage(path, path.relative_to(root).as_posix(), title, body, meta, dropped)
 
 
-def _front_matter(text: str, path: Path) -> tuple[dict[str, str], list[str], str]:
+def _front_matter(text: str, label: str) -> tuple[dict[str, str], list[str], str]:
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, [], text
     try:
         raw = yaml.safe_load(match.group(1))
     except yaml.YAMLError as error:
-        raise MarkdownProblem(f"{path.name}: front matter is not YAML ({error})") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 2}: " if mark else ""
+        problem = getattr(error, "problem", None) or "not YAML"
+        raise MarkdownProblem(f"{label}front matter {where}{problem}") from None
     raw = raw if isinstance(raw, dict) else {}
     meta = {}
     for key in _KEPT_KEYS & set(raw):
