@@ -225,7 +225,9 @@ def test_a_docs_folder_keeps_its_order_links_and_images(tmp_path, sample_guide):
     assert "[install it first](05-install.md#requirements)" in body
     assert "[the overview](04-index.md)" in body and "[Installing](05-install.md)" in body
     assert "![How a guide is made](../images/06-first-guide/flow.png)" in body
-    assert "[the changelog](../CHANGELOG.md)" in body  # a page left behind, from the root
+    # a page left behind: on the site mkdocs.yml names (directory URLs), or outside it
+    assert "The [API reference](https://docs.example.com/reference/api/#render)" in body
+    assert "[the changelog](../CHANGELOG.md)" in body
     assert "```markdown\n[not a link](install.md)\n```" in body  # code is left as written
     assert any("were left out: hide, tags" in note for note in report.notes)
     assert any("outside the imported folder" in note for note in report.notes)

@@ -210,6 +210,19 @@ def _links(raw: LocatedDict, reader: FieldReader) -> LinkSettings:
     return LinkSettings(folder_url(base) if base else None, pages)
 
 
+def site_page_path(path: str, markdown_pages: str) -> str:
+    """What a ``.md`` page's path is on its site (``links.markdown_pages``): kept,
+    ``.html`` or a folder; ``index.md`` and ``README.md`` are their folder's page."""
+    stem, dot, suffix = path.rpartition(".")
+    if markdown_pages == "md" or not dot or suffix.lower() not in ("md", "markdown"):
+        return path
+    folder, _, name = stem.rpartition("/")
+    prefix = f"{folder}/" if folder or stem.startswith("/") else ""
+    if name.lower() in ("index", "readme"):
+        return prefix if markdown_pages == "folder" else f"{prefix}index.html"
+    return f"{stem}/" if markdown_pages == "folder" else f"{stem}.html"
+
+
 def is_web_base(url: str) -> bool:
     """An absolute http(s) address with a host: what a relative link can resolve against."""
     parts = urlsplit(url.strip())

@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
 from ..errors import ContentError, GuideError, raise_all
 from ..guide.assets import asset_fallbacks
-from ..guide.config import GuideConfig, is_web_base
+from ..guide.config import GuideConfig, is_web_base, site_page_path
 from ..guide.guard import RefusedFile, real_path
 from ..markdown.codeguard import protect
 from .chapter import RenderedChapter
@@ -243,7 +243,7 @@ def _page_link(guide: _Guide, chapter: RenderedChapter, parts: SplitResult, valu
     if is_web_base(chapter.chapter.source):
         return urljoin(chapter.chapter.source, value.strip())
     if guide.config.links.base_url:
-        page = parts._replace(path=_page_path(parts.path, guide.config.links.markdown_pages))
+        page = parts._replace(path=site_page_path(parts.path, guide.config.links.markdown_pages))
         return urljoin(guide.config.links.base_url, page.geturl())
     if parts.netloc:  # protocol-relative: the web, by the secure protocol
         return f"https:{value.strip()}"
@@ -261,18 +261,6 @@ def _unlisted(guide: _Guide, path: str) -> str:
         if (guide.chapters_dir / path).is_file():
             return " (it is in chapters/ but not in guide.yaml's 'chapters:')"
     return ""
-
-
-def _page_path(path: str, markdown_pages: str) -> str:
-    """What a ``.md`` page's path is on the site: kept, ``.html`` or a folder."""
-    stem, dot, suffix = path.rpartition(".")
-    if markdown_pages == "md" or not dot or suffix.lower() not in ("md", "markdown"):
-        return path
-    folder, _, name = stem.rpartition("/")
-    prefix = f"{folder}/" if folder or stem.startswith("/") else ""
-    if name.lower() in ("index", "readme"):
-        return prefix if markdown_pages == "folder" else f"{prefix}index.html"
-    return f"{stem}/" if markdown_pages == "folder" else f"{stem}.html"
 
 
 def _fragment(guide: _Guide, chapter: RenderedChapter, fragment: str) -> str:

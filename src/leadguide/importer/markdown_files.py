@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import yaml
 
+from ..guide.config import folder_url, is_web_base, site_page_path
 from ..guide.guard import MAX_TEXT_BYTES
 from ..markdown.codeguard import protect
 
@@ -116,17 +117,32 @@ def _summary_order(root: Path) -> list[Path]:
 
 
 def _mkdocs_order(root: Path) -> list[Path]:
+    folder, config = _mkdocs_config(root)
+    docs = folder / str(config.get("docs_dir", "docs"))
+    return [(docs / name).resolve() for name in _nav_files(config.get("nav", []))]
+
+
+def _mkdocs_config(root: Path) -> tuple[Path, dict[str, Any]]:
+    """mkdocs.yml beside the docs folder (or in it), and its folder; empty when none."""
     for folder in (root, root.parent):
         config = folder / "mkdocs.yml"
         if config.is_file():
             try:
                 data = yaml.safe_load(config.read_text(encoding="utf-8", errors="replace"))
             except yaml.YAMLError:
-                return []
-            docs = folder / (data.get("docs_dir", "docs") if isinstance(data, dict) else "docs")
-            nav = data.get("nav", []) if isinstance(data, dict) else []
-            return [(docs / name).resolve() for name in _nav_files(nav)]
-    return []
+                return folder, {}
+            return folder, data if isinstance(data, dict) else {}
+    return root, {}
+
+
+def site_of(root: Path) -> tuple[str | None, str]:
+    """Where the folder is published, as mkdocs.yml's ``site_url`` says, and how it shows a
+    ``.md`` page (``folder`` with MkDocs' directory URLs, else ``html``)."""
+    _, config = _mkdocs_config(root)
+    site = config.get("site_url")
+    if not isinstance(site, str) or not is_web_base(site):
+        return None, "md"
+    return folder_url(site), "folder" if config.get("use_directory_urls", True) else "html"
 
 
 def _nav_files(nav: Any) -> list[str]:
@@ -202,6 +218,8 @@ class Rewriter:
     root: Path
     chapters: dict[str, str]
     files: tuple[str, ...] = ()  # every file in the folder, for wiki-links and embeds
+    site: str | None = None  # where the folder is published (mkdocs.yml's site_url)
+    site_pages: str = "md"  # how the site shows a .md page (links.markdown_pages' values)
 
     def body(self, page: MarkdownPage, save_image: ImageSaver) -> str:
         # Code samples are left as written (a <script> HTML block counts as code to protect)
@@ -228,10 +246,14 @@ class Rewriter:
             self.chapters.get(f"{path}/README.md")
         if chapter:
             return f"{chapter}{fragment}"
-        # A page left behind: relative to the folder's root, where links.base_url points.
+        # A page left behind: on the site when it is known and the page is on it, else
+        # relative to the folder's root, where links.base_url points.
         query = f"?{parts.query}" if parts.query else ""
-        trailing = "/" if parts.path.endswith("/") and path != "." else ""
-        return f"{quote(path)}{trailing}{query}{fragment}"
+        page = path + ("/" if parts.path.endswith("/") and path != "." else "")
+        if self.site and not page.startswith("../"):
+            return urljoin(self.site, quote(site_page_path(page, self.site_pages)) + query +
+                           fragment)
+        return f"{quote(page)}{query}{fragment}"
 
     def _definition(self, target: str, folder: str, save_image: ImageSaver) -> str:
         if urlsplit(target).path.lower().endswith(_IMAGE_SUFFIXES):

@@ -31,6 +31,7 @@ from .markdown_files import (
     Rewriter,
     folder_files,
     markdown_pages,
+    site_of,
     uses_jinja_syntax,
 )
 from .tomarkdown import html_to_markdown
@@ -261,7 +262,8 @@ class _Saver:
 def _markdown_drafts(path: Path, source: str, limits: Limits) -> list[Draft]:
     root, pages = markdown_pages(path)
     names = {page.relative: f"{CHAPTER_OPEN}{page.relative}{CHAPTER_CLOSE}" for page in pages}
-    rewriter = Rewriter(root, names, folder_files(root))
+    site, site_pages = site_of(root)
+    rewriter = Rewriter(root, names, folder_files(root), site, site_pages)
     return [_markdown_draft(page, rewriter, root, source, limits) for page in pages]
 
 
