@@ -143,6 +143,7 @@ def import_command(sources: tuple[str, ...], guide_dir: Path, at: int | None,
     from ..importer.write import import_sources
     report = import_sources(list(sources), guide_dir, at, posts)
     _print_import(report)
+    click.echo(f"Next: read the new chapters, then: leadguide build {guide_dir} --draft", err=True)
 
 
 def _print_import(report) -> None:  # type: ignore[no-untyped-def]
