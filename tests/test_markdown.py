@@ -223,26 +223,110 @@ def test_paths_resolve_from_the_chapter_and_links_to_chapters_become_pdf_links(s
 
 @pytest.mark.parametrize("link,message", [
     ("01-intro.md#nowhere", "01-intro.md has no heading '#nowhere'"),
-    ("notes.md", "notes.md is not one of the guide's chapters"),
-    ("../images/mark.svg", "points at a file (images/mark.svg)"),
     ("file:///etc/passwd", "is a file: URL"),
-    ("//example.com/x", "neither a path inside the guide nor a web address"),
-    ("../../outside.md", "outside the guide folder"),
-    ("../data", "is a folder, not a file"),
+    ("ftp://example.com/x", "neither a path inside the guide nor a web address"),
 ])
 def test_bad_links_name_the_chapter_and_line(sample_guide, link, message):
-    (sample_guide / "chapters" / "notes.md").write_text("# not listed\n")
     _chapter(sample_guide, "04-more.md", f"Some text.\n\nSee [this]({link}).")
     with pytest.raises(ContentError, match=re.escape(message)) as error:
         _assembled(sample_guide)
     assert (error.value.path.name, error.value.line) == ("04-more.md", 7)
 
 
+@pytest.mark.parametrize("link,suffix", [
+    ("notes.md", " (it is in chapters/ but not in guide.yaml's 'chapters:')"), ("setup.md#install", ""),
+    ("../images/mark.svg", ""), ("../../outside.md", ""), ("../data", ""), ("other-page/", ""),
+    ("../guide/reading.md", ""), ("?page=2", ""),
+])
+def test_a_link_to_a_page_that_is_no_chapter_prints_as_text_and_names_the_fix(
+        sample_guide, link, suffix):
+    (sample_guide / "chapters" / "notes.md").write_text("# not listed\n")
+    _chapter(sample_guide, "04-more.md", f"Some text.\n\nSee [this page]({link}).")
+    page = _assembled(sample_guide)
+    assert "See <a>this page</a>." in page.html
+    [warning] = page.warnings
+    assert (warning.path.name, warning.line) == ("04-more.md", 7)
+    assert warning.message.startswith(f"link '{link}' is not a chapter of this guide{suffix}, ")
+    assert "set links.base_url in guide.yaml" in warning.message
+
+
+def _set_links(root: Path, yaml: str) -> None:
+    config = root / "guide.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + yaml, encoding="utf-8")
+
+
+@pytest.mark.parametrize("pages,link,url", [
+    ("md", "setup.md", "https://docs.example.com/book/setup.md"),
+    ("html", "setup.md#install", "https://docs.example.com/book/setup.html#install"),
+    ("html", "guide/README.md", "https://docs.example.com/book/guide/index.html"),
+    ("folder", "../guide/reading.md", "https://docs.example.com/guide/reading/"),
+    ("folder", "index.md", "https://docs.example.com/book/"),
+    ("md", "other-page/", "https://docs.example.com/book/other-page/"),
+    ("md", "//cdn.example.org/x.pdf", "https://cdn.example.org/x.pdf"),
+    ("md", "?page=2#top", "https://docs.example.com/book/?page=2#top"),
+])
+def test_links_base_url_makes_links_to_other_pages_web_links(sample_guide, pages, link, url):
+    _set_links(sample_guide, f"links:\n  base_url: https://docs.example.com/book\n"
+                             f"  markdown_pages: {pages}\n")
+    _chapter(sample_guide, "04-more.md", f"See [this]({link}) and [intro](01-intro.md).")
+    page = _assembled(sample_guide)
+    assert f'<a href="{url}">this</a>' in page.html and page.warnings == []
+    assert '<a href="#ch-01-intro">intro</a>' in page.html
+
+
+def test_a_chapter_source_address_resolves_its_own_links(sample_guide):
+    (sample_guide / "chapters" / "04-more.md").write_text(
+        "---\ntitle: More\nsource: https://blog.example.com/posts/knees/\n---\n\n"
+        "[next](../squats/) [top](/about) [intro](01-intro.md)\n", encoding="utf-8")
+    _chapter_listed(sample_guide, "04-more.md")
+    page = _assembled(sample_guide)
+    assert '<a href="https://blog.example.com/posts/squats/">next</a>' in page.html
+    assert '<a href="https://blog.example.com/about">top</a>' in page.html
+    assert '<a href="#ch-01-intro">intro</a>' in page.html
+
+
+def _chapter_listed(root: Path, name: str) -> None:
+    config = root / "guide.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  - 03-food.md", f"  - 03-food.md\n  - {name}"), encoding="utf-8")
+
+
+def test_a_link_written_five_times_is_reported_once_at_its_lines_never_in_code(sample_guide):
+    body = ("Use `[setup](setup.md)` to link.\n\n"   # line 5: a code span, not a link
+            "```markdown\n[setup](setup.md)\n```\n\n"  # lines 7-9: a code block
+            "See [setup](setup.md).\n\n"              # line 11
+            "Again [the setup page](setup.md) and [here][s].\n\n"  # line 13
+            "- [setup](setup.md)\n\n"                  # line 15
+            "[s]: setup.md\n")                         # line 17
+    _chapter(sample_guide, "04-more.md", body)
+    [warning] = _assembled(sample_guide).warnings
+    assert warning.line == 11
+    assert warning.message.endswith("(also on lines 13, 15, 17)")
+
+
+def test_a_missing_image_is_reported_once_at_its_lines(sample_guide):
+    _chapter(sample_guide, "04-more.md", "![a](gone.png)\n\nText.\n\n![b](gone.png)")
+    with pytest.raises(ContentError) as error:
+        _assembled(sample_guide)
+    assert error.value.line == 5 and str(error.value).count("gone.png") == 2
+    assert error.value.message.endswith("(also on line 9)")
+
+
+def test_reference_links_with_code_or_emphasis_in_the_label_are_links():
+    text = html("Run [`mdbook test`] or [*the* guide][] or [`x`][Code  X].\n\n"
+                "[`mdbook test`]: https://example.com/test\n"
+                "[*the* guide]: https://example.com/guide\n"
+                "[`code x`]: https://example.com/x\n")
+    assert '<a href="https://example.com/test"><code>mdbook test</code></a>' in text
+    assert '<a href="https://example.com/guide"><em>the</em> guide</a>' in text
+    assert '<a href="https://example.com/x"><code>x</code></a>' in text
+
+
 def test_every_bad_link_is_reported_at_once(sample_guide):
-    _chapter(sample_guide, "04-more.md", "[a](x.md)\n\n![b](missing.png)")
+    _chapter(sample_guide, "04-more.md", "[a](x.md)\n\n![b](missing.png)\n\n[c](file:///x)")
     with pytest.raises(GuideError) as error:
         _assembled(sample_guide)
-    assert "x.md" in str(error.value) and "missing.png" in str(error.value)
+    assert all(name in str(error.value) for name in ("x.md", "missing.png", "file:///x"))
 
 
 def test_a_file_link_from_guide_yaml_is_an_error(sample_guide):
@@ -256,3 +340,24 @@ def test_a_file_link_from_guide_yaml_is_an_error(sample_guide):
     with pytest.raises(TemplateError, match="not a web or mail address") as error:
         _assembled(sample_guide)  # back.html prints it
     assert error.value.path.name == "guide.yaml" and error.value.line
+
+
+@pytest.mark.parametrize("opening", [
+    "# Welcome aboard\n", "#  Welcome *aboard* #\n", "Welcome Aboard\n==========\n",
+    "\n# Welcome aboard {: #top }\n",
+])
+def test_a_body_heading_that_repeats_the_title_is_left_out_with_a_notice(sample_guide, opening):
+    path = sample_guide / "chapters" / "01-intro.md"
+    path.write_text(f"---\ntitle: Welcome aboard\n---\n{opening}\nHello.\n", encoding="utf-8")
+    [chapter] = [c for c in load_chapters(load_config(sample_guide)) if c.path.name == path.name]
+    assert "aboard" not in chapter.body.lower() and chapter.body.endswith("\nHello.\n")
+    assert chapter.body.count("\n") == f"{opening}\nHello.\n".count("\n")  # lines keep numbers
+    [notice] = chapter.notices
+    assert notice.line == 4 + opening.startswith("\n") and "repeats the title" in notice.message
+
+
+def test_a_body_heading_with_another_title_stays(sample_guide):
+    path = sample_guide / "chapters" / "01-intro.md"
+    path.write_text("---\ntitle: Welcome aboard\n---\n# Before you start\n\nHi.\n")
+    [chapter] = [c for c in load_chapters(load_config(sample_guide)) if c.path.name == path.name]
+    assert chapter.body.startswith("# Before you start") and chapter.notices == ()

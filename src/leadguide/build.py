@@ -42,6 +42,7 @@ class BuildResult:
     fills: list[PageFill] = field(default_factory=list)
     # Parts laid out by this build and parts in all (None: laid out whole, or nothing changed)
     laid_out: tuple[int, int] | None = None
+    notices: list[GuideError] = field(default_factory=list)  # what reading did for the author
 
     def manifest_path(self) -> Path:
         return manifest_path(self.output)
@@ -101,6 +102,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
         started = time.perf_counter()
         guide_html = assemble(config, chapters, data, cache=cache and cache.chapters(config))
         watch.lap("html", started)
+        if not draft:
+            raise_all(guide_html.warnings)  # before the layout: it would be wasted
 
         started = time.perf_counter()
         laid_out = _lay_out(config, chapters, guide_html, cache, workers)
@@ -119,7 +122,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
 
     size = write_atomically(laid_out.pdf, target, config.language, verify)
     result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
-                         list(laid_out.warnings), page_error, fills, laid_out.parts)
+                         [*guide_html.warnings, *laid_out.warnings], page_error, fills,
+                         laid_out.parts, [n for chapter in chapters for n in chapter.notices])
     write_manifest(result, config, sources)
     if cache:
         cache.remember(config, draft, result)
@@ -214,8 +218,13 @@ def read_sources(config: GuideConfig) -> tuple[list[Chapter], dict]:
 
 def reference_locator(config: GuideConfig, chapters: list[Chapter]):
     """Finds which source file mentions a URL, so a missing image names the file to fix."""
-    sources = [(c.path, c.body, c.body_line) for c in chapters]
+    from .markdown.codeguard import protect
+
+    # A code sample that quotes the same path is never the line to fix: code is blanked first
+    # (as many lines), and searched only when nothing else names it.
+    sources = [(c.path, protect(c.body)[0], c.body_line) for c in chapters]
     sources.append((config.config_path, read_text(config.config_path, (config.root,)), 1))
+    sources += [(c.path, c.body, c.body_line) for c in chapters]
 
     def locate(url: str) -> tuple[Path, int | None]:
         """``url`` is a URL, or a WeasyPrint message quoting one ('Failed to load image at …')."""

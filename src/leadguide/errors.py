@@ -44,6 +44,10 @@ class RenderError(GuideError):
     """WeasyPrint reported a problem (bad CSS, missing or refused resource)."""
 
 
+class Notice(GuideError):
+    """Not a problem: something leadguide did for the author, said once at its line."""
+
+
 class PagePromiseError(GuideError):
     """The PDF does not have the number of pages the guide promises."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..layout.spans import chapter_spans
 from .facts import HEADINGS, Facts, Rect
@@ -148,7 +148,8 @@ def check_bookmarks(facts: Facts) -> list[CheckResult]:
                                        f"{'cover' if part == 'cover' else 'contents'}: "
                                        "they need no bookmark", page(target)))
             continue
-        index = _find_heading(headings, title, position)
+        index = _find_heading(headings, title, position,
+                              lambda h: facts.destinations.get(h.anchor or "") == target)
         if index is None:
             results.append(CheckResult("bookmarks", WARN, f"'{title}' matches no heading in "
                                        "the HTML", page(target)))
@@ -175,10 +176,13 @@ def _flatten(outline: list) -> Iterator[Destination]:
         yield from _flatten(item) if isinstance(item, list) else [item]
 
 
-def _find_heading(headings: list, title: str, start: int) -> int | None:
-    """The next heading with this text (bookmarks come in document order)."""
+def _find_heading(headings: list, title: str, start: int,
+                  lands: Callable[[Any], bool]) -> int | None:
+    """The next heading with this text (bookmarks come in document order), the one on the
+    bookmark's page first: a chapter may have the cover's title (a guide made from posts)."""
     order = list(range(start, len(headings))) + list(range(start))
-    return next((i for i in order if headings[i].text == title), None)
+    matches = [i for i in order if headings[i].text == title]
+    return next((i for i in matches if lands(headings[i])), matches[0] if matches else None)
 
 
 # ---- blank pages

@@ -8,7 +8,7 @@ from typing import Sequence
 import click
 
 from ..build import build
-from ..errors import GuideError
+from ..errors import GuideError, shown_path
 
 
 class GuideCommand(click.Group):
@@ -76,6 +76,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
                    verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs)
     if result.laid_out:
         click.echo(f"  parts   {_parts_note(*result.laid_out)}", err=True)
+    for notice in result.notices:
+        click.echo(f"note: {notice}", err=True)
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     if result.page_error:
@@ -89,17 +91,87 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
 @click.argument("guide_dir", type=click.Path(path_type=Path))
 @click.option("--kind", type=click.Choice(["ebook", "checklist", "workbook"]), default="ebook",
               show_default=True, help="What the starter holds: chapters, a checklist, trackers.")
-def new_command(guide_dir: Path, kind: str) -> None:
+@click.option("--from", "sources", multiple=True, metavar="SOURCE",
+              help="Make the guide from posts: a chapter per SOURCE (as `leadguide import` "
+                   "takes them; repeat for more), the cover title from the first.")
+@click.option("--post", "posts", multiple=True, metavar="TITLE_OR_SLUG",
+              help="With --from a feed or WordPress export: the posts to use.")
+@click.option("--pages", type=click.IntRange(1),
+              help="With --from: the page count to promise, reached by `leadguide fit` "
+                   "(default: the pages the posts lay out to).")
+def new_command(guide_dir: Path, kind: str, sources: tuple[str, ...], posts: tuple[str, ...],
+                pages: int | None) -> None:
     """Start a new guide in GUIDE_DIR (a new or empty folder) that builds on the first run.
 
     \b
     Example:
       leadguide new my-guide --kind workbook
+      leadguide new my-guide --from https://example.com/blog/post-1 --from post-2.html
     """
+    if sources:
+        _new_from(guide_dir, list(sources), posts, pages)
+        return
     from ..starters.scaffold import KINDS, new_guide
     new_guide(guide_dir, kind)
     click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}. Next: edit "
                f"{guide_dir / 'guide.yaml'}, then: leadguide build {guide_dir}")
+
+
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--guide", "guide_dir", default="guide", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="The guide to add to.")
+@click.option("--at", type=click.IntRange(1), help="Chapter position of the first new chapter "
+              "(default: after the last).")
+@click.option("--post", "posts", multiple=True, metavar="TITLE_OR_SLUG",
+              help="From a feed or WordPress export: the post to import (repeat for more; "
+                   "default: every post).")
+def import_command(sources: tuple[str, ...], guide_dir: Path, at: int | None,
+                   posts: tuple[str, ...]) -> None:
+    """Add a chapter per SOURCE: a web page's address, a saved .html page, a feed or
+    WordPress export (.xml), a Word .docx, a Markdown file or a folder of them.
+
+    Only the article comes in (no menus, sidebars, comments, share buttons or signup forms),
+    with its title, address, author and date in the front matter and its images saved into
+    the guide. One bad source and nothing is written.
+
+    \b
+    Example:
+      leadguide import https://example.com/blog/my-post --guide guide --at 2
+      leadguide import export.xml --post my-best-post --post "Another post"
+    """
+    from ..importer.write import import_sources
+    report = import_sources(list(sources), guide_dir, at, posts)
+    _print_import(report)
+    click.echo(f"Next: read the new chapters, then: leadguide build {guide_dir} --draft", err=True)
+
+
+def _print_import(report) -> None:  # type: ignore[no-untyped-def]
+    for chapter in report.chapters:
+        images = f"  {chapter.images} image{'s' if chapter.images != 1 else ''}" \
+            if chapter.images else ""
+        click.echo(f"{shown_path(chapter.path)}  {chapter.title}{images}")
+    for note in report.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+
+
+def _new_from(guide_dir: Path, sources: list[str], posts: tuple[str, ...],
+              pages: int | None) -> None:
+    from ..fit.search import FitError
+    from ..importer.guide import guide_from_sources
+    try:
+        report = guide_from_sources(guide_dir, sources, posts, pages,
+                                    progress=lambda line: click.echo(f"  {line}", err=True))
+    except FitError as error:
+        click.secho(str(error), fg="red", err=True)
+        click.secho(f"{guide_dir}: the guide is written; cut or add what the table says, or "
+                    "change --pages, then: leadguide fit " + str(guide_dir), err=True)
+        click.get_current_context().exit(1)
+    _print_import(report.imported)
+    click.echo(f"{report.build.output}  {report.build.pages} pages  "
+               f"{report.build.size / 1e6:.2f} MB")
+    click.echo(f"Next: edit {guide_dir / 'guide.yaml'} (author, cover, call to action, email), "
+               f"then: leadguide check {guide_dir}")
 
 
 # Commands of the other stages (`leadguide email` is loaded by GuideCommand.get_command)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError, raise_all
 from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fit_section
@@ -23,7 +24,7 @@ _PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "theme", "metadata", "cover", "cta", "email", "url",
-         "back_page", "fit"},
+         "back_page", "fit", "links"},
     "theme": {"colors", "fonts", "logo"},
     "theme.colors": set(ROLES),
     "theme.fonts": set(FONT_ROLES),
@@ -34,7 +35,11 @@ KEYS: dict[str, set[str]] = {
               "footer"},
     "cta": {"heading", "text", "button", "url"},
     "fit": {"min_fill", *KNOB_NAMES},
+    "links": {"base_url", "markdown_pages"},
 }
+# What a link to another page's ``.md`` file becomes under links.base_url: the site kept the
+# file (GitHub, GitLab), made it ``.html`` (mdBook, Sphinx) or a folder (MkDocs).
+MARKDOWN_PAGES = ("md", "html", "folder")
 
 
 def _signup_keys() -> dict[str, set[str]]:
@@ -57,6 +62,14 @@ class CallToAction:
     text: str
     button: str
     url: str
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Where links to pages that are not chapters point (guide.yaml's ``links:``)."""
+
+    base_url: str | None = None  # ends in "/": relative links resolve against it
+    markdown_pages: str = "md"
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,7 @@ class GuideConfig:
     signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
     pages_line: int | None = None  # where guide.yaml promises the page count
     chapters_listed: bool = False  # guide.yaml lists the chapters (else: chapters/*.md, sorted)
+    links: LinkSettings = field(default_factory=LinkSettings)
 
     @property
     def page_size(self) -> str:
@@ -164,7 +178,52 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         fit=_fit(raw, reader),
         signup=_section(raw, "signup", reader),
         pages_line=raw.line_of("pages"),
+        links=_links(raw, reader),
     )
+
+
+def _links(raw: LocatedDict, reader: FieldReader) -> LinkSettings:
+    section = reader.mapping(reader.get(raw, "links", dict, LocatedDict()), "links",
+                             raw.line_of("links"))
+    reader.unknown_keys(section, KEYS["links"], "links")
+    base = reader.get(section, "base_url", str, None, "links")
+    if base is not None and not is_web_base(base):
+        reader.fail(f"'links.base_url' must be a web address like https://example.com/docs/, "
+                    f"not '{base}'", section.line_of("base_url"))
+        base = None
+    pages = reader.get(section, "markdown_pages", str, "md", "links")
+    if pages not in MARKDOWN_PAGES:
+        reader.fail(f"'links.markdown_pages' must be one of {', '.join(MARKDOWN_PAGES)}, not "
+                    f"'{pages}'", section.line_of("markdown_pages"))
+        pages = "md"
+    return LinkSettings(folder_url(base) if base else None, pages)
+
+
+def site_page_path(path: str, markdown_pages: str) -> str:
+    """What a ``.md`` page's path is on its site (``links.markdown_pages``): kept,
+    ``.html`` or a folder; ``index.md`` and ``README.md`` are their folder's page."""
+    stem, dot, suffix = path.rpartition(".")
+    if markdown_pages == "md" or not dot or suffix.lower() not in ("md", "markdown"):
+        return path
+    folder, _, name = stem.rpartition("/")
+    prefix = f"{folder}/" if folder or stem.startswith("/") else ""
+    if name.lower() in ("index", "readme"):
+        return prefix if markdown_pages == "folder" else f"{prefix}index.html"
+    return f"{stem}/" if markdown_pages == "folder" else f"{stem}.html"
+
+
+def is_web_base(url: str) -> bool:
+    """An absolute http(s) address with a host: what a relative link can resolve against."""
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def folder_url(url: str) -> str:
+    """``https://x/docs`` → ``https://x/docs/``: the base is a folder, so ``setup.md`` lands in
+    it (a bare ``urljoin`` would replace ``docs``)."""
+    parts = urlsplit(url.strip())
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def _fit(raw: LocatedDict, reader: FieldReader) -> FitSettings:

@@ -11,14 +11,11 @@ from xml.etree import ElementTree
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .guard import RefusedFile, file_url_path, read_bytes
+from .guard import MAX_PIXELS, RefusedFile, file_url_path, read_bytes
 
 
 class RefusedResource(ValueError):
     """A resource outside the guide, or from the network."""
-
-
-MAX_PIXELS = 40_000_000  # a 6,000 x 6,000 photo is plenty for print at 300 dpi
 
 
 def image_problem(body: bytes, mime: str | None) -> str | None:

@@ -12,6 +12,7 @@ from ..errors import ContentError, GuideError
 
 MAX_TEXT_BYTES = 4 * 1024 * 1024     # a chapter, data file, template or stylesheet
 MAX_BINARY_BYTES = 32 * 1024 * 1024  # an image or a font
+MAX_PIXELS = 40_000_000  # an image: a 6,000 x 6,000 photo is plenty for print at 300 dpi
 
 
 class RefusedFile(ContentError):

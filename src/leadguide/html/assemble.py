@@ -33,6 +33,12 @@ class GuideHtml:
     stylesheets: tuple[Path, ...]
     chapters: tuple[RenderedChapter, ...]
 
+    @property
+    def warnings(self) -> list[GuideError]:
+        """What a draft prints and a strict build refuses: links to pages that are not
+        chapters, with nothing to resolve them against."""
+        return [warning for chapter in self.chapters for warning in chapter.link_warnings]
+
 
 class ChapterStore(Protocol):
     """Rendered chapters kept between builds (``cache.ChapterCache``); Jinja2 keeps the

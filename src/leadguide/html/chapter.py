@@ -33,6 +33,8 @@ class RenderedChapter:
     chapter: Chapter
     html: str
     headings: tuple[Heading, ...]
+    # links to pages that are not chapters, printed as text: a strict build refuses them
+    link_warnings: tuple[GuideError, ...] = ()
 
     def __getattr__(self, name: str) -> Any:
         # Templates read chapter fields (title, number, anchor) straight off the result.

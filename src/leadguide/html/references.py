@@ -13,17 +13,18 @@ from __future__ import annotations
 import html
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
 from ..errors import ContentError, GuideError, raise_all
 from ..guide.assets import asset_fallbacks
-from ..guide.config import GuideConfig
+from ..guide.config import GuideConfig, is_web_base, site_page_path
 from ..guide.guard import RefusedFile, real_path
+from ..markdown.codeguard import protect
 from .chapter import RenderedChapter
 
 _RESOURCES = {("img", "src"), ("source", "src"), ("video", "poster"), ("video", "src"),
@@ -31,6 +32,8 @@ _RESOURCES = {("img", "src"), ("source", "src"), ("video", "poster"), ("video", 
               ("link", "href"), ("input", "src"), ("image", "href")}
 _LINKS = {("a", "href"), ("area", "href")}
 _WEB_SCHEMES = {"http", "https", "mailto", "tel", "sms"}
+# What stands before a destination: "](", "]: ", '="', "<" (with optional spaces and "<")
+_LINK_BEFORE = re.compile(r"(?:\]\(\s*<?|\]:[ \t]*<?|=\s*[\"']?|<)\Z")
 _MAYBE_FILE_LINK = re.compile(r"href\s*=\s*[\"']?(?![\"'\s]*(?:#|https?:|mailto:|tel:|sms:))",
                               re.IGNORECASE)
 
@@ -78,7 +81,8 @@ def _start_tags(text: str) -> tuple[Tag, ...]:
     return tuple(_TagFinder(text).tags)
 
 
-Rewrite = Callable[[str, str, str], str]  # (tag, attribute, value) -> new value
+Rewrite = Callable[[str, str, str], "str | None"]  # (tag, attribute, value) -> new value,
+#                                                  or None to drop the attribute
 
 
 def rewrite_attributes(text: str, rewrite: Rewrite, tags: list[Tag] | None = None) -> str:
@@ -86,8 +90,9 @@ def rewrite_attributes(text: str, rewrite: Rewrite, tags: list[Tag] | None = Non
     were written. ``tags`` are ``start_tags(text)``, if already found."""
     out, position = [], 0
     for tag in start_tags(text) if tags is None else tags:
-        attrs = [(name, value if value is None else rewrite(tag.name, name, value))
-                 for name, value in tag.attrs]
+        attrs = [(name, new) for name, value in tag.attrs
+                 if (new := value if value is None else rewrite(tag.name, name, value))
+                 is not None or value is None]
         if attrs != tag.attrs:
             out += [text[position:tag.start], _serialize(tag, attrs)]
             position = tag.end
@@ -143,58 +148,119 @@ def _index(config: GuideConfig, rendered: list[RenderedChapter]) -> _Guide:
 
 
 def _resolve(guide: _Guide, chapter: RenderedChapter) -> RenderedChapter:
-    problems: list[GuideError] = []
+    problems = _Problems()
     text = rewrite_attributes(chapter.html, _chapter_rewrite(guide, chapter, problems),
                               guide.tags[chapter.chapter.slug])
-    raise_all(problems)
-    return replace(chapter, html=text)
+    errors = [_located(guide, chapter, value, message)
+              for value, message in problems.errors.items()]
+    warnings = tuple(_located(guide, chapter, value, message)
+                     for value, message in problems.pages.items())
+    if errors:  # the build stops here: say everything at once
+        raise_all(sorted([*errors, *warnings], key=lambda error: error.line or 0))
+    return replace(chapter, html=text, link_warnings=warnings)
+
+
+def _located(guide: _Guide, chapter: RenderedChapter, value: str, message: str) -> ContentError:
+    """The problem at the first line that writes ``value`` (never inside code), naming the
+    others: one report per link however often it is written."""
+    path, lines = _where(guide, chapter, value)
+    if len(lines) > 1:
+        message += f" (also on line{'s' if len(lines) > 2 else ''} " \
+                   f"{', '.join(str(line) for line in lines[1:])})"
+    return ContentError(message, path, lines[0] if lines else None)
 
 
 def _ids(tags: list[Tag]) -> set[str]:
     return {value for tag in tags for name, value in tag.attrs if name == "id" and value}
 
 
-def _chapter_rewrite(guide: _Guide, chapter: RenderedChapter,
-                     problems: list[GuideError]) -> Rewrite:
-    def rewrite(tag: str, attribute: str, value: str) -> str:
+def _chapter_rewrite(guide: _Guide, chapter: RenderedChapter, problems: _Problems) -> Rewrite:
+    def rewrite(tag: str, attribute: str, value: str) -> str | None:
         try:
             if (tag, attribute) in _LINKS:
                 return _link(guide, chapter, value)
             if (tag, attribute) in _RESOURCES:
                 return _resource(guide, value)
         except _Refused as refused:
-            problems.append(ContentError(str(refused), *_where(guide, chapter, value)))
+            problems.errors.setdefault(value, str(refused))
+        except _PageLink as page:
+            problems.pages.setdefault(value, str(page))
+            return None  # no base to resolve it against: the link prints as its text
         return value
     return rewrite
+
+
+@dataclass
+class _Problems:
+    """One chapter's problems, one per link or path however often it is written."""
+
+    errors: dict[str, str] = field(default_factory=dict)  # value -> message
+    pages: dict[str, str] = field(default_factory=dict)  # unresolved links to other pages
 
 
 class _Refused(ValueError):
     pass
 
 
+class _PageLink(ValueError):
+    """A link to a page that is not a chapter, and no address to resolve it against."""
+
+
 def _link(guide: _Guide, chapter: RenderedChapter, value: str) -> str:
     parts = urlsplit(value.strip())
-    if not parts.scheme and not parts.netloc and not parts.path:
+    if not parts.scheme and not parts.netloc and not parts.path and not parts.query:
         return _fragment(guide, chapter, parts.fragment) if parts.fragment else value
     if parts.scheme.lower() in _WEB_SCHEMES:
         return value
-    target = _local(guide, parts, value)
-    if target in guide.by_file:
-        linked = guide.by_file[target]
-        if not parts.fragment:
-            return f"#{linked.chapter.anchor}"
-        found = _heading_id(guide, linked, parts.fragment)
-        if found is None:
-            raise _Refused(f"link '{value}': {linked.chapter.path.name} has no heading "
-                           f"'#{parts.fragment}' (its headings: "
-                           f"{_heading_list(linked)})")
-        return f"#{found}"
-    shown = _shown(guide, target)
-    if target.suffix.lower() in (".md", ".markdown"):
-        raise _Refused(f"link '{value}': {shown} is not one of the guide's chapters (guide.yaml's "
-                       "'chapters:' lists them)")
-    raise _Refused(f"link '{value}' points at a file ({shown}): a PDF can link only to its own "
-                   "chapters and headings and to web or mail addresses")
+    if parts.scheme:
+        _local(guide, parts, value)  # file: or another scheme: refused with the reason
+    linked = None if parts.netloc else _linked_chapter(guide, unquote(parts.path))
+    if linked is None:
+        return _page_link(guide, chapter, parts, value)
+    if not parts.fragment:
+        return f"#{linked.chapter.anchor}"
+    found = _heading_id(guide, linked, parts.fragment)
+    if found is None:
+        raise _Refused(f"link '{value}': {linked.chapter.path.name} has no heading "
+                       f"'#{parts.fragment}' (its headings: {_heading_list(linked)})")
+    return f"#{found}"
+
+
+def _linked_chapter(guide: _Guide, path: str) -> RenderedChapter | None:
+    """The chapter a relative path names, from the chapters folder or the guide folder."""
+    starts = [guide.root] if path.startswith("/") else [guide.chapters_dir, guide.root]
+    for start in starts:
+        candidate = Path(os.path.normpath(start / path.lstrip("/"))).resolve()
+        if candidate in guide.by_file:
+            return guide.by_file[candidate]
+    return None
+
+
+def _page_link(guide: _Guide, chapter: RenderedChapter, parts: SplitResult, value: str) -> str:
+    """A link to a page of the site the text came from (``setup.md``, ``../other/``,
+    ``//host/x``): a web link against the chapter's own address (front matter ``source``),
+    else links.base_url; without either it cannot be printed as a link."""
+    if is_web_base(chapter.chapter.source):
+        return urljoin(chapter.chapter.source, value.strip())
+    if guide.config.links.base_url:
+        page = parts._replace(path=site_page_path(parts.path, guide.config.links.markdown_pages))
+        return urljoin(guide.config.links.base_url, page.geturl())
+    if parts.netloc:  # protocol-relative: the web, by the secure protocol
+        return f"https:{value.strip()}"
+    linked = _unlisted(guide, unquote(parts.path))
+    raise _PageLink(
+        f"link '{value}' is not a chapter of this guide{linked}, and no address says where "
+        "the page is: set links.base_url in guide.yaml to the address of the site it comes "
+        "from (or 'source: https://…' in the chapter's front matter), link a chapter or a web "
+        "address instead, or remove the link")
+
+
+def _unlisted(guide: _Guide, path: str) -> str:
+    """A hint when the link names a file in chapters/ that guide.yaml does not list."""
+    if Path(path).suffix.lower() in (".md", ".markdown") and not path.startswith("/"):
+        if (guide.chapters_dir / path).is_file():
+            return " (it is in chapters/ but not in guide.yaml's 'chapters:')"
+    return ""
 
 
 def _fragment(guide: _Guide, chapter: RenderedChapter, fragment: str) -> str:
@@ -276,19 +342,29 @@ def _shown(guide: _Guide, target: Path) -> str:
         return str(target)
 
 
-def _where(guide: _Guide, chapter: RenderedChapter, value: str) -> tuple[Path, int | None]:
-    """The chapter line that names ``value``, else guide.yaml's (a macro printed it)."""
+def _where(guide: _Guide, chapter: RenderedChapter, value: str) -> tuple[Path, list[int]]:
+    """The chapter lines that write ``value`` outside code, else guide.yaml's (a macro
+    printed it)."""
     body = chapter.chapter.body
+    text, _ = protect(body)  # code blocks and spans become placeholders of as many lines
     needles = list(dict.fromkeys((value, unquote(value), html.unescape(value))))
-    for needle in needles:
-        if needle in body:
-            return chapter.chapter.path, chapter.chapter.body_line + body.count(
-                "\n", 0, body.index(needle))
+    offsets = sorted({m.start() for needle in needles for m in _written(text, needle)})
+    if offsets:
+        return chapter.chapter.path, list(dict.fromkeys(
+            chapter.chapter.body_line + text.count("\n", 0, offset) for offset in offsets))
     config = guide.config.config_path.read_text(encoding="utf-8")
     for needle in needles:
         if needle in config:
-            return guide.config.config_path, config.count("\n", 0, config.index(needle)) + 1
-    return chapter.chapter.path, None
+            return guide.config.config_path, [config.count("\n", 0, config.index(needle)) + 1]
+    return chapter.chapter.path, []
+
+
+def _written(text: str, needle: str) -> list[re.Match[str]]:
+    """Where ``needle`` is written as a link or path (``](x``, ``]: x``, ``="x``, ``<x``),
+    else anywhere."""
+    anywhere = list(re.finditer(re.escape(needle), text))
+    as_link = [m for m in anywhere if _LINK_BEFORE.search(text, max(0, m.start() - 8), m.start())]
+    return as_link or anywhere
 
 
 # ---- the whole document
@@ -308,6 +384,6 @@ def file_links(document: str) -> list[str]:
 
 def _leaves_pdf(value: str) -> bool:
     parts = urlsplit(value.strip())
-    if not parts.scheme and not parts.netloc and not parts.path:
+    if not parts.scheme and not parts.netloc and not parts.path and not parts.query:
         return False
     return parts.scheme.lower() not in _WEB_SCHEMES

@@ -12,6 +12,7 @@ from markdown.extensions.toc import slugify
 from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 
+from .labels import ReferenceLabelsExtension
 from .lists import CommonMarkListsExtension
 
 EXTENSIONS = [
@@ -51,10 +52,12 @@ _CODE_BLOCK = re.compile(r'(<div class="[^"]*\bhighlight\b[^"]*">(?:<span class=
 def converter(slug: str) -> markdown.Markdown:
     """A fresh converter for one chapter: its heading ids start with ``slug-``."""
     configs = {**_CONFIGS, "toc": {"toc_depth": "2-3", "slugify": _prefixed_slugify(slug)}}
-    md = markdown.Markdown(extensions=[*EXTENSIONS, CommonMarkListsExtension()],
+    md = markdown.Markdown(extensions=[*EXTENSIONS, CommonMarkListsExtension(),
+                                       ReferenceLabelsExtension()],
                            extension_configs=configs)
     md.postprocessors.register(CodeLines(md), "code_lines", 5)  # after raw HTML is back (30)
     md.treeprocessors.register(CalloutLooks(md), "callout_looks", 19)  # after quotes (19.99)
+    md.treeprocessors.register(LongSideHeads(md), "long_side_heads", 4)  # after attr_list (8)
     return md
 
 
@@ -75,6 +78,23 @@ class CalloutLooks(Treeprocessor):
                 look = next((_LOOK[c] for c in classes if c in _LOOK), None)
                 if look and look not in classes:
                     element.set("class", " ".join([*classes, look]))
+        return root
+
+
+SIDE_HEAD_CHARACTERS = 24  # a side-head longer than this would wrap to three lines or more
+
+
+class LongSideHeads(Treeprocessor):
+    """A ``##`` heading too long for the side column (pasted posts' "3: Improved Quad
+    Strength/Development and Ankle Mobility") is set above its text, full width, as
+    ``{: .stacked }`` would: hanging in the indent it wrapped to four lines beside a gap."""
+
+    def run(self, root):  # type: ignore[no-untyped-def]
+        for heading in root.iter("h2"):
+            classes = (heading.get("class") or "").split()
+            text = " ".join("".join(heading.itertext()).split())
+            if "stacked" not in classes and len(text) > SIDE_HEAD_CHARACTERS:
+                heading.set("class", " ".join([*classes, "stacked"]))
         return root
 
 

@@ -1,6 +1,7 @@
 """`leadguide new`: a starter guide of one kind, and the starter text a guide still carries."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -39,8 +40,10 @@ class ScaffoldError(GuideError):
     """The starter cannot be written where asked."""
 
 
-def new_guide(target: Path | str, kind: str = "ebook") -> Path:
-    """Write a starter guide of ``kind`` into the new or empty folder ``target``."""
+def new_guide(target: Path | str, kind: str = "ebook", title: str | None = None,
+              subtitle: str | None = None, author: str | None = None) -> Path:
+    """Write a starter guide of ``kind`` into the new or empty folder ``target`` (its title,
+    subtitle and author, when given, instead of the starter's)."""
     target = Path(target)
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
@@ -52,7 +55,8 @@ def new_guide(target: Path | str, kind: str = "ebook") -> Path:
     try:
         for folder in (STARTERS / "common", STARTERS / kind):
             shutil.copytree(folder, temp, dirs_exist_ok=True)
-        (temp / "guide.yaml").write_text(guide_yaml(target.name, kind), encoding="utf-8")
+        (temp / "guide.yaml").write_text(guide_yaml(target.name, kind, title, subtitle, author),
+                                         encoding="utf-8")
         os.chmod(temp, 0o777 & ~_umask())
         if target.exists():
             target.rmdir()
@@ -69,14 +73,23 @@ def _umask() -> int:
     return mask
 
 
-def guide_yaml(folder_name: str, kind: str) -> str:
+def guide_yaml(folder_name: str, kind: str, title: str | None = None,
+               subtitle: str | None = None, author: str | None = None) -> str:
     spec = KINDS[kind]
     output = re.sub(r"[^a-z0-9]+", "-", folder_name.lower()).strip("-") or "guide"
     template = string.Template((STARTERS / "guide.yaml").read_text(encoding="utf-8"))
     return template.substitute(
-        title=spec.title, subtitle=spec.subtitle, badge=spec.badge, pages=spec.pages,
+        title=_yaml_text(title or spec.title), subtitle=_yaml_text(
+            spec.subtitle if subtitle is None else subtitle),
+        author=_yaml_text(author or "Your Business Name"), badge=spec.badge, pages=spec.pages,
         back_page=str(spec.back_page).lower(), page_size="Letter", output=f"{output}.pdf",
         primary="#1B2A41", accent="#E8603C")
+
+
+def _yaml_text(text: str) -> str:
+    """A one-line YAML scalar: quoted (JSON's quoting is YAML's) unless plain is safe."""
+    plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ,.'’()&-]*", text) and not text.endswith(" ")
+    return text if plain else json.dumps(" ".join(text.split()), ensure_ascii=False)
 
 
 # ---- what a guide still carries from its starter
