@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse,
                                  Response)
 from starlette.routing import Route
@@ -75,7 +75,13 @@ def create_app(service: Service) -> Starlette:
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={ClientDisconnect: _gone})
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client left (or was cut off for sending too slowly) mid-body: no one to answer."""
+    return Response(status_code=400)
 
 
 # ----- the form and /subscribe -----

@@ -43,6 +43,9 @@ class SignupSettings:
     database: Path
     quota_wait_seconds: float
     max_attempts: int
+    max_connections: int
+    header_timeout_seconds: float
+    body_timeout_seconds: float
 
     @property
     def queue_path(self) -> Path:
@@ -97,7 +100,10 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         trusted_proxies=tuple(_proxies(raw, reader)),
         database=_database(config, raw, reader),
         quota_wait_seconds=_positive(raw, "quota_wait_seconds", reader, 300.0),
-        max_attempts=int(_positive(raw, "max_attempts", reader, 6.0)))
+        max_attempts=int(_positive(raw, "max_attempts", reader, 6.0)),
+        max_connections=int(_positive(raw, "max_connections", reader, 1000.0)),
+        header_timeout_seconds=_positive(raw, "header_timeout_seconds", reader, 10.0),
+        body_timeout_seconds=_positive(raw, "body_timeout_seconds", reader, 20.0))
 
 
 def _text(raw: LocatedDict, key: str, reader: FieldReader, default: str,
