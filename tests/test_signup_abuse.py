@@ -2,15 +2,23 @@
 connections against a small file limit, and what the log says about them."""
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 import resource
 import socket
+import sqlite3
+import subprocess
 import time
 
 import pytest
-from signup_support import Process, free_port, make_guide, request, service_env, start_smtp
+import redis
+from signup_support import Process, free_port, make_guide, request, service_env, start_smtp, token
 
+from leadguide.signup.app import TOO_MANY
+from leadguide.signup.identity import canonical_mailbox, client_ip, network_key
 from leadguide.signup.logs import OncePerInterval
+from leadguide.signup.ratelimit import RedisLimits, parse_limit
 
 FILE_LIMIT = 400  # the service's: 100 connections at most (300 are kept for everything else)
 SLOW = b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -140,3 +148,138 @@ def test_the_log_keeps_one_line_per_kind_per_interval():
     assert failures[1].exc_info is None and failures[1].getMessage() == (
         "Error writing to the queue (OSError: [Errno 28] No space left on device) "
         "[179 more like this in the last 60 s]")
+
+
+# ----- limits that hold: mailboxes, networks, proxies, restarts -----
+
+@pytest.mark.parametrize("address, mailbox", [
+    ("Jo.Ann+guide@GMail.com", "joann@gmail.com"),
+    ("j.o.a.n.n@googlemail.com", "joann@gmail.com"),
+    ("jo.ann+1+2@example.com", "jo.ann@example.com"),
+    ("+tag@example.com", "+tag@example.com"),
+    ("Jo.Ann@Outlook.com", "jo.ann@outlook.com"),
+])
+def test_addresses_are_limited_by_the_mailbox_they_reach(address, mailbox):
+    assert canonical_mailbox(address) == mailbox
+
+
+LOCAL = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("10.0.0.0/8")]
+
+
+@pytest.mark.parametrize("peer, forwarded, client", [
+    ("127.0.0.1", ["203.0.113.7"], "203.0.113.7"),
+    ("127.0.0.1", ["198.51.100.1, 10.0.0.2"], "198.51.100.1"),  # through two of our proxies
+    ("127.0.0.1", ["1.1.1.1, 198.51.100.1"], "198.51.100.1"),  # the client wrote 1.1.1.1
+    ("127.0.0.1", ["<script>, 198.51.100.1"], "198.51.100.1"),
+    ("127.0.0.1", ["not-an-ip"], "127.0.0.1"),
+    ("127.0.0.1", ["198.51.100.1, evil"], "127.0.0.1"),
+    ("127.0.0.1", ["1.1.1.1", "198.51.100.1:4711"], "198.51.100.1"),  # two headers, a port
+    ("127.0.0.1", ["[2001:db8::1]:443"], "2001:db8::1"),
+    ("127.0.0.1", ["::ffff:198.51.100.1"], "198.51.100.1"),
+    ("192.0.2.9", ["203.0.113.7"], "192.0.2.9"),  # not a trusted proxy: the header is ignored
+    ("127.0.0.1", [], "127.0.0.1"),
+])
+def test_x_forwarded_for_gives_the_right_most_untrusted_hop(peer, forwarded, client):
+    assert client_ip(peer, forwarded, LOCAL) == client
+
+
+def test_ipv6_clients_are_limited_by_their_64():
+    assert network_key("2001:db8:1:2::1") == network_key("2001:db8:1:2:ffff::9") \
+        == "2001:db8:1:2::/64"
+    assert network_key("2001:db8:1:3::1") != network_key("2001:db8:1:2::1")
+    assert network_key("198.51.100.1") == "198.51.100.1"
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_redis_limits_are_shared_by_every_process(redis_url):
+    now = [1000.0]
+    one, other = (RedisLimits(redis_url, "leadguide:sample", clock=lambda: now[0])
+                  for _ in range(2))
+    three = parse_limit("3/hour")
+    assert [one.hit("ip", "198.51.100.1", three) for _ in range(2)] == [True, True]
+    assert other.hit("ip", "198.51.100.1", three) and not one.hit("ip", "198.51.100.1", three)
+    now[0] += 3601
+    assert other.hit("ip", "198.51.100.1", three)
+    keys = redis.Redis.from_url(redis_url).keys("*")
+    assert keys and not any(b"198.51" in key for key in keys)  # digests, not addresses
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory, built_sample):
+    """A service behind a (pretend) proxy on 127.0.0.1 with tight limits; restartable."""
+    base = tmp_path_factory.mktemp("signup-proxied")
+    controller, box, smtp_port = start_smtp()
+    port = free_port()
+    guide = make_guide(base, built_sample[0].output, port,
+                       "  trusted_proxies: [127.0.0.1]\n"
+                       "  rate_limits:\n    per_ip: 3/hour\n    per_address: 2/day\n")
+    url = f"http://127.0.0.1:{port}"
+
+    def start() -> Process:
+        process = Process(["serve", str(guide), "--port", str(port)], base,
+                          service_env(smtp_port), base / "serve.log")
+        process.wait_http(url)
+        return process
+
+    running = [start()]
+
+    def restart() -> None:
+        running[0].stop()
+        running[0] = start()
+    try:
+        yield url, base, restart
+    finally:
+        running[0].stop()
+        controller.stop()
+
+
+def _post(url: str, address: str, forwarded: str) -> int:
+    render = token(url)
+    time.sleep(0.35)
+    status, body, _ = request(url + "/subscribe", {"email": address, "consent": "yes",
+                                                   "website": "", "t": render},
+                              {"Accept": "application/json", "X-Forwarded-For": forwarded})
+    if status == 429:
+        assert json.loads(body)["error"] == TOO_MANY
+    return status
+
+
+def test_limits_count_mailboxes_and_networks_and_survive_a_restart(proxied):
+    url, base, restart = proxied
+    gmail = ["Jo.Ann+1@gmail.com", "joann+2@googlemail.com", "j.o.a.n.n@gmail.com"]
+    assert [_post(url, address, f"198.51.100.{i}") for i, address in enumerate(gmail)] \
+        == [200, 200, 429]
+    household = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3",
+                 "2001:db8:1:2::4"]
+    assert [_post(url, f"h{i}@example.com", ip) for i, ip in enumerate(household)] \
+        == [200, 200, 200, 429]
+    restart()
+    assert _post(url, "JOANN+3@gmail.com", "198.51.100.9") == 429
+    assert _post(url, "h9@example.com", "2001:db8:1:2::99") == 429
+    assert _post(url, "other@example.com", "2001:db8:1:3::1") == 200
+    assert _post(url, "forged@example.com", "<script>alert(1)</script>") == 200
+    with sqlite3.connect(base / "build" / "sample.signup.sqlite") as db:
+        ips = dict(db.execute("SELECT s.address, c.ip FROM consents c JOIN subscribers s "
+                              "ON s.id = c.subscriber_id"))
+    assert ips["Jo.Ann+1@gmail.com"] == "198.51.100.0" and ips["h0@example.com"] == \
+        "2001:db8:1:2::1"
+    assert ips["forged@example.com"] == "127.0.0.1"  # not the header's text

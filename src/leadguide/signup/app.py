@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,24 +19,28 @@ from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, Plain
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .form import Refused, check_fields, check_traps, client_key
+from .errors import SignupError
+from .form import Refused, check_fields, check_traps
+from .identity import Network, canonical_mailbox, client_ip, network_key
 from .pages import Pages
-from .ratelimit import RateLimiter
+from .ratelimit import Limits, open_limits
 from .service import Service
 from .store import UNSUBSCRIBED, Visit
 from .tokens import DOWNLOAD, UNSUBSCRIBE, TokenRefused
 
 _NO_STORE = {"Cache-Control": "no-store"}
+# One answer for every limit, whatever the address: it must not tell whose address it was.
+TOO_MANY = "Too many signups just now; please try again later."
 
 
 @dataclass
 class Web:
-    """What the routes share: the service, its pages and its rate limiters."""
+    """What the routes share: the service, its pages, its rate limits, its trusted proxies."""
 
     service: Service
     pages: Pages
-    per_ip: RateLimiter
-    per_address: RateLimiter
+    limits: Limits
+    proxies: tuple[Network, ...]
 
     def html(self, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(body, status, headers=_NO_STORE)
@@ -49,8 +54,10 @@ class Web:
 
 def create_app(service: Service) -> Starlette:
     settings = service.settings
-    web = Web(service, Pages(service.config, settings), RateLimiter(settings.per_ip),
-              RateLimiter(settings.per_address))
+    web = Web(service, Pages(service.config, settings),
+              open_limits(service.secrets.queue_url, settings.database,
+                          f"leadguide:{service.guide}"),
+              tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies))
 
     def route(path: str, handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -102,12 +109,10 @@ async def subscribe(web: Web, request: Request) -> Response:
         _check_origin(web, request)
         fields = _text_fields(await request.form(max_files=0, max_fields=20))
         check_traps(fields, web.service.tokens, web.service.settings)
-        if not web.per_ip.hit(client_key(_client(request))):
-            raise Refused("Too many signups from your network; please try again later.", 429)
+        await _within(web, "ip", network_key(_client(web, request)), web.service.settings.per_ip)
         submission = check_fields(fields, web.service.settings)
-        if not web.per_address.hit(submission.address.lower()):
-            raise Refused("This address was signed up several times already today; please "
-                          "check your inbox.", 429)
+        await _within(web, "address", canonical_mailbox(submission.address),
+                      web.service.settings.per_address)
     except Refused as refused:
         return _refusal(web, refused, fields, wants_json)
     visit = _visit(web, request, submission.consent_box)
@@ -118,6 +123,16 @@ async def subscribe(web: Web, request: Request) -> Response:
         return JSONResponse({"ok": True, "heading": settings.thanks_heading,
                              "text": settings.thanks_text}, headers=_NO_STORE)
     return web.html(web.pages.note(settings.thanks_heading, settings.thanks_text))
+
+
+async def _within(web: Web, kind: str, key: str, limit) -> None:
+    try:
+        allowed = await run_in_threadpool(web.limits.hit, kind, key, limit)
+    except SignupError:
+        raise Refused("We could not take your signup just now; please try again in a "
+                      "minute.", 503) from None
+    if not allowed:
+        raise Refused(TOO_MANY, 429)
 
 
 def _signup(service: Service, submission, visit: Visit) -> None:
@@ -151,22 +166,23 @@ def _refusal(web: Web, refused: Refused, fields: dict[str, str], wants_json: boo
     if wants_json:
         return JSONResponse({"ok": False, "error": refused.message, "field": refused.field},
                             status, headers=_NO_STORE)
-    if refused.status in (403, 429) or not (refused.again or refused.field):
+    if refused.status in (403, 429, 503) or not (refused.again or refused.field):
         return web.html(web.pages.note("Sorry", refused.message), status)
     values = {key: fields.get(key, "") for key in ("email", "first_name", "consent")}
     return web.html(web.form_page(refused, values), status)
 
 
-def _client(request: Request) -> str:
-    # uvicorn has already replaced this with X-Forwarded-For when the peer is a trusted proxy.
-    return request.client.host if request.client else "unknown"
+def _client(web: Web, request: Request) -> str:
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.getlist("x-forwarded-for") if web.proxies else []
+    return client_ip(peer, forwarded, web.proxies)
 
 
 def _visit(web: Web, request: Request, consent_box: bool) -> Visit:
     settings = web.service.settings
     shown = " | ".join(part for part in (settings.promise, settings.consent or "",
                                          settings.privacy) if part)
-    return Visit(_client(request), request.headers.get("user-agent", ""),
+    return Visit(_client(web, request), request.headers.get("user-agent", ""),
                  request.headers.get("referer", ""), shown, consent_box)
 
 

@@ -1,7 +1,6 @@
 """One form submission, checked: the bot traps first, then the fields a person typed."""
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -68,14 +67,3 @@ def _address(raw: str) -> str:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
         raise Refused("Please check your email address.", 422, "email") from None
-
-
-def client_key(host: str) -> str:
-    """The rate-limit key for a client address: IPv6 clients by their /64 (one household)."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)

@@ -15,13 +15,12 @@ from .service import Service, bind_web_only, make_mailer
 
 def uvicorn_config(service: Service, host: str, port: int) -> uvicorn.Config:
     settings = service.settings
-    proxies = list(settings.trusted_proxies)
     limits = ConnectionLimits(connection_cap(settings.max_connections, raise_file_limit()),
                               settings.header_timeout_seconds, settings.body_timeout_seconds)
     # log_config=None: uvicorn's records go to the one rate-limited handler (logs.install).
+    # proxy_headers=False: the app reads X-Forwarded-For itself (identity.client_ip).
     return uvicorn.Config(create_app(service), host=host, port=port, log_level="warning",
-                          http=limited_protocol(limits), proxy_headers=bool(proxies),
-                          forwarded_allow_ips=proxies or None,
+                          http=limited_protocol(limits), proxy_headers=False,
                           server_header=False, access_log=False, log_config=None,
                           timeout_keep_alive=5)
 
