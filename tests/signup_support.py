@@ -173,7 +173,8 @@ def signup(base: str, address: str, name: str = "", wait: float = 0.35,
     render = fresh_token or token(base)
     time.sleep(wait)
     status, body, _ = request(base + "/subscribe", {"email": address, "first_name": name,
-                                                    "consent": "yes", "t": render},
+                                                    "consent": "yes", "website": "",
+                                                    "t": render},
                               {"Accept": "application/json"})
     return status, json.loads(body)
 

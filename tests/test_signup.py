@@ -163,9 +163,10 @@ def test_scripts_bots_and_bursts_are_refused(live):
     time.sleep(0.4)
     trap = {**form, "t": fresh, "website": "http://spam.example"}
     assert request(live.url + "/subscribe", trap, json_accept)[0] == 400
-    assert request(live.url + "/subscribe", {"email": "x@example.com", "t": fresh},
+    assert request(live.url + "/subscribe",
+                   {"email": "x@example.com", "website": "", "t": fresh},
                    json_accept)[0] == 422  # the consent box was not ticked
-    status, page, _ = request(live.url + "/subscribe", form)  # a person without the token
+    status, page, _ = request(live.url + "/subscribe", {**form, "website": ""})  # no token
     assert status == 400 and b"One more step" in page and b'value="bot@example.com"' in page
     assert not live.subscribed("bot@example.com")
 
@@ -267,7 +268,7 @@ def test_export_is_the_consent_ledger_and_disarms_formulas(live, tmp_path, monke
     render = token(live.url)
     time.sleep(0.35)
     request(live.url + "/subscribe", {"email": "eve@example.com", "first_name": "=HYPERLINK(1)",
-                                      "consent": "yes", "t": render},
+                                      "consent": "yes", "website": "", "t": render},
             {"User-Agent": "+cmd|' /C calc'!A0", "Referer": "https://blog.example/guide"})
     out = tmp_path / "export.csv"
     monkeypatch.chdir(live.base)

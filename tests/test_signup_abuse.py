@@ -31,7 +31,7 @@ def _small_file_limit() -> None:
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory, built_sample):
     base = tmp_path_factory.mktemp("signup-abuse")
-    controller, box, smtp_port = start_smtp()
+    controller, _box, smtp_port = start_smtp()
     port = free_port()
     guide = make_guide(base, built_sample[0].output, port,
                        "  header_timeout_seconds: 0.5\n  body_timeout_seconds: 0.5\n")
@@ -116,6 +116,42 @@ def test_a_dribbled_request_and_a_stalled_body_are_cut_off(tight):
             b"HTTP/1.1 408 Request Timeout"
     _healthy_within(port, 5)
     assert "Traceback" not in log.read_bytes()[before:].decode()
+
+
+# ----- bot traps that bind -----
+
+def _subscribe(port: int, fields: dict, headers: dict | None = None) -> tuple[int, dict]:
+    status, body, _ = request(f"http://127.0.0.1:{port}/subscribe", fields,
+                              {"Accept": "application/json", **(headers or {})})
+    return status, json.loads(body)
+
+
+def test_a_render_token_goes_through_once_and_the_traps_bind(tight):
+    port, _ = tight
+    url = f"http://127.0.0.1:{port}"
+    person = {"consent": "yes", "website": ""}
+    fetched = token(url)  # what a script gets from /token
+    time.sleep(0.35)
+    assert _subscribe(port, {**person, "email": "first@example.com", "t": fetched})[0] == 200
+    replays = [_subscribe(port, {**person, "email": f"replay{i}@example.com", "t": fetched})
+               for i in range(10)]
+    assert {status for status, _ in replays} == {400}
+    assert replays[0][1]["error"] == "One more step: this form was sent already."
+    assert replays[0][1]["token"] != fetched  # a fresh one for a person's next press
+
+    young = token(url)
+    assert _subscribe(port, {**person, "email": "fast@example.com", "t": young})[0] == 400
+    for trap in ({"Origin": "null"}, {"Origin": "https://evil.example"}):
+        render = token(url)
+        time.sleep(0.35)
+        assert _subscribe(port, {**person, "email": "null@example.com", "t": render},
+                          trap)[0] == 403
+    render = token(url)
+    time.sleep(0.35)
+    no_honeypot = {"consent": "yes", "email": "nohoney@example.com", "t": render}
+    status, answer = _subscribe(port, no_honeypot)
+    assert status == 400 and answer["error"] == "Sorry, that did not go through."
+    assert _subscribe(port, {**no_honeypot, "website": ""})[0] == 200  # the same token, unused
 
 
 def test_the_log_keeps_one_line_per_kind_per_interval():
@@ -227,7 +263,7 @@ def test_redis_limits_are_shared_by_every_process(redis_url):
 def proxied(tmp_path_factory, built_sample):
     """A service behind a (pretend) proxy on 127.0.0.1 with tight limits; restartable."""
     base = tmp_path_factory.mktemp("signup-proxied")
-    controller, box, smtp_port = start_smtp()
+    controller, _box, smtp_port = start_smtp()
     port = free_port()
     guide = make_guide(base, built_sample[0].output, port,
                        "  trusted_proxies: [127.0.0.1]\n"

@@ -26,11 +26,12 @@ from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .service import Service
 from .store import UNSUBSCRIBED, Visit
-from .tokens import DOWNLOAD, UNSUBSCRIBE, TokenRefused
+from .tokens import DOWNLOAD, RENDER_MAX_AGE, UNSUBSCRIBE, TokenRefused
 
 _NO_STORE = {"Cache-Control": "no-store"}
 # One answer for every limit, whatever the address: it must not tell whose address it was.
 TOO_MANY = "Too many signups just now; please try again later."
+UNAVAILABLE = "We could not take your signup just now; please try again in a minute."
 
 
 @dataclass
@@ -108,7 +109,7 @@ async def subscribe(web: Web, request: Request) -> Response:
     try:
         _check_origin(web, request)
         fields = _text_fields(await request.form(max_files=0, max_fields=20))
-        check_traps(fields, web.service.tokens, web.service.settings)
+        await _first_use(web, check_traps(fields, web.service.tokens, web.service.settings))
         await _within(web, "ip", network_key(_client(web, request)), web.service.settings.per_ip)
         submission = check_fields(fields, web.service.settings)
         await _within(web, "address", canonical_mailbox(submission.address),
@@ -125,12 +126,21 @@ async def subscribe(web: Web, request: Request) -> Response:
     return web.html(web.pages.note(settings.thanks_heading, settings.thanks_text))
 
 
+async def _first_use(web: Web, nonce: str) -> None:
+    """A render token goes through once: a script that fetched one cannot post it again."""
+    try:
+        first = await run_in_threadpool(web.limits.first_use, "render", nonce, RENDER_MAX_AGE)
+    except SignupError:
+        raise Refused(UNAVAILABLE, 503) from None
+    if not first:
+        raise Refused("One more step: this form was sent already.", again=True)
+
+
 async def _within(web: Web, kind: str, key: str, limit) -> None:
     try:
         allowed = await run_in_threadpool(web.limits.hit, kind, key, limit)
     except SignupError:
-        raise Refused("We could not take your signup just now; please try again in a "
-                      "minute.", 503) from None
+        raise Refused(UNAVAILABLE, 503) from None
     if not allowed:
         raise Refused(TOO_MANY, 429)
 
@@ -142,19 +152,15 @@ def _signup(service: Service, submission, visit: Visit) -> None:
 
 
 def _check_origin(web: Web, request: Request) -> None:
-    """A browser names the page's origin; only ours and the allowed ones may post. (No Origin,
-    or "null" from a page whose referrer policy hides it, is let through: the other traps
-    still apply, and a script can send any Origin it likes anyway.)"""
+    """A browser names the page's origin; only ours and the allowed ones may post. No Origin
+    (a script, an old browser) is let through to the other traps; "null" (a sandboxed frame,
+    a local file, a page sent with no-referrer) is refused: no website of ours sends it."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return
     ours = "{0.scheme}://{0.netloc}".format(urlsplit(web.service.base_url))
-    if origin not in (ours, *web.service.settings.allowed_origins, _own_origin(request)):
+    if origin not in (ours, *web.service.settings.allowed_origins):
         raise Refused("This form may not be posted from that website.", 403)
-
-
-def _own_origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 def _text_fields(form: FormData) -> dict[str, str]:
@@ -163,9 +169,9 @@ def _text_fields(form: FormData) -> dict[str, str]:
 
 def _refusal(web: Web, refused: Refused, fields: dict[str, str], wants_json: bool) -> Response:
     status = 400 if refused.again else refused.status
-    if wants_json:
-        return JSONResponse({"ok": False, "error": refused.message, "field": refused.field},
-                            status, headers=_NO_STORE)
+    if wants_json:  # with a fresh render token: the one sent has been taken
+        return JSONResponse({"ok": False, "error": refused.message, "field": refused.field,
+                             "token": web.service.tokens.render()}, status, headers=_NO_STORE)
     if refused.status in (403, 429, 503) or not (refused.again or refused.field):
         return web.html(web.pages.note("Sorry", refused.message), status)
     values = {key: fields.get(key, "") for key in ("email", "first_name", "consent")}

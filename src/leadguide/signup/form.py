@@ -32,11 +32,12 @@ class Refused(Exception):
         self.message, self.status, self.field, self.again = message, status, field, again
 
 
-def check_traps(fields: Mapping[str, str], tokens: Tokens, settings: SignupSettings) -> None:
-    if fields.get(HONEYPOT, "").strip():
-        raise Refused("Sorry, that did not go through.")
+def check_traps(fields: Mapping[str, str], tokens: Tokens, settings: SignupSettings) -> str:
+    """The render token's nonce, if the bot traps pass (the caller takes it, once)."""
+    if fields.get(HONEYPOT) is None or fields[HONEYPOT].strip():
+        raise Refused("Sorry, that did not go through.")  # our forms always send it, empty
     try:
-        tokens.check_render(fields.get("t", ""), settings.min_fill_seconds)
+        return tokens.check_render(fields.get("t", ""), settings.min_fill_seconds)
     except TokenRefused as refused:
         raise Refused(f"One more step: {refused.reason}.", again=True) from None
 

@@ -1,6 +1,6 @@
-"""Rate limits ("20/hour"): a sliding window of recent hits per key, kept where the service
-keeps its data (the signup database, or Redis in Redis mode), so a limit holds across
-restarts and across processes.
+"""Rate limits ("20/hour"), a sliding window of recent hits per key, and single-use marks
+(a render token taken once), kept where the service keeps its data (the signup database, or
+Redis in Redis mode), so they hold across restarts and across processes.
 
 Keys are stored as SHA-256 digests: the limits table holds no address or IP in the clear.
 """
@@ -47,6 +47,9 @@ class Limits(Protocol):
     def hit(self, kind: str, key: str, limit: Limit) -> bool:
         """True (and the hit counted) while ``key`` stays within ``limit`` for ``kind``."""
 
+    def first_use(self, kind: str, key: str, seconds: float) -> bool:
+        """True the first time ``key`` is used for ``kind`` (remembered ``seconds``)."""
+
 
 def _digest(kind: str, key: str) -> str:
     return hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:32]
@@ -58,6 +61,11 @@ CREATE TABLE IF NOT EXISTS limit_hits (
     at  REAL NOT NULL    -- Unix time of the hit
 );
 CREATE INDEX IF NOT EXISTS limit_hits_key ON limit_hits (key, at);
+CREATE TABLE IF NOT EXISTS used_once (
+    key   TEXT PRIMARY KEY,   -- SHA-256 of the kind and key (a render token's nonce)
+    until REAL NOT NULL       -- Unix time after which it may be forgotten
+);
+CREATE INDEX IF NOT EXISTS used_once_until ON used_once (until);
 """
 
 
@@ -66,11 +74,23 @@ class SqliteLimits(SqliteFile):
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time):
         super().__init__(path, _SCHEMA)
-        self.clock, self._hits = clock, 0
+        self.clock, self._writes = clock, 0
 
     def hit(self, kind: str, key: str, limit: Limit) -> bool:
         try:
             return self._hit(_digest(kind, key), limit, self.clock())
+        except sqlite3.Error as error:
+            raise SignupError(f"the rate limits cannot be written: {error}", self.path) from None
+
+    def first_use(self, kind: str, key: str, seconds: float) -> bool:
+        now = self.clock()
+        try:
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            with self._write() as db:
+                cursor = db.execute("INSERT OR IGNORE INTO used_once (key, until) VALUES (?, ?)",
+                                    (_digest(kind, key), now + seconds))
+                self._prune_now_and_then(db, now)
+                return cursor.rowcount == 1
         except sqlite3.Error as error:
             raise SignupError(f"the rate limits cannot be written: {error}", self.path) from None
 
@@ -85,10 +105,15 @@ class SqliteLimits(SqliteFile):
             if count >= limit.count:
                 return False
             db.execute("INSERT INTO limit_hits (key, at) VALUES (?, ?)", (digest, now))
-            self._hits += 1
-            if self._hits % _PRUNE_EVERY == 0:  # keys never seen again
-                db.execute("DELETE FROM limit_hits WHERE at <= ?", (now - _LONGEST,))
+            self._prune_now_and_then(db, now)
         return True
+
+    def _prune_now_and_then(self, db: sqlite3.Connection, now: float) -> None:
+        """Forget, now and then, the hits and marks of keys that were never seen again."""
+        self._writes += 1
+        if self._writes % _PRUNE_EVERY == 0:
+            db.execute("DELETE FROM limit_hits WHERE at <= ?", (now - _LONGEST,))
+            db.execute("DELETE FROM used_once WHERE until <= ?", (now,))
 
 
 # One round trip, atomic: drop the hits out of the window, count, add this one if allowed.
@@ -115,6 +140,13 @@ class RedisLimits:
             return bool(self._script(keys=[f"{self.prefix}:limit:{_digest(kind, key)}"],
                                      args=[now, limit.seconds, limit.count,
                                            f"{now}:{secrets.token_hex(4)}"]))
+        except redis.RedisError as error:
+            raise SignupError(f"the rate limits in Redis cannot be read: {error}") from None
+
+    def first_use(self, kind: str, key: str, seconds: float) -> bool:
+        try:
+            return bool(self.client.set(f"{self.prefix}:once:{_digest(kind, key)}", 1, nx=True,
+                                        ex=max(1, int(seconds))))
         except redis.RedisError as error:
             raise SignupError(f"the rate limits in Redis cannot be read: {error}") from None
 

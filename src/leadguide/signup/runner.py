@@ -8,7 +8,13 @@ import uvicorn
 
 from . import logs
 from .app import create_app
-from .connections import ConnectionLimits, connection_cap, limited_protocol, raise_file_limit
+from .connections import (
+    BACKLOG,
+    ConnectionLimits,
+    connection_cap,
+    limited_protocol,
+    raise_file_limit,
+)
 from .queue import quiet_huey, run_consumer, start_consumer
 from .service import Service, bind_web_only, make_mailer
 
@@ -22,7 +28,7 @@ def uvicorn_config(service: Service, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(create_app(service), host=host, port=port, log_level="warning",
                           http=limited_protocol(limits), proxy_headers=False,
                           server_header=False, access_log=False, log_config=None,
-                          timeout_keep_alive=5)
+                          timeout_keep_alive=5, backlog=BACKLOG)
 
 
 def serve(service: Service, host: str, port: int, workers: int,

@@ -8,6 +8,7 @@ tokens never expire, because an unsubscribe link in a years-old email must still
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -15,7 +16,7 @@ from typing import Callable
 from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
 
 RENDER, UNSUBSCRIBE, CONFIRM, DOWNLOAD = "render", "unsubscribe", "confirm", "download"
-_RENDER_MAX_AGE = 24 * 3600  # a form left open for a day is rendered again
+RENDER_MAX_AGE = 24 * 3600  # a form left open for a day is rendered again
 
 
 def address_id(address: str) -> str:
@@ -45,20 +46,24 @@ class Tokens:
         return _Clocked(self._secret, salt=f"leadguide.signup.timed.{purpose}", clock=self.clock)
 
     def render(self) -> str:
-        """Put in the form when it is shown: proves when the form was rendered, by us."""
-        return self._serializer(RENDER).dumps(round(self.clock() * 1000))  # ms: exact
+        """Put in the form when it is shown: proves when the form was rendered, by us. Its
+        nonce lets the service take each token once (``check_render`` returns it)."""
+        return self._serializer(RENDER).dumps([round(self.clock() * 1000),  # ms: exact
+                                               secrets.token_urlsafe(12)])
 
-    def check_render(self, token: str, min_seconds: float) -> None:
+    def check_render(self, token: str, min_seconds: float) -> str:
+        """The token's nonce, if it is ours, under a day old and at least ``min_seconds``."""
         try:
-            rendered_ms = self._serializer(RENDER).loads(token, max_age=_RENDER_MAX_AGE)
+            rendered_ms, nonce = self._serializer(RENDER).loads(token, max_age=RENDER_MAX_AGE)
         except SignatureExpired:
             raise TokenRefused("the form is more than a day old") from None
-        except BadData:
+        except (BadData, ValueError, TypeError):
             raise TokenRefused("no valid render token") from None
-        if not isinstance(rendered_ms, int):
+        if not isinstance(rendered_ms, int) or not isinstance(nonce, str):
             raise TokenRefused("no valid render token")
         if self.clock() - rendered_ms / 1000 < min_seconds:
             raise TokenRefused("filled in faster than a person can")
+        return nonce
 
     def address_link(self, purpose: str, address: str, guide: str) -> str:
         """An unsubscribe or download token: the address_id, signed for this purpose and guide
