@@ -4,24 +4,45 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import logging
 import resource
 import socket
 import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import redis
-from signup_support import Process, free_port, make_guide, request, service_env, start_smtp, token
+from signup_support import (
+    SECRET,
+    Mailbox,
+    Process,
+    free_port,
+    make_guide,
+    request,
+    service_env,
+    signup,
+    start_smtp,
+    token,
+)
 
 from leadguide.signup.app import TOO_MANY
 from leadguide.signup.identity import canonical_mailbox, client_ip, network_key
 from leadguide.signup.logs import OncePerInterval
 from leadguide.signup.ratelimit import RedisLimits, parse_limit
+from leadguide.signup.tokens import UNSUBSCRIBE, LinkExpired, TokenRefused, Tokens, address_id
 
 FILE_LIMIT = 400  # the service's: 100 connections at most (300 are kept for everything else)
 SLOW = b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+class Tight:
+    """What else the ``tight`` service's tests read: its mailbox and folder."""
+
+    box: Mailbox
+    base: Path
 
 
 def _small_file_limit() -> None:
@@ -31,15 +52,17 @@ def _small_file_limit() -> None:
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory, built_sample):
     base = tmp_path_factory.mktemp("signup-abuse")
-    controller, _box, smtp_port = start_smtp()
+    controller, box, smtp_port = start_smtp()
     port = free_port()
     guide = make_guide(base, built_sample[0].output, port,
-                       "  header_timeout_seconds: 0.5\n  body_timeout_seconds: 0.5\n")
+                       "  header_timeout_seconds: 0.5\n  body_timeout_seconds: 0.5\n"
+                       "  rate_limits:\n    downloads: 3/day\n")
     log = base / "serve.log"
     process = Process(["serve", str(guide), "--port", str(port)], base,
                       service_env(smtp_port), log, preexec_fn=_small_file_limit)
     try:
         process.wait_http(f"http://127.0.0.1:{port}")
+        Tight.box, Tight.base = box, base
         yield port, log
     finally:
         process.stop()
@@ -319,3 +342,44 @@ def test_limits_count_mailboxes_and_networks_and_survive_a_restart(proxied):
     assert ips["Jo.Ann+1@gmail.com"] == "198.51.100.0" and ips["h0@example.com"] == \
         "2001:db8:1:2::1"
     assert ips["forged@example.com"] == "127.0.0.1"  # not the header's text
+
+
+# ----- download links -----
+
+def test_download_links_are_sealed_per_send_and_expire():
+    now = [1_000_000.0]
+    tokens = Tokens(SECRET, clock=lambda: now[0])
+    one, two = (tokens.download("Dora@Example.com", "sample") for _ in range(2))
+    assert one != two and address_id("dora@example.com") not in one + two
+    assert tokens.read_download(one, "sample", 30) == address_id("dora@example.com")
+    signed = tokens.address_link(UNSUBSCRIBE, "dora@example.com", "sample")
+    for wrong in ((one, "other"), (signed, "sample"), (one[:-2] + "AA", "sample")):
+        with pytest.raises(TokenRefused):
+            tokens.read_download(*wrong, 30)
+    now[0] += 30 * 86400 + 1
+    with pytest.raises(LinkExpired):
+        tokens.read_download(two, "sample", 30)
+
+
+def test_a_download_link_is_limited_counted_once_a_day_and_stops_on_unsubscribe(tight):
+    port, _ = tight
+    url = f"http://127.0.0.1:{port}"
+    assert signup(url, "dora@example.com", "Dora")[0] == 200
+    deadline = time.monotonic() + 20
+    while not Tight.box.to("dora@example.com"):
+        assert time.monotonic() < deadline, "no welcome email"
+        time.sleep(0.05)
+    (message,) = Tight.box.to("dora@example.com")
+    text = message.get_body(("plain",)).get_content()
+    link = re.search(r"(http://\S+/download/\S+)", text)[1]
+    assert address_id("dora@example.com") not in link
+    assert request(link)[0] == 200
+    assert [request(link + "/pdf", method="HEAD")[0] for _ in range(3)] == [200] * 3
+    assert [request(link + "/pdf")[0] for _ in range(4)] == [200, 200, 200, 429]
+    with sqlite3.connect(Tight.base / "build" / "sample.signup.sqlite") as db:
+        (rows,) = db.execute("SELECT count(*) FROM downloads").fetchone()
+    assert rows == 1
+
+    unsubscribe = re.search(r"<(http[^>]+)>", message["List-Unsubscribe"])[1]
+    assert request(unsubscribe, b"List-Unsubscribe=One-Click")[0] == 200
+    assert request(link)[0] == 410 and request(link + "/pdf")[0] == 410

@@ -26,7 +26,7 @@ from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .service import Service
 from .store import UNSUBSCRIBED, Visit
-from .tokens import DOWNLOAD, RENDER_MAX_AGE, UNSUBSCRIBE, TokenRefused
+from .tokens import RENDER_MAX_AGE, UNSUBSCRIBE, LinkExpired, TokenRefused
 
 _NO_STORE = {"Cache-Control": "no-store"}
 # One answer for every limit, whatever the address: it must not tell whose address it was.
@@ -84,10 +84,10 @@ def create_app(service: Service) -> Starlette:
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
     return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={ClientDisconnect: _gone})
+                     exception_handlers={ClientDisconnect: _client_left})
 
 
-async def _gone(request: Request, exc: Exception) -> Response:
+async def _client_left(request: Request, exc: Exception) -> Response:
     """The client left (or was cut off for sending too slowly) mid-body: no one to answer."""
     return Response(status_code=400)
 
@@ -264,20 +264,51 @@ def _bad_link(web: Web) -> Response:
 
 async def download_page(web: Web, request: Request) -> Response:
     token = request.path_params["token"]
-    if _read(web, DOWNLOAD, token) is None:
-        return _bad_link(web)
+    found = await _downloader(web, token)
+    if isinstance(found, Response):
+        return found
     config = web.service.config
     return web.html(web.pages.note(config.title, f"Your free {config.pages}-page guide, as a PDF.",
                                    link=(f"/download/{token}/pdf", "Download the PDF")))
 
 
 async def download_pdf(web: Web, request: Request) -> Response:
-    ident = _read(web, DOWNLOAD, request.path_params["token"])
-    if ident is None:
-        return _bad_link(web)
-    await run_in_threadpool(web.service.store.record_download, web.service.guide, ident)
+    """The PDF; a GET (not a HEAD: link checkers) is rate-limited and counted once a day."""
+    found = await _downloader(web, request.path_params["token"])
+    if isinstance(found, Response):
+        return found
+    if request.method == "GET":
+        settings = web.service.settings
+        try:
+            await _within(web, "download", found, settings.downloads)
+            await _within(web, "download-ip", network_key(_client(web, request)),
+                          settings.per_ip)
+        except Refused as refused:
+            return web.html(web.pages.note("Sorry", refused.message), refused.status)
+        await run_in_threadpool(web.service.store.record_download, web.service.guide, found)
     return FileResponse(web.service.pdf, media_type="application/pdf",
                         filename=web.service.email.attachment_name, headers=_NO_STORE)
+
+
+async def _downloader(web: Web, token: str) -> str | Response:
+    """Whose download link this is (their address_id), or the page saying why it does not
+    work: not ours, expired (``signup.download_days``), or its person unsubscribed."""
+    service = web.service
+    try:
+        ident = service.tokens.read_download(token, service.guide,
+                                             service.settings.download_days)
+    except LinkExpired as expired:
+        return _gone(web, f"Sorry: {expired.reason}.")
+    except TokenRefused:
+        return _bad_link(web)
+    if await run_in_threadpool(service.store.is_suppressed, ident):
+        return _gone(web, "Sorry: this link no longer works.")
+    return ident
+
+
+def _gone(web: Web, text: str) -> Response:
+    return web.html(web.pages.note("This link does not work", f"{text} Sign up on the form "
+                                   "for a new one.", link=("/", "Go to the form")), 410)
 
 
 async def health(web: Web, request: Request) -> Response:

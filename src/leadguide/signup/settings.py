@@ -38,6 +38,8 @@ class SignupSettings:
     min_fill_seconds: float
     per_ip: Limit
     per_address: Limit
+    downloads: Limit
+    download_days: float
     max_body_bytes: int
     trusted_proxies: tuple[str, ...]
     database: Path
@@ -96,6 +98,8 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         min_fill_seconds=_positive(raw, "min_fill_seconds", reader, 2.0, zero=True),
         per_ip=_limit(limits, "per_ip", reader, "20/hour"),
         per_address=_limit(limits, "per_address", reader, "3/day"),
+        downloads=_limit(limits, "downloads", reader, "10/day"),
+        download_days=_positive(raw, "download_days", reader, 30.0),
         max_body_bytes=int(_positive(raw, "max_body_kb", reader, 16.0) * 1024),
         trusted_proxies=tuple(_proxies(raw, reader)),
         database=_database(config, raw, reader),
