@@ -2,6 +2,7 @@
 connections against a small file limit, and what the log says about them."""
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import re
@@ -383,3 +384,17 @@ def test_a_download_link_is_limited_counted_once_a_day_and_stops_on_unsubscribe(
     unsubscribe = re.search(r"<(http[^>]+)>", message["List-Unsubscribe"])[1]
     assert request(unsubscribe, b"List-Unsubscribe=One-Click")[0] == 200
     assert request(link)[0] == 410 and request(link + "/pdf")[0] == 410
+
+
+def test_redirects_come_from_base_url_never_from_the_host_header(tight):
+    port, _ = tight
+    for path in ("/subscribe/", "/token/?x=1", "//evil.example/"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", path, headers={"Host": "evil.example"})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        assert response.status == 307
+        location = response.getheader("location")
+        assert location.startswith(f"http://127.0.0.1:{port}/"), location
+    assert request(f"http://127.0.0.1:{port}/token/")[0] == 200  # followed, to our own address

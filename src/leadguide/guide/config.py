@@ -44,7 +44,7 @@ def _signup_keys() -> dict[str, set[str]]:
                        "confirm_hours", "min_fill_seconds", "rate_limits", "max_body_kb",
                        "trusted_proxies", "database", "quota_wait_seconds", "max_attempts",
                        "max_connections", "header_timeout_seconds", "body_timeout_seconds",
-                       "download_days"},
+                       "download_days", "answer_seconds"},
             "signup.thank_you": {"heading", "text"},
             "signup.rate_limits": {"per_ip", "per_address", "downloads"}}
 

@@ -4,7 +4,10 @@
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import math
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -15,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse,
-                                 Response)
+                                 RedirectResponse, Response)
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,13 +81,16 @@ def create_app(service: Service) -> Starlette:
         route("/healthz", health, ["GET"]),
     ]
     middleware = [
+        Middleware(TrailingSlash, base_url=service.base_url),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         Middleware(SecurityHeaders),
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={ClientDisconnect: _client_left})
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={ClientDisconnect: _client_left})
+    app.router.redirect_slashes = False  # it builds the address from the Host header
+    return app
 
 
 async def _client_left(request: Request, exc: Exception) -> Response:
@@ -104,6 +110,23 @@ async def render_token(web: Web, request: Request) -> Response:
 
 
 async def subscribe(web: Web, request: Request) -> Response:
+    """Every answer leaves at the same time after the post, so how long it took cannot tell
+    a new address (a subscriber, a ledger entry, a job) from a known one (one consent row)."""
+    began = time.monotonic()
+    response = await _subscribe(web, request)
+    await _answer_at(began, web.service.settings.answer_seconds)
+    return response
+
+
+async def _answer_at(began: float, step: float) -> None:
+    """Wait until ``step`` seconds after ``began``, or the next multiple if that has passed."""
+    if step <= 0:
+        return
+    elapsed = time.monotonic() - began
+    await asyncio.sleep(max(1, math.ceil(elapsed / step)) * step - elapsed)
+
+
+async def _subscribe(web: Web, request: Request) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     fields: dict[str, str] = {}
     try:
@@ -316,6 +339,22 @@ async def health(web: Web, request: Request) -> Response:
 
 
 # ----- middleware -----
+
+class TrailingSlash:
+    """``/subscribe/`` -> ``base_url/subscribe`` (307): the address built from ``base_url``,
+    never from the request's Host header, which a client may forge."""
+
+    def __init__(self, app: ASGIApp, base_url: str):
+        self.app, self.base_url = app, base_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "/")
+        if scope["type"] != "http" or path == "/" or not path.endswith("/"):
+            return await self.app(scope, receive, send)
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = self.base_url + "/" + path.strip("/") + (f"?{query}" if query else "")
+        await RedirectResponse(target, 307)(scope, receive, send)
+
 
 class BodyLimit:
     """413 for a request body over ``max_bytes``, announced or streamed."""

@@ -40,6 +40,7 @@ class SignupSettings:
     per_address: Limit
     downloads: Limit
     download_days: float
+    answer_seconds: float
     max_body_bytes: int
     trusted_proxies: tuple[str, ...]
     database: Path
@@ -100,6 +101,7 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         per_address=_limit(limits, "per_address", reader, "3/day"),
         downloads=_limit(limits, "downloads", reader, "10/day"),
         download_days=_positive(raw, "download_days", reader, 30.0),
+        answer_seconds=_positive(raw, "answer_seconds", reader, 0.25, zero=True),
         max_body_bytes=int(_positive(raw, "max_body_kb", reader, 16.0) * 1024),
         trusted_proxies=tuple(_proxies(raw, reader)),
         database=_database(config, raw, reader),
