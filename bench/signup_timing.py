@@ -14,21 +14,15 @@ import http.client
 import json
 import shutil
 import statistics
-import time
 import sys
 import tempfile
+import time
 import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from signup_support import (  # noqa: E402
-    SAMPLE,
-    Process,
-    free_port,
-    make_guide,
-    service_env,
-    start_smtp,
-)
+from signup_support import (SAMPLE, Process, free_port, make_guide, service_env,  # noqa: E402
+                            start_smtp)
 
 from leadguide.build import build  # noqa: E402
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
-import re
 import logging
+import re
 import resource
 import socket
 import sqlite3
@@ -16,18 +16,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from signup_support import (
-    SECRET,
-    Mailbox,
-    Process,
-    free_port,
-    make_guide,
-    request,
-    service_env,
-    signup,
-    start_smtp,
-    token,
-)
+from signup_support import (SECRET, Mailbox, Process, free_port, make_guide, request, service_env,
+                            signup, start_smtp, token)
 
 from leadguide.signup.app import TOO_MANY
 from leadguide.signup.identity import canonical_mailbox, client_ip, network_key

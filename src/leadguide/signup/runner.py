@@ -8,13 +8,8 @@ import uvicorn
 
 from . import logs
 from .app import create_app
-from .connections import (
-    BACKLOG,
-    ConnectionLimits,
-    connection_cap,
-    limited_protocol,
-    raise_file_limit,
-)
+from .connections import (BACKLOG, ConnectionLimits, connection_cap, limited_protocol,
+                          raise_file_limit)
 from .queue import quiet_huey, run_consumer, start_consumer
 from .service import Service, bind_web_only, make_mailer
 
