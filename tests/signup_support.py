@@ -118,11 +118,13 @@ def service_env(smtp_port: int, **extra: str) -> dict[str, str]:
 class Process:
     """``leadguide signup serve`` or ``worker`` as a real process, output in a log file."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], log: Path):
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], log: Path,
+                 preexec_fn=None):
         self.log = log
         self.handle = open(log, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "leadguide", "signup", *args],
-                                     cwd=cwd, env=env, stdout=self.handle, stderr=self.handle)
+                                     cwd=cwd, env=env, stdout=self.handle, stderr=self.handle,
+                                     preexec_fn=preexec_fn)
 
     def wait_http(self, url: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -171,7 +173,8 @@ def signup(base: str, address: str, name: str = "", wait: float = 0.35,
     render = fresh_token or token(base)
     time.sleep(wait)
     status, body, _ = request(base + "/subscribe", {"email": address, "first_name": name,
-                                                    "consent": "yes", "t": render},
+                                                    "consent": "yes", "website": "",
+                                                    "t": render},
                               {"Accept": "application/json"})
     return status, json.loads(body)
 

@@ -20,7 +20,7 @@ from leadguide.guide.config import load_config
 from leadguide.signup.app import create_app
 from leadguide.signup.dkim import dkim_signer
 from leadguide.signup.imports import read_export
-from leadguide.signup.ratelimit import Limit, RateLimiter, parse_limit
+from leadguide.signup.ratelimit import Limit, SqliteLimits, parse_limit
 from leadguide.signup.report import safe_cell
 from leadguide.signup.service import bind_web_only, open_service
 from leadguide.signup.settings import load_signup_settings, postal_address_problem, read_secrets
@@ -126,14 +126,16 @@ def test_tokens_prove_render_time_and_purpose():
         tokens.read_address_link(CONFIRM, confirm, "sample")
 
 
-def test_rate_limiter_slides_and_forgets():
+def test_rate_limits_slide_and_hold_across_restarts(tmp_path):
     now = [0.0]
-    limiter = RateLimiter(parse_limit("2/minute"), max_keys=2, clock=lambda: now[0])
-    assert [limiter.hit("a") for _ in range(3)] == [True, True, False]
+    limits = SqliteLimits(tmp_path / "x.sqlite", clock=lambda: now[0])
+    two = parse_limit("2/minute")
+    assert [limits.hit("ip", "a", two) for _ in range(3)] == [True, True, False]
+    assert limits.hit("ip", "b", two) and limits.hit("address", "a", two)
+    restarted = SqliteLimits(tmp_path / "x.sqlite", clock=lambda: now[0])
+    assert not restarted.hit("ip", "a", two)  # another process, or after a restart
     now[0] += 61
-    assert limiter.hit("a")
-    limiter.hit("b"), limiter.hit("c")  # "a" is the least recently seen: forgotten
-    assert len(limiter._hits) == 2 and "a" not in limiter._hits
+    assert restarted.hit("ip", "a", two)
     with pytest.raises(ValueError):
         parse_limit("0/hour")
 
@@ -218,12 +220,16 @@ def test_the_app_limits_bursts_per_ip(guide, monkeypatch):
     service = open_service(guide, env={"LEADGUIDE_SECRET": SECRET})
     bind_web_only(service)
     client = TestClient(create_app(service), base_url="https://guide.example.com")
-    render = re.search(r'name="t" value="([^"]+)"', client.get("/").text)[1]
-    statuses = [client.post("/subscribe", data={"email": f"b{i}@example.com", "t": render},
+
+    def render() -> str:
+        return re.search(r'name="t" value="([^"]+)"', client.get("/").text)[1]
+    statuses = [client.post("/subscribe", data={"email": f"b{i}@example.com", "website": "",
+                                                "t": render()},
                             headers={"Accept": "application/json"}).status_code
                 for i in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
-    page = client.post("/subscribe", data={"email": "not an address", "t": render})
+    page = client.post("/subscribe", data={"email": "not an address", "website": "",
+                                           "t": render()})
     assert page.status_code in (422, 429)
     assert client.get("/unsubscribe/forged").status_code == 400
     time.sleep(0)  # the limiter needs no clock here: the burst is within the minute

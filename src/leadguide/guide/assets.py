@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import ContentError
 from .kit import Kit, get_kit
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # src/leadguide (or site-packages/leadguide)
@@ -61,9 +62,22 @@ def stylesheets(guide_root: Path, kit_name: str | None = None) -> tuple[Path, ..
     """The PDF's stylesheets: theme, print, the kit's, then the guide's extra.css."""
     kit = kit_of(kit_name)
     kit_sheets = kit.stylesheets if kit else ()
-    return tuple(style_path(guide_root, name, kit.styles_dir if name in kit_sheets else
-                            BUILTIN_STYLES)
+    return tuple(_css_text(style_path(guide_root, name, kit.styles_dir if name in kit_sheets
+                                      else BUILTIN_STYLES))
                  for name in stylesheet_names(guide_root, kit_name))
+
+
+def _css_text(path: Path) -> Path:
+    """``path``, once it is known to be UTF-8 text (a binary file saved as theme.css stopped
+    the build with a UnicodeDecodeError traceback)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ContentError(f"not a text file in UTF-8 (byte {error.start} cannot be read): "
+                           "a stylesheet must be CSS saved as UTF-8", path) from None
+    except OSError as error:
+        raise ContentError(f"cannot be read: {error.strerror}", path) from None
+    return path
 
 
 def allowed_roots(guide_root: Path) -> tuple[Path, ...]:

@@ -32,26 +32,35 @@ class WorkerProcess:
     """
 
     def __init__(self) -> None:
-        self._pool = self._start()
+        self._closed = False
+        self._pool, self._pid = self._start()
 
     @staticmethod
-    def _start() -> ProcessPoolExecutor:
+    def _start() -> tuple[ProcessPoolExecutor, int]:
         # Forked before the server starts its threads (nothing to copy in a half-held lock),
         # and not spawned: that would run ``python -m leadguide`` again in the child.
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                                    initializer=_layout_worker, initargs=(os.getpid(),))
-        pool.submit(int).result()
-        return pool
+        return pool, pool.submit(os.getpid).result()
 
     def run(self, function: Callable, *args: object) -> object:
         try:
             return self._pool.submit(function, *args).result()
         except BrokenProcessPool:  # the worker died (out of memory, killed): start another
-            self._pool = self._start()
+            if self._closed:
+                raise
+            self._pool, self._pid = self._start()
             return self._pool.submit(function, *args).result()
 
     def close(self) -> None:
+        """Stop now: end the worker mid-task. Python's exit waits for a pool's running task,
+        and a stale layout took up to 106 s after Ctrl+C."""
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            if child.pid == self._pid:
+                child.terminate()
+                child.join(5)
 
 
 class LayoutProcess(WorkerProcess):

@@ -59,11 +59,11 @@ def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port:
     finally:
         stop.set()
         server.server_close()
-        for worker in workers:
-            worker.join(timeout=2)
-        for process in (layouter, builder):
+        for process in (layouter, builder):  # first: the threads may be waiting on them
             if process:
                 process.close()
+        for worker in workers:
+            worker.join(timeout=2)
 
 
 __all__ = ["serve"]

@@ -4,6 +4,10 @@
 """
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import math
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,30 +16,35 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse,
-                                 Response)
+                                 RedirectResponse, Response)
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .form import Refused, check_fields, check_traps, client_key
+from .errors import SignupError
+from .form import Refused, check_fields, check_traps
+from .identity import Network, canonical_mailbox, client_ip, network_key
 from .pages import Pages
-from .ratelimit import RateLimiter
+from .ratelimit import Limits, open_limits
 from .service import Service
 from .store import UNSUBSCRIBED, Visit
-from .tokens import DOWNLOAD, UNSUBSCRIBE, TokenRefused
+from .tokens import RENDER_MAX_AGE, UNSUBSCRIBE, LinkExpired, TokenRefused
 
 _NO_STORE = {"Cache-Control": "no-store"}
+# One answer for every limit, whatever the address: it must not tell whose address it was.
+TOO_MANY = "Too many signups just now; please try again later."
+UNAVAILABLE = "We could not take your signup just now; please try again in a minute."
 
 
 @dataclass
 class Web:
-    """What the routes share: the service, its pages and its rate limiters."""
+    """What the routes share: the service, its pages, its rate limits, its trusted proxies."""
 
     service: Service
     pages: Pages
-    per_ip: RateLimiter
-    per_address: RateLimiter
+    limits: Limits
+    proxies: tuple[Network, ...]
 
     def html(self, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(body, status, headers=_NO_STORE)
@@ -49,8 +58,10 @@ class Web:
 
 def create_app(service: Service) -> Starlette:
     settings = service.settings
-    web = Web(service, Pages(service.config, settings), RateLimiter(settings.per_ip),
-              RateLimiter(settings.per_address))
+    web = Web(service, Pages(service.config, settings),
+              open_limits(service.secrets.queue_url, settings.database,
+                          f"leadguide:{service.guide}"),
+              tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies))
 
     def route(path: str, handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -70,12 +81,21 @@ def create_app(service: Service) -> Starlette:
         route("/healthz", health, ["GET"]),
     ]
     middleware = [
+        Middleware(TrailingSlash, base_url=service.base_url),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         Middleware(SecurityHeaders),
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={ClientDisconnect: _client_left})
+    app.router.redirect_slashes = False  # it builds the address from the Host header
+    return app
+
+
+async def _client_left(request: Request, exc: Exception) -> Response:
+    """The client left (or was cut off for sending too slowly) mid-body: no one to answer."""
+    return Response(status_code=400)
 
 
 # ----- the form and /subscribe -----
@@ -90,18 +110,33 @@ async def render_token(web: Web, request: Request) -> Response:
 
 
 async def subscribe(web: Web, request: Request) -> Response:
+    """Every answer leaves at the same time after the post, so how long it took cannot tell
+    a new address (a subscriber, a ledger entry, a job) from a known one (one consent row)."""
+    began = time.monotonic()
+    response = await _subscribe(web, request)
+    await _answer_at(began, web.service.settings.answer_seconds)
+    return response
+
+
+async def _answer_at(began: float, step: float) -> None:
+    """Wait until ``step`` seconds after ``began``, or the next multiple if that has passed."""
+    if step <= 0:
+        return
+    elapsed = time.monotonic() - began
+    await asyncio.sleep(max(1, math.ceil(elapsed / step)) * step - elapsed)
+
+
+async def _subscribe(web: Web, request: Request) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     fields: dict[str, str] = {}
     try:
         _check_origin(web, request)
         fields = _text_fields(await request.form(max_files=0, max_fields=20))
-        check_traps(fields, web.service.tokens, web.service.settings)
-        if not web.per_ip.hit(client_key(_client(request))):
-            raise Refused("Too many signups from your network; please try again later.", 429)
+        await _first_use(web, check_traps(fields, web.service.tokens, web.service.settings))
+        await _within(web, "ip", network_key(_client(web, request)), web.service.settings.per_ip)
         submission = check_fields(fields, web.service.settings)
-        if not web.per_address.hit(submission.address.lower()):
-            raise Refused("This address was signed up several times already today; please "
-                          "check your inbox.", 429)
+        await _within(web, "address", canonical_mailbox(submission.address),
+                      web.service.settings.per_address)
     except Refused as refused:
         return _refusal(web, refused, fields, wants_json)
     visit = _visit(web, request, submission.consent_box)
@@ -114,6 +149,25 @@ async def subscribe(web: Web, request: Request) -> Response:
     return web.html(web.pages.note(settings.thanks_heading, settings.thanks_text))
 
 
+async def _first_use(web: Web, nonce: str) -> None:
+    """A render token goes through once: a script that fetched one cannot post it again."""
+    try:
+        first = await run_in_threadpool(web.limits.first_use, "render", nonce, RENDER_MAX_AGE)
+    except SignupError:
+        raise Refused(UNAVAILABLE, 503) from None
+    if not first:
+        raise Refused("One more step: this form was sent already.", again=True)
+
+
+async def _within(web: Web, kind: str, key: str, limit) -> None:
+    try:
+        allowed = await run_in_threadpool(web.limits.hit, kind, key, limit)
+    except SignupError:
+        raise Refused(UNAVAILABLE, 503) from None
+    if not allowed:
+        raise Refused(TOO_MANY, 429)
+
+
 def _signup(service: Service, submission, visit: Visit) -> None:
     payloads = service.store.signup(service.guide, submission.address, submission.name, visit,
                                     service.settings.double_opt_in)
@@ -121,19 +175,15 @@ def _signup(service: Service, submission, visit: Visit) -> None:
 
 
 def _check_origin(web: Web, request: Request) -> None:
-    """A browser names the page's origin; only ours and the allowed ones may post. (No Origin,
-    or "null" from a page whose referrer policy hides it, is let through: the other traps
-    still apply, and a script can send any Origin it likes anyway.)"""
+    """A browser names the page's origin; only ours and the allowed ones may post. No Origin
+    (a script, an old browser) is let through to the other traps; "null" (a sandboxed frame,
+    a local file, a page sent with no-referrer) is refused: no website of ours sends it."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return
     ours = "{0.scheme}://{0.netloc}".format(urlsplit(web.service.base_url))
-    if origin not in (ours, *web.service.settings.allowed_origins, _own_origin(request)):
+    if origin not in (ours, *web.service.settings.allowed_origins):
         raise Refused("This form may not be posted from that website.", 403)
-
-
-def _own_origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 def _text_fields(form: FormData) -> dict[str, str]:
@@ -142,25 +192,26 @@ def _text_fields(form: FormData) -> dict[str, str]:
 
 def _refusal(web: Web, refused: Refused, fields: dict[str, str], wants_json: bool) -> Response:
     status = 400 if refused.again else refused.status
-    if wants_json:
-        return JSONResponse({"ok": False, "error": refused.message, "field": refused.field},
-                            status, headers=_NO_STORE)
-    if refused.status in (403, 429) or not (refused.again or refused.field):
+    if wants_json:  # with a fresh render token: the one sent has been taken
+        return JSONResponse({"ok": False, "error": refused.message, "field": refused.field,
+                             "token": web.service.tokens.render()}, status, headers=_NO_STORE)
+    if refused.status in (403, 429, 503) or not (refused.again or refused.field):
         return web.html(web.pages.note("Sorry", refused.message), status)
     values = {key: fields.get(key, "") for key in ("email", "first_name", "consent")}
     return web.html(web.form_page(refused, values), status)
 
 
-def _client(request: Request) -> str:
-    # uvicorn has already replaced this with X-Forwarded-For when the peer is a trusted proxy.
-    return request.client.host if request.client else "unknown"
+def _client(web: Web, request: Request) -> str:
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.getlist("x-forwarded-for") if web.proxies else []
+    return client_ip(peer, forwarded, web.proxies)
 
 
 def _visit(web: Web, request: Request, consent_box: bool) -> Visit:
     settings = web.service.settings
     shown = " | ".join(part for part in (settings.promise, settings.consent or "",
                                          settings.privacy) if part)
-    return Visit(_client(request), request.headers.get("user-agent", ""),
+    return Visit(_client(web, request), request.headers.get("user-agent", ""),
                  request.headers.get("referer", ""), shown, consent_box)
 
 
@@ -236,20 +287,51 @@ def _bad_link(web: Web) -> Response:
 
 async def download_page(web: Web, request: Request) -> Response:
     token = request.path_params["token"]
-    if _read(web, DOWNLOAD, token) is None:
-        return _bad_link(web)
+    found = await _downloader(web, token)
+    if isinstance(found, Response):
+        return found
     config = web.service.config
     return web.html(web.pages.note(config.title, f"Your free {config.pages}-page guide, as a PDF.",
                                    link=(f"/download/{token}/pdf", "Download the PDF")))
 
 
 async def download_pdf(web: Web, request: Request) -> Response:
-    ident = _read(web, DOWNLOAD, request.path_params["token"])
-    if ident is None:
-        return _bad_link(web)
-    await run_in_threadpool(web.service.store.record_download, web.service.guide, ident)
+    """The PDF; a GET (not a HEAD: link checkers) is rate-limited and counted once a day."""
+    found = await _downloader(web, request.path_params["token"])
+    if isinstance(found, Response):
+        return found
+    if request.method == "GET":
+        settings = web.service.settings
+        try:
+            await _within(web, "download", found, settings.downloads)
+            await _within(web, "download-ip", network_key(_client(web, request)),
+                          settings.per_ip)
+        except Refused as refused:
+            return web.html(web.pages.note("Sorry", refused.message), refused.status)
+        await run_in_threadpool(web.service.store.record_download, web.service.guide, found)
     return FileResponse(web.service.pdf, media_type="application/pdf",
                         filename=web.service.email.attachment_name, headers=_NO_STORE)
+
+
+async def _downloader(web: Web, token: str) -> str | Response:
+    """Whose download link this is (their address_id), or the page saying why it does not
+    work: not ours, expired (``signup.download_days``), or its person unsubscribed."""
+    service = web.service
+    try:
+        ident = service.tokens.read_download(token, service.guide,
+                                             service.settings.download_days)
+    except LinkExpired as expired:
+        return _gone(web, f"Sorry: {expired.reason}.")
+    except TokenRefused:
+        return _bad_link(web)
+    if await run_in_threadpool(service.store.is_suppressed, ident):
+        return _gone(web, "Sorry: this link no longer works.")
+    return ident
+
+
+def _gone(web: Web, text: str) -> Response:
+    return web.html(web.pages.note("This link does not work", f"{text} Sign up on the form "
+                                   "for a new one.", link=("/", "Go to the form")), 410)
 
 
 async def health(web: Web, request: Request) -> Response:
@@ -257,6 +339,22 @@ async def health(web: Web, request: Request) -> Response:
 
 
 # ----- middleware -----
+
+class TrailingSlash:
+    """``/subscribe/`` -> ``base_url/subscribe`` (307): the address built from ``base_url``,
+    never from the request's Host header, which a client may forge."""
+
+    def __init__(self, app: ASGIApp, base_url: str):
+        self.app, self.base_url = app, base_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "/")
+        if scope["type"] != "http" or path == "/" or not path.endswith("/"):
+            return await self.app(scope, receive, send)
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = self.base_url + "/" + path.strip("/") + (f"?{query}" if query else "")
+        await RedirectResponse(target, 307)(scope, receive, send)
+
 
 class BodyLimit:
     """413 for a request body over ``max_bytes``, announced or streamed."""

@@ -1,7 +1,6 @@
 """One form submission, checked: the bot traps first, then the fields a person typed."""
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -33,11 +32,12 @@ class Refused(Exception):
         self.message, self.status, self.field, self.again = message, status, field, again
 
 
-def check_traps(fields: Mapping[str, str], tokens: Tokens, settings: SignupSettings) -> None:
-    if fields.get(HONEYPOT, "").strip():
-        raise Refused("Sorry, that did not go through.")
+def check_traps(fields: Mapping[str, str], tokens: Tokens, settings: SignupSettings) -> str:
+    """The render token's nonce, if the bot traps pass (the caller takes it, once)."""
+    if fields.get(HONEYPOT) is None or fields[HONEYPOT].strip():
+        raise Refused("Sorry, that did not go through.")  # our forms always send it, empty
     try:
-        tokens.check_render(fields.get("t", ""), settings.min_fill_seconds)
+        return tokens.check_render(fields.get("t", ""), settings.min_fill_seconds)
     except TokenRefused as refused:
         raise Refused(f"One more step: {refused.reason}.", again=True) from None
 
@@ -68,14 +68,3 @@ def _address(raw: str) -> str:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
         raise Refused("Please check your email address.", 422, "email") from None
-
-
-def client_key(host: str) -> str:
-    """The rate-limit key for a client address: IPv6 clients by their /64 (one household)."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)

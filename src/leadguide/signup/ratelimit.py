@@ -1,15 +1,29 @@
-"""Per-key rate limits ("20/hour"): a sliding window of recent hits, kept in memory."""
+"""Rate limits ("20/hour"), a sliding window of recent hits per key, and single-use marks
+(a render token taken once), kept where the service keeps its data (the signup database, or
+Redis in Redis mode), so they hold across restarts and across processes.
+
+Keys are stored as SHA-256 digests: the limits table holds no address or IP in the clear.
+"""
 from __future__ import annotations
 
+import hashlib
 import re
-import threading
+import secrets
+import sqlite3
 import time
-from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Protocol
+
+import redis
+
+from .errors import SignupError
+from .store import SqliteFile
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _FORMAT = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
+_LONGEST = max(_UNITS.values())
+_PRUNE_EVERY = 500  # hits between sweeps of every key's expired hits
 
 
 @dataclass(frozen=True)
@@ -29,29 +43,113 @@ def parse_limit(text: str) -> Limit:
     return Limit(int(match[1]), _UNITS[match[2]])
 
 
-class RateLimiter:
-    """``hit(key)`` is True while ``key`` stays within the limit. Thread-safe.
+class Limits(Protocol):
+    def hit(self, kind: str, key: str, limit: Limit) -> bool:
+        """True (and the hit counted) while ``key`` stays within ``limit`` for ``kind``."""
 
-    At most ``max_keys`` keys are remembered (the least recently seen are forgotten first), so
-    a flood of new addresses cannot exhaust memory. In one process: ``signup serve`` is one.
-    """
+    def first_use(self, kind: str, key: str, seconds: float) -> bool:
+        """True the first time ``key`` is used for ``kind`` (remembered ``seconds``)."""
 
-    def __init__(self, limit: Limit, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic):
-        self.limit, self.max_keys, self.clock = limit, max_keys, clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def hit(self, key: str) -> bool:
+def _digest(kind: str, key: str) -> str:
+    return hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:32]
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS limit_hits (
+    key TEXT NOT NULL,   -- SHA-256 of the limit's kind and key (an address, a network)
+    at  REAL NOT NULL    -- Unix time of the hit
+);
+CREATE INDEX IF NOT EXISTS limit_hits_key ON limit_hits (key, at);
+CREATE TABLE IF NOT EXISTS used_once (
+    key   TEXT PRIMARY KEY,   -- SHA-256 of the kind and key (a render token's nonce)
+    until REAL NOT NULL       -- Unix time after which it may be forgotten
+);
+CREATE INDEX IF NOT EXISTS used_once_until ON used_once (until);
+"""
+
+
+class SqliteLimits(SqliteFile):
+    """The limits in the signup database (its own table; its own short write transactions)."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time):
+        super().__init__(path, _SCHEMA)
+        self.clock, self._writes = clock, 0
+
+    def hit(self, kind: str, key: str, limit: Limit) -> bool:
+        try:
+            return self._hit(_digest(kind, key), limit, self.clock())
+        except sqlite3.Error as error:
+            raise SignupError(f"the rate limits cannot be written: {error}", self.path) from None
+
+    def first_use(self, kind: str, key: str, seconds: float) -> bool:
         now = self.clock()
-        with self._lock:
-            hits = self._hits.pop(key, None) or deque()
-            while hits and hits[0] <= now - self.limit.seconds:
-                hits.popleft()
-            allowed = len(hits) < self.limit.count
-            if allowed:
-                hits.append(now)
-            self._hits[key] = hits
-            while len(self._hits) > self.max_keys:
-                self._hits.popitem(last=False)
-            return allowed
+        try:
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            with self._write() as db:
+                cursor = db.execute("INSERT OR IGNORE INTO used_once (key, until) VALUES (?, ?)",
+                                    (_digest(kind, key), now + seconds))
+                self._prune_now_and_then(db, now)
+                return cursor.rowcount == 1
+        except sqlite3.Error as error:
+            raise SignupError(f"the rate limits cannot be written: {error}", self.path) from None
+
+    def _hit(self, digest: str, limit: Limit, now: float) -> bool:
+        # A hit lost to a power cut is no loss: no fsync per hit (WAL, synchronous NORMAL).
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        with self._write() as db:
+            db.execute("DELETE FROM limit_hits WHERE key = ? AND at <= ?",
+                       (digest, now - limit.seconds))
+            (count,) = db.execute("SELECT count(*) FROM limit_hits WHERE key = ?",
+                                  (digest,)).fetchone()
+            if count >= limit.count:
+                return False
+            db.execute("INSERT INTO limit_hits (key, at) VALUES (?, ?)", (digest, now))
+            self._prune_now_and_then(db, now)
+        return True
+
+    def _prune_now_and_then(self, db: sqlite3.Connection, now: float) -> None:
+        """Forget, now and then, the hits and marks of keys that were never seen again."""
+        self._writes += 1
+        if self._writes % _PRUNE_EVERY == 0:
+            db.execute("DELETE FROM limit_hits WHERE at <= ?", (now - _LONGEST,))
+            db.execute("DELETE FROM used_once WHERE until <= ?", (now,))
+
+
+# One round trip, atomic: drop the hits out of the window, count, add this one if allowed.
+_REDIS_HIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
+return 1
+"""
+
+
+class RedisLimits:
+    """The limits in Redis: a sorted set of hit times per key, expiring with its window."""
+
+    def __init__(self, url: str, prefix: str, clock: Callable[[], float] = time.time):
+        self.client = redis.Redis.from_url(url)
+        self.prefix, self.clock = prefix, clock
+        self._script = self.client.register_script(_REDIS_HIT)
+
+    def hit(self, kind: str, key: str, limit: Limit) -> bool:
+        now = self.clock()
+        try:
+            return bool(self._script(keys=[f"{self.prefix}:limit:{_digest(kind, key)}"],
+                                     args=[now, limit.seconds, limit.count,
+                                           f"{now}:{secrets.token_hex(4)}"]))
+        except redis.RedisError as error:
+            raise SignupError(f"the rate limits in Redis cannot be read: {error}") from None
+
+    def first_use(self, kind: str, key: str, seconds: float) -> bool:
+        try:
+            return bool(self.client.set(f"{self.prefix}:once:{_digest(kind, key)}", 1, nx=True,
+                                        ex=max(1, int(seconds))))
+        except redis.RedisError as error:
+            raise SignupError(f"the rate limits in Redis cannot be read: {error}") from None
+
+
+def open_limits(queue_url: str | None, database: Path, prefix: str) -> Limits:
+    return RedisLimits(queue_url, prefix) if queue_url else SqliteLimits(database)

@@ -3,6 +3,7 @@ the workers and the commands share."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..email.settings import EmailSettings, load_email_settings, smtp_settings
 from ..errors import ConfigError, shown_path
 from ..guide.config import GuideConfig, load_config
 from .dkim import dkim_signer
+from .errors import SignupError
 from .ledger import Ledger, open_ledger, worker_name
 from .queue import Queue, make_huey
 from .settings import (Secrets, SignupSettings, load_signup_settings, postal_address_problem,
@@ -90,10 +92,19 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
     pdf_path, _ = ensure_pdf(config, pdf, progress)
     store = Store(settings.database)
     ledger = open_ledger(secrets.queue_url, settings.database, f"leadguide:{guide_key(config)}")
-    huey = make_huey(f"leadguide-{guide_key(config)}", settings, secrets)
+    huey = _open_queue(config, settings, secrets)
     queue = Queue(huey, ledger, LEASE)
     return Service(config, settings, email, secrets, Tokens(secrets.secret), store, ledger,
                    queue, pdf_path, base.rstrip("/"), dev)
+
+
+def _open_queue(config: GuideConfig, settings: SignupSettings, secrets: Secrets):
+    try:
+        return make_huey(f"leadguide-{guide_key(config)}", settings, secrets)
+    except (sqlite3.Error, OSError) as error:
+        raise SignupError(f"cannot open the job queue: {error}. Move the file aside to start "
+                          "with an empty one: the sweep at start queues again every email "
+                          "the ledger says is owed", settings.queue_path) from None
 
 
 def _check_postal_address(config: GuideConfig, email: EmailSettings) -> None:

@@ -38,11 +38,17 @@ class SignupSettings:
     min_fill_seconds: float
     per_ip: Limit
     per_address: Limit
+    downloads: Limit
+    download_days: float
+    answer_seconds: float
     max_body_bytes: int
     trusted_proxies: tuple[str, ...]
     database: Path
     quota_wait_seconds: float
     max_attempts: int
+    max_connections: int
+    header_timeout_seconds: float
+    body_timeout_seconds: float
 
     @property
     def queue_path(self) -> Path:
@@ -93,11 +99,17 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         min_fill_seconds=_positive(raw, "min_fill_seconds", reader, 2.0, zero=True),
         per_ip=_limit(limits, "per_ip", reader, "20/hour"),
         per_address=_limit(limits, "per_address", reader, "3/day"),
+        downloads=_limit(limits, "downloads", reader, "10/day"),
+        download_days=_positive(raw, "download_days", reader, 30.0),
+        answer_seconds=_positive(raw, "answer_seconds", reader, 0.25, zero=True),
         max_body_bytes=int(_positive(raw, "max_body_kb", reader, 16.0) * 1024),
         trusted_proxies=tuple(_proxies(raw, reader)),
         database=_database(config, raw, reader),
         quota_wait_seconds=_positive(raw, "quota_wait_seconds", reader, 300.0),
-        max_attempts=int(_positive(raw, "max_attempts", reader, 6.0)))
+        max_attempts=int(_positive(raw, "max_attempts", reader, 6.0)),
+        max_connections=int(_positive(raw, "max_connections", reader, 1000.0)),
+        header_timeout_seconds=_positive(raw, "header_timeout_seconds", reader, 10.0),
+        body_timeout_seconds=_positive(raw, "body_timeout_seconds", reader, 20.0))
 
 
 def _text(raw: LocatedDict, key: str, reader: FieldReader, default: str,

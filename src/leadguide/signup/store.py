@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS downloads (
 );
 """
 
+# ----- abuse (h-abuse): downloads counted once per person and day -----
+_ABUSE_SCHEMA = """
+CREATE INDEX IF NOT EXISTS downloads_person ON downloads (guide, address_id, at);
+"""
+# ----- end of abuse -----
+
 
 @dataclass(frozen=True)
 class Visit:
@@ -149,7 +155,7 @@ class SqliteFile:
 
 class Store(SqliteFile):
     def __init__(self, path: Path):
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, _SCHEMA + _ABUSE_SCHEMA)
 
     # ----- signing up and confirming -----
 
@@ -243,10 +249,16 @@ class Store(SqliteFile):
         return self.db.execute("SELECT 1 FROM suppressions WHERE address_id = ?",
                                (ident,)).fetchone() is not None
 
-    def record_download(self, guide: str, ident: str) -> None:
+    def record_download(self, guide: str, ident: str) -> bool:
+        """Count a download once per person and UTC day; False if today's is counted."""
+        now = now_iso()
         with self._write() as db:
+            if db.execute("SELECT 1 FROM downloads WHERE guide = ? AND address_id = ? AND "
+                          "at >= ?", (guide, ident, now[:10])).fetchone():
+                return False
             db.execute("INSERT INTO downloads (guide, address_id, at) VALUES (?, ?, ?)",
-                       (guide, ident, now_iso()))
+                       (guide, ident, now))
+        return True
 
     # ----- the owner's view -----
 

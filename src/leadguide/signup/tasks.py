@@ -32,7 +32,7 @@ from ..html.assemble import make_environment, render_page
 from .ledger import FAILED, SENT, SUPPRESSED, Claim, Ledger
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
-from .tokens import DOWNLOAD, UNSUBSCRIBE, Tokens
+from .tokens import UNSUBSCRIBE, Tokens
 
 _QUOTA = re.compile(r"quota|rate|limit|throttl|too many|exceeded", re.IGNORECASE)
 _QUOTA_CODES = {421, 450, 451, 452, 454}
@@ -55,7 +55,7 @@ class Links:
         return f"{self.base_url}/unsubscribe/{self.tokens.address_link(UNSUBSCRIBE, address, self.guide)}"
 
     def download(self, address: str) -> str:
-        return f"{self.base_url}/download/{self.tokens.address_link(DOWNLOAD, address, self.guide)}"
+        return f"{self.base_url}/download/{self.tokens.download(address, self.guide)}"
 
     def confirm(self, address: str, nonce: str) -> str:
         return f"{self.base_url}/confirm/{self.tokens.confirm(address, self.guide, nonce)}"

@@ -1,21 +1,28 @@
-"""Signed tokens (itsdangerous): the form's render time, unsubscribe, confirm and download links.
+"""Signed tokens (itsdangerous): the form's render time, unsubscribe and confirm links; and
+sealed download links (Fernet).
 
 Each kind has its own salt, so a token made for one purpose is refused for every other one.
 A token never carries the address itself (links end up in logs and proxies), only its
-``address_id``: a SHA-256 digest the store looks addresses up by. Unsubscribe and download
-tokens never expire, because an unsubscribe link in a years-old email must still work.
+``address_id``: a SHA-256 digest the store looks addresses up by. Unsubscribe tokens never
+expire, because an unsubscribe link in a years-old email must still work. A download link
+is encrypted as well as signed (Fernet: AES and HMAC, a random IV, its time inside): no two
+are alike, none shows the address's digest, and each expires.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Callable
 
+from cryptography.fernet import Fernet, InvalidToken
 from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
 
 RENDER, UNSUBSCRIBE, CONFIRM, DOWNLOAD = "render", "unsubscribe", "confirm", "download"
-_RENDER_MAX_AGE = 24 * 3600  # a form left open for a day is rendered again
+RENDER_MAX_AGE = 24 * 3600  # a form left open for a day is rendered again
 
 
 def address_id(address: str) -> str:
@@ -29,6 +36,10 @@ class TokenRefused(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class LinkExpired(TokenRefused):
+    """A link that was ours but is too old."""
 
 
 @dataclass(frozen=True)
@@ -45,35 +56,63 @@ class Tokens:
         return _Clocked(self._secret, salt=f"leadguide.signup.timed.{purpose}", clock=self.clock)
 
     def render(self) -> str:
-        """Put in the form when it is shown: proves when the form was rendered, by us."""
-        return self._serializer(RENDER).dumps(round(self.clock() * 1000))  # ms: exact
+        """Put in the form when it is shown: proves when the form was rendered, by us. Its
+        nonce lets the service take each token once (``check_render`` returns it)."""
+        return self._serializer(RENDER).dumps([round(self.clock() * 1000),  # ms: exact
+                                               secrets.token_urlsafe(12)])
 
-    def check_render(self, token: str, min_seconds: float) -> None:
+    def check_render(self, token: str, min_seconds: float) -> str:
+        """The token's nonce, if it is ours, under a day old and at least ``min_seconds``."""
         try:
-            rendered_ms = self._serializer(RENDER).loads(token, max_age=_RENDER_MAX_AGE)
+            rendered_ms, nonce = self._serializer(RENDER).loads(token, max_age=RENDER_MAX_AGE)
         except SignatureExpired:
             raise TokenRefused("the form is more than a day old") from None
-        except BadData:
+        except (BadData, ValueError, TypeError):
             raise TokenRefused("no valid render token") from None
-        if not isinstance(rendered_ms, int):
+        if not isinstance(rendered_ms, int) or not isinstance(nonce, str):
             raise TokenRefused("no valid render token")
         if self.clock() - rendered_ms / 1000 < min_seconds:
             raise TokenRefused("filled in faster than a person can")
+        return nonce
 
     def address_link(self, purpose: str, address: str, guide: str) -> str:
-        """An unsubscribe or download token: the address_id, signed for this purpose and guide
-        (short, so the List-Unsubscribe header stays one plain URL)."""
+        """An unsubscribe token: the address_id, signed for this purpose and guide (short, so
+        the List-Unsubscribe header stays one plain URL)."""
         return self._signer(purpose, guide).sign(address_id(address)).decode()
 
     def read_address_link(self, purpose: str, token: str, guide: str) -> str:
-        """The address_id of an unsubscribe or download token made for ``guide``."""
+        """The address_id of an unsubscribe token made for ``guide``."""
         try:
             return self._signer(purpose, guide).unsign(token).decode()
         except BadData:
             raise TokenRefused("this link is not valid") from None
 
+    def download(self, address: str, guide: str) -> str:
+        """A download link's token: the address_id sealed for ``guide``, stamped now."""
+        sealed = self._fernet(guide).encrypt_at_time(bytes.fromhex(address_id(address)),
+                                                     int(self.clock()))
+        return sealed.decode().rstrip("=")
+
+    def read_download(self, token: str, guide: str, max_days: float) -> str:
+        """The address_id of a download token made for ``guide`` at most ``max_days`` ago."""
+        fernet, sealed = self._fernet(guide), (token + "=" * (-len(token) % 4)).encode()
+        try:
+            return fernet.decrypt_at_time(sealed, int(max_days * 86400), int(self.clock())).hex()
+        except (InvalidToken, ValueError):
+            pass
+        try:
+            fernet.extract_timestamp(sealed)
+        except (InvalidToken, ValueError):
+            raise TokenRefused("this link is not valid") from None
+        raise LinkExpired("this download link has expired")
+
+    def _fernet(self, guide: str) -> Fernet:
+        key = hmac.new(self._secret.encode(), f"leadguide.signup.{DOWNLOAD}.{guide}".encode(),
+                       hashlib.sha256).digest()
+        return Fernet(base64.urlsafe_b64encode(key))
+
     def _signer(self, purpose: str, guide: str) -> Signer:
-        if purpose not in (UNSUBSCRIBE, DOWNLOAD):
+        if purpose != UNSUBSCRIBE:
             raise TokenRefused("this link is not valid")
         # Its own salt prefix: a timed token must never pass as a plain one.
         return Signer(self._secret, salt=f"leadguide.signup.link.{purpose}.{guide}")
