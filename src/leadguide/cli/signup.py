@@ -106,18 +106,15 @@ def embed_command(guide_dir: Path) -> None:
 
 
 def _store_and_ledger(guide_dir: Path):
-    import os
-
     from ..email.message import guide_key
     from ..guide.config import load_config
-    from ..signup.ledger import open_ledger
+    from ..signup.ledger import Ledger
     from ..signup.settings import load_signup_settings
     from ..signup.store import Store
     config = load_config(guide_dir)
     settings = load_signup_settings(config)
-    ledger = open_ledger(os.environ.get("LEADGUIDE_QUEUE_URL"), settings.database,
-                         f"leadguide:{guide_key(config)}")
-    return Store(settings.database), ledger, guide_key(config)
+    store = Store(settings.database)
+    return store, Ledger(store), guide_key(config)
 
 
 @signup_group.command("stats")
@@ -174,11 +171,10 @@ def suppress_command(guide_dir: Path, import_path: Path, reason: str | None) -> 
     from ..signup.imports import read_export
     from ..signup.tokens import address_id
     imported = read_export(import_path, reason)
-    store, ledger, _ = _store_and_ledger(guide_dir)
+    store, _, _ = _store_and_ledger(guide_dir)
     added = 0
     for address, why in imported.addresses:
         added += store.suppress(address_id(address), address, why, f"import:{import_path.name}")
-        ledger.suppress(address_id(address))
     for problem in imported.problems:
         click.secho(f"skipped row: {problem}", fg="yellow", err=True)
     click.echo(f"Suppressed {added} new addresses ({len(imported.addresses) - added} already "

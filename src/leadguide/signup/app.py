@@ -23,6 +23,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .errors import Unavailable
 from .form import Refused, check_fields, check_traps, client_key
 from .pages import Pages
 from .ratelimit import RateLimiter
@@ -80,7 +81,19 @@ def create_app(service: Service) -> Starlette:
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={Unavailable: lambda request, exc: _unavailable(web,
+                                                                                       request)})
+
+
+def _unavailable(web: Web, request: Request) -> Response:
+    """The database could not be written (nothing was saved): 503, try again. A signup
+    retried is then a first signup, with its email."""
+    headers = {**_NO_STORE, "Retry-After": "10"}
+    text = "We could not save that just now. Please try again in a moment."
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"ok": False, "error": text, "retry": True}, 503, headers=headers)
+    return HTMLResponse(web.pages.note("Please try again", text), 503, headers=headers)
 
 
 # ----- the form and /subscribe -----

@@ -10,6 +10,8 @@ from .app import create_app
 from .queue import quiet_huey, run_consumer, start_consumer
 from .service import Service, bind_web_only, make_mailer
 
+ALERT_AFTER = 300.0
+
 
 def uvicorn_config(service: Service, host: str, port: int) -> uvicorn.Config:
     proxies = list(service.settings.trusted_proxies)
@@ -26,10 +28,9 @@ def serve(service: Service, host: str, port: int, workers: int,
     consumer = None
     if workers:
         mailer = make_mailer(service)
-        consumer = start_consumer(service.queue, workers)
+        consumer = start_consumer(service.queue, workers, mailer.owner, ALERT_AFTER)
     else:
         bind_web_only(service)
-    service.reconcile()
     server = uvicorn.Server(uvicorn_config(service, host, port))
     original = server.startup
 
@@ -52,7 +53,7 @@ def work(service: Service, workers: int) -> None:
     logging.getLogger("huey").setLevel(logging.WARNING)
     mailer = make_mailer(service)
     try:
-        run_consumer(service.queue, workers)
+        run_consumer(service.queue, workers, mailer.owner, ALERT_AFTER)
     finally:
         mailer.close()
         service.close()
