@@ -170,13 +170,13 @@ class Ledger:
     def __init__(self, store: Store, rate: SendRate = SendRate(),
                  sleep: Callable[[float], None] = time.sleep):
         self.store, self.rate, self.sleep = store, rate, sleep
-        self._complaints = _Complaints()
+        self._complaints = Complaints()
 
     # ----- adding (tests and tools; a signup adds its row in its own transaction) -----
 
     def add(self, payload: Payload) -> bool:
-        with self.store._write() as db:
-            return self.store._owe(db, payload, now_iso(), ignore=True)
+        with self.store.write() as db:
+            return self.store.owe(db, payload, now_iso(), ignore=True)
 
     def record(self, payload: Payload) -> Record | None:
         row = self.store.db.execute(f"SELECT {_FIELDS} FROM deliveries WHERE {_KEY}",
@@ -188,7 +188,7 @@ class Ledger:
     def claim(self, payload: Payload, owner: str, lease: float) -> Claim:
         """Take the row for sending, or say why not (raises sqlite3.Error if the database
         cannot be written: the caller puts the job back)."""
-        with self.store._write() as db:
+        with self.store.write() as db:
             row = db.execute(f"SELECT {_FIELDS} FROM deliveries WHERE {_KEY}",
                              _key(payload)).fetchone()
             record, now = (Record(*row) if row else None), time.time()
@@ -232,7 +232,7 @@ class Ledger:
         delay = 0.05
         while True:
             try:
-                with self.store._write() as db:
+                with self.store.write() as db:
                     db.execute(sql, params())
                 if delay > 0.05:
                     log.warning("recorded at last: %s", what)
@@ -298,7 +298,7 @@ class Ledger:
         """A lock shared by every worker (one sweeper at a time); it lapses after ``seconds``
         unless taken again by its holder."""
         now = time.time()
-        with self.store._write() as db:
+        with self.store.write() as db:
             row = db.execute("SELECT value, until FROM service_state WHERE name = ?",
                              (name,)).fetchone()
             if row and row[0] != owner and row[1] > now and not owner_is_dead(row[0]):
@@ -337,7 +337,7 @@ class Ledger:
             found.append((Payload(guide, kind, address, name, nonce), record))
         if not found:
             return []
-        with self.store._write() as db:
+        with self.store.write() as db:
             for payload, record in found:
                 db.execute(f"UPDATE deliveries SET state = 'queued', owner = '', queued_at = ?, "
                            f"next_at = min(next_at, ?) WHERE {_KEY} AND state = ? AND owner = ?",
@@ -346,7 +346,7 @@ class Ledger:
 
     def prune(self) -> None:
         """Forget send counts older than the 24-hour window."""
-        with self.store._write() as db:
+        with self.store.write() as db:
             db.execute("DELETE FROM send_counts WHERE minute <= ?", (int(time.time() // 60) - 1441,))
 
     # ----- the owner's view -----
@@ -385,7 +385,7 @@ def _iso_ago(seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-class _Complaints:
+class Complaints:
     """One log line per kind of failure per interval (a full disk must not fill the log)."""
 
     def __init__(self, interval: float = 30.0):
@@ -414,7 +414,7 @@ def import_redis_ledger(url: str, prefix: str, store: Store) -> int:
     for key in keys:
         pipe.hgetall(key)
     added = 0
-    with store._write() as db:
+    with store.write() as db:
         for fields in pipe.execute():
             if not fields.get("state") or not fields.get("address"):
                 continue

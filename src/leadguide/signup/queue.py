@@ -20,7 +20,7 @@ from typing import Callable
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from .ledger import Ledger, _Complaints
+from .ledger import Ledger, Complaints
 from .settings import Secrets, SignupSettings
 from .store import Payload
 
@@ -100,7 +100,7 @@ class Sweeper:
         self.every, self.grace = every, grace
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="leadguide-sweeper", daemon=True)
-        self._complaints = _Complaints()
+        self._complaints = Complaints()
         self._alerted = 0.0
 
     def start(self) -> Sweeper:

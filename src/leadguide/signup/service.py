@@ -15,7 +15,7 @@ from ..email.settings import EmailSettings, load_email_settings, smtp_settings
 from ..errors import ConfigError, shown_path
 from ..guide.config import GuideConfig, load_config
 from .dkim import dkim_signer
-from .ledger import Ledger, SendRate, _Complaints, import_redis_ledger, worker_name
+from .ledger import Ledger, SendRate, Complaints, import_redis_ledger, worker_name
 from .queue import Queue, make_huey
 from .settings import (
     Secrets,
@@ -30,7 +30,7 @@ from .tokens import Tokens
 
 LEASE = 120.0  # seconds a claim is honoured when its worker cannot be checked (another host)
 log = logging.getLogger("leadguide.signup")
-_complaints = _Complaints()
+_complaints = Complaints()
 
 
 @dataclass

@@ -185,7 +185,8 @@ class SqliteFile:
             db = self._local.db = connect(self.path, self.wait)
         return db
 
-    def _write(self) -> "_Transaction":
+    def write(self) -> "_Transaction":
+        """A write transaction (BEGIN IMMEDIATE), one thread of this process at a time."""
         return _Transaction(self.db, self._writing)
 
     def close(self) -> None:
@@ -232,7 +233,7 @@ class Store(SqliteFile):
                 self._consent(db, sid, "repeat", visit, now)
                 owed = Payload(guide, WELCOME if status == CONFIRMED else CONFIRM, known,
                                known_name, nonce or "")
-                return [owed] if self._owe(db, owed, now, ignore=True) else []
+                return [owed] if self.owe(db, owed, now, ignore=True) else []
             status = PENDING if double_opt_in else CONFIRMED
             nonce = secrets.token_urlsafe(12) if double_opt_in else None
             cursor = db.execute(
@@ -243,11 +244,11 @@ class Store(SqliteFile):
             self._consent(db, cursor.lastrowid, "signup", visit, now)
             owed = Payload(guide, CONFIRM if double_opt_in else WELCOME, address, name,
                            nonce or "")
-            self._owe(db, owed, now)
+            self.owe(db, owed, now)
         return [owed]
 
     @staticmethod
-    def _owe(db: sqlite3.Connection, payload: Payload, now: str, ignore: bool = False) -> bool:
+    def owe(db: sqlite3.Connection, payload: Payload, now: str, ignore: bool = False) -> bool:
         """The ledger row for an email the transaction calls for (``queued``, and about to
         go on the queue: ``queued_at`` now). False if it was already there."""
         cursor = db.execute(
@@ -293,7 +294,7 @@ class Store(SqliteFile):
             db.execute("DELETE FROM suppressions WHERE address_id = ? AND reason = ?",
                        (ident, UNSUBSCRIBED))
             welcome = Payload(guide, WELCOME, address, name)
-            owed = self._owe(db, welcome, now, ignore=True)
+            owed = self.owe(db, welcome, now, ignore=True)
         return "confirmed", [welcome] if owed else []
 
     # ----- suppressions and downloads -----

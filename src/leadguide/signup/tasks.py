@@ -39,7 +39,7 @@ from ..email.settings import EmailSettings
 from ..guide.config import GuideConfig
 from ..html.assemble import guide_view, make_environment, render_page
 from ..html.sandbox import plain
-from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Ledger, _Complaints
+from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Ledger, Complaints
 from .pages import words
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
@@ -94,7 +94,7 @@ class Mailer:
     sign: Callable[[bytes], bytes] | None = None
     sleep: Callable[[float], None] = time.sleep
     _local: threading.local = field(default_factory=threading.local, repr=False)
-    _complaints: _Complaints = field(default_factory=_Complaints, repr=False)
+    _complaints: Complaints = field(default_factory=Complaints, repr=False)
 
     def transport(self) -> Transport:
         transport = getattr(self._local, "transport", None)
