@@ -160,3 +160,28 @@ def test_redis_queue_with_two_workers_sends_each_once(tmp_path, built_sample, sm
         for worker in workers:
             worker.stop()
         web.stop()
+
+
+def test_a_quota_refusal_pauses_the_queue_not_each_person(tmp_path, built_sample, smtp,
+                                                          monkeypatch):
+    box, port = smtp
+    guide = make_guide(tmp_path, built_sample[0].output, free_port(),
+                       "  quota_wait_seconds: 0.5\n")
+    monkeypatch.chdir(tmp_path)
+    service = open_service(guide, env=service_env(port))
+    mailer = make_mailer(service, env=service_env(port))
+    mailer.schedule = lambda payload, delay: None
+    people = [Payload("sample", WELCOME, f"q{n}@example.com", "") for n in range(7)]
+    for payload in people:
+        service.ledger.add(payload)
+    box.data_replies = ["454 4.7.0 Daily message quota exceeded"]
+    outcomes = [mailer.deliver(payload) for payload in people]
+    assert outcomes == ["waiting"] + ["paused"] * 6  # one refusal; nobody else tried
+    assert box.messages == [] and box.data_replies == []
+    details = {_record(service, p.address)[2] for p in people[1:]}
+    assert len(details) == 1 and details.pop().startswith("the queue is paused")
+    time.sleep(0.6)
+    assert [mailer.deliver(payload) for payload in people] == [SENT] * 7
+    assert box.counts() == {p.address: 1 for p in people}
+    mailer.close()
+    service.close()

@@ -14,7 +14,7 @@ from ..email.send import RetryPolicy, SmtpTransport, Transport
 from ..email.settings import EmailSettings, load_email_settings, smtp_settings
 from ..errors import ConfigError, shown_path
 from ..guide.config import GuideConfig, load_config
-from .dkim import dkim_signer
+from ..email.dkim import dkim_signer
 from .ledger import Ledger, SendRate, Complaints, import_redis_ledger, worker_name
 from .queue import Queue, make_huey
 from .settings import (

@@ -31,6 +31,7 @@ from ..email.message import (
     Attachment,
     PersonalLinks,
     build_message,
+    compose,
     list_unsubscribe,
 )
 from ..email.recipients import Recipient
@@ -147,11 +148,16 @@ class Mailer:
         return SENT
 
     def data(self, payload: Payload) -> bytes | None:
-        """The message as sent (signed), or None when it cannot be made (no nonce)."""
-        message = self.message(payload)
-        if message is None:
-            return None
-        data = message.as_bytes(policy=SMTP)
+        """The message as sent (signed), or None when it cannot be made (no nonce). The
+        welcome email's PDF is encoded once per PDF and spliced in (message.compose)."""
+        person = Recipient(payload.address, payload.name)
+        if payload.kind == CONFIRM:
+            if not payload.nonce:
+                return None
+            data = confirm_message(self, person, payload.nonce).as_bytes(policy=SMTP)
+        else:
+            data = compose(self.config, self.email, person, self.attachment,
+                           links=self.links.personal(person)).data
         return self.sign(data) if self.sign else data
 
     def _schedule(self, payload: Payload, delay: float) -> None:
