@@ -55,9 +55,11 @@ def _signup_keys() -> dict[str, set[str]]:
     return {"signup": {"base_url", "allowed_origins", "heading", "promise", "privacy", "button",
                        "consent", "thank_you", "double_opt_in", "confirm_subject",
                        "confirm_hours", "min_fill_seconds", "rate_limits", "max_body_kb",
-                       "trusted_proxies", "database", "quota_wait_seconds", "max_attempts"},
+                       "trusted_proxies", "database", "quota_wait_seconds", "max_attempts",
+                       "send_rate", "alert_after_seconds"},
             "signup.thank_you": {"heading", "text"},
-            "signup.rate_limits": {"per_ip", "per_address"}}
+            "signup.rate_limits": {"per_ip", "per_address"},
+            "signup.send_rate": {"per_second", "per_day"}}
 
 
 KEYS[""].add("signup")

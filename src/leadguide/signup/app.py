@@ -271,7 +271,14 @@ async def download_pdf(web: Web, request: Request) -> Response:
 
 
 async def health(web: Web, request: Request) -> Response:
-    return PlainTextResponse("ok\n")
+    """The service and its queue: emails owed, the longest wait, sent in the last minute,
+    failures (JSON, for a monitor)."""
+    try:
+        stats = await run_in_threadpool(web.service.ledger.stats)
+    except Exception as exc:  # noqa: BLE001 - the database unreadable: say so, no traceback
+        return JSONResponse({"ok": False, "error": f"cannot read the signup database: {exc}"},
+                            503, headers=_NO_STORE)
+    return JSONResponse({"ok": True, "queue": stats.as_dict()}, headers=_NO_STORE)
 
 
 # ----- middleware -----

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from .ledger import Ledger, Complaints
 from .settings import Secrets, SignupSettings
 from .store import Payload
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 SWEEP_EVERY = 10.0  # seconds between sweeps
 SWEEP_GRACE = 10.0  # seconds a job may be out of order (or late) before it counts as lost
 
@@ -159,29 +157,6 @@ def sweep_seconds() -> float:
         return max(0.2, float(os.environ.get("LEADGUIDE_SWEEP_SECONDS", SWEEP_EVERY)))
     except ValueError:
         return SWEEP_EVERY
-
-
-def start_consumer(queue: Queue, workers: int, owner: str, alert_after: float):
-    """Start the consumer's threads and the sweeper beside the web server; ``stop()`` both."""
-    sweeper = Sweeper(queue, owner, alert_after, sweep_seconds(), sweep_seconds())
-    sweeper.once()
-    consumer = make_consumer(queue, workers)
-    main = threading.current_thread() is threading.main_thread()
-    saved = {sig: signal.getsignal(sig) for sig in _SIGNALS} if main else {}
-    try:
-        consumer.start()
-    except ValueError:  # not the main thread: Huey cannot set its signal handlers there
-        pass
-    for sig, handler in saved.items():  # the web server handles signals, not Huey
-        signal.signal(sig, handler)
-    sweeper.start()
-    original = consumer.stop
-
-    def stop(graceful: bool = False) -> None:
-        sweeper.stop()
-        original(graceful=graceful)
-    consumer.stop = stop
-    return consumer
 
 
 def run_consumer(queue: Queue, workers: int, owner: str, alert_after: float) -> None:

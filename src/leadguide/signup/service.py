@@ -90,7 +90,8 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
                           shown_path(config.config_path))
     pdf_path, _ = ensure_pdf(config, pdf, progress)
     store = Store(settings.database, WEB_WAIT)  # a person waits: 503 sooner
-    ledger = Ledger(Store(settings.database), SendRate())
+    ledger = Ledger(Store(settings.database),
+                    SendRate(settings.send_per_second, settings.send_per_day))
     if secrets.queue_url:
         _import_redis_ledger(secrets.queue_url, f"leadguide:{guide_key(config)}", ledger.store)
     huey = make_huey(f"leadguide-{guide_key(config)}", settings, secrets)
