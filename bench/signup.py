@@ -1,201 +1,540 @@
-"""Benchmark: the signup service on loopback, bounded in count and time.
+"""Benchmark: the signup service under a burst, on loopback, SQLite and Redis, 1/2/4 workers.
 
-1. Signups accepted per second and POST latency (p50/p95) under 20 concurrent clients
-   (``serve --workers 0``: the web side alone, jobs only queued).
-2. Time from POST to the SMTP server's acceptance (p50/p95) at 1 signup/s (embedded workers).
-3. Deliveries lost and duplicated after random SIGKILLs of a separate worker process; each
-   duplicate is checked against SMTP's final-reply window (a kill from 0.1 s before to 0.5 s
-   after the server accepted its first copy: the final dot was out, the ledger not yet written).
+For each queue (SQLite, Redis) and each number of worker processes it runs the service as
+real processes (``serve --workers 0`` and N ``worker`` processes) against a lean SMTP server
+that takes ``--smtp-ms`` (20) ms per message, with the real welcome email (the default guide's
+PDF attached, DKIM-signed) or link-only (``--link``):
 
-Usage: .venv/bin/python bench/signup.py [--posts 2000] [--seconds 20] [--paced 20] [--kills 6]
+1. **Drain**: ``--signups`` signups posted as fast as 20 clients can (signups accepted/s) with
+   no worker running, then the workers are started: deliveries/s from the first to the last
+   message the server accepts, and the workers' CPU per message over that time.
+2. **Burst**: ``--signups`` more at ``--rate`` per second (paced, open loop) with the workers
+   running: POST p50/p95, POST -> SMTP accepted p50/p95, queue peak (accepted, not yet at the
+   server).
+
+Then peak RSS per process, duplicates and losses (every address is checked), and in Redis mode
+Redis's memory. ``--serve`` adds a row for the default one-command ``signup serve`` (its own
+workers) under the same burst. ``--kills N`` adds the old fault run: a worker SIGKILLed N times
+at random while it delivers; each duplicate is checked against SMTP's final-reply window.
+
+Targets (issue 28, this 2-core machine, 20 ms SMTP): >= 80 deliveries/s with the attachment and
+DKIM, >= 200/s link-only; POST p95 <= 50 ms at 100/s with the default `signup serve`; 0 lost.
+
+Usage: .venv/bin/python bench/signup.py [--signups 300] [--rate 100] [--queues sqlite,redis]
+       [--workers 1,2,4] [--threads N] [--link] [--no-dkim] [--serve] [--kills 0] [--pdf PATH]
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
+import os
 import random
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from signup_support import (Process, free_port, make_guide, service_env, start_smtp,  # noqa: E402
-                            token)
+from signup_support import SAMPLE, Process, free_port, make_guide, service_env  # noqa: E402
 
-from leadguide.build import build  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]
 LIMITS = ("  answer_seconds: 0\n"  # throughput, not the padding against timing
           "  rate_limits:\n    per_ip: 1000000/minute\n    per_address: 5/day\n")
+TICK = os.sysconf("SC_CLK_TCK")
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: int) -> float:
+    if not values:
+        return float("nan")
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def start(base: Path, pdf: Path, smtp_port: int, args: list[str], name: str,
-          min_fill: str = "0") -> tuple[Process, str, Path]:
-    base.mkdir()
-    port = free_port()
-    guide = make_guide(base, pdf, port, LIMITS)
-    text = (guide / "guide.yaml").read_text().replace("min_fill_seconds: 0.3",
-                                                      f"min_fill_seconds: {min_fill}")
-    (guide / "guide.yaml").write_text(text)
-    process = Process(["serve", str(guide), "--port", str(port), *args], base,
-                      service_env(smtp_port), base / f"{name}.log")
-    url = f"http://127.0.0.1:{port}"
-    process.wait_http(url, timeout=60)
-    return process, url, guide
+# ----- a lean SMTP server: bulk reads, no parsing, a fixed delay per message -----
+
+class Sink:
+    """Accepts every message after ``delay`` seconds; keeps who got what, and when."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.arrived: dict[str, list[float]] = {}
+        self.dkim = 0
+        self.count = 0
+        self.lock = threading.Lock()
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        ready.wait(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(
+            self._session, "127.0.0.1", self.port, limit=1 << 22))
+        ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 sink ESMTP\r\n")
+        rcpt = ""
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+                elif verb == b"MAIL":
+                    rcpt = ""
+                    writer.write(b"250 OK\r\n")
+                elif verb == b"RCPT":
+                    rcpt = line.split(b"<", 1)[1].split(b">", 1)[0].decode().lower()
+                    writer.write(b"250 OK\r\n")
+                elif verb == b"DATA":
+                    writer.write(b"354 go on\r\n")
+                    await writer.drain()
+                    data = await reader.readuntil(b"\r\n.\r\n")
+                    if self.delay:
+                        await asyncio.sleep(self.delay)
+                    with self.lock:
+                        self.arrived.setdefault(rcpt, []).append(time.time())
+                        self.count += 1
+                        self.dkim += data.startswith(b"DKIM-Signature:")
+                    writer.write(b"250 2.0.0 Accepted\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 bye\r\n")
+                    await writer.drain()
+                    break
+                else:  # RSET, NOOP
+                    writer.write(b"250 OK\r\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.arrived, self.count, self.dkim = {}, 0, 0
+
+    def first(self, address: str) -> float | None:
+        times = self.arrived.get(address)
+        return times[0] if times else None
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def post(connection: http.client.HTTPConnection, address: str, render: str | None = None) -> int:
-    """One signup; without ``render``, a fresh token from /token first (each goes through once)."""
-    if render is None:
-        connection.request("GET", "/token")
-        render = json.loads(connection.getresponse().read())["token"]
-    body = urllib.parse.urlencode({"email": address, "consent": "yes", "website": "",
-                                   "t": render})
-    connection.request("POST", "/subscribe", body, {
-        "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
-    response = connection.getresponse()
-    response.read()
-    return response.status
+# ----- processes: CPU and peak memory from /proc -----
+
+def family(pid: int) -> list[int]:
+    """The process and its children (serve starts its worker as a child)."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                pids.append(int(entry.name))
+    return pids
 
 
-def throughput(url: str, posts: int, seconds: float, clients: int = 20) -> None:
-    host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    counter = iter(range(posts))
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
 
-    def client() -> None:
-        connection = http.client.HTTPConnection(host, port, timeout=10)
-        while time.monotonic() < deadline:
-            with lock:
-                n = next(counter, None)
-            if n is None:
-                return
-            began = time.perf_counter()
-            status = post(connection, f"t{n}@example.com")
-            with lock:
-                latencies.append(time.perf_counter() - began)
-                statuses[status] = statuses.get(status, 0) + 1
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+# ----- HTTP -----
+
+class Client:
+    def __init__(self, url: str):
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.local = threading.local()
+
+    def connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        return conn
+
+    def call(self, method: str, path: str, body: str | None = None,
+             headers: dict | None = None) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            conn = self.connection()
+            try:
+                conn.request(method, path, body, headers or {})
+                response = conn.getresponse()
+                return response.status, response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                self.local.conn = None
+                if attempt == 2:
+                    return 0, b""
+        return 0, b""
+
+    def token(self) -> str:
+        status, body = self.call("GET", "/token")
+        return json.loads(body)["token"] if status == 200 else ""
+
+    def signup(self, address: str, render: str) -> int:
+        body = urllib.parse.urlencode({"email": address, "consent": "yes", "website": "",
+                                       "t": render})
+        return self.call("POST", "/subscribe", body, {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json"})[0]
+
+
+@dataclass
+class Posts:
+    began: dict[str, float] = field(default_factory=dict)
+    answered: dict[str, float] = field(default_factory=dict)
+    latency: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> list[str]:
+        return list(self.answered)
+
+
+def post_all(client: Client, addresses: list[str], rate: float, clients: int) -> Posts:
+    """POST every address: as fast as ``clients`` threads can (rate 0), or paced open-loop at
+    ``rate`` per second (each POST starts at its slot, whatever the earlier ones took)."""
+    with ThreadPoolExecutor(clients) as pool:
+        tokens = list(pool.map(lambda _: client.token(), addresses))
+    posts, lock = Posts(), threading.Lock()
+    start = time.perf_counter() + 0.05
+
+    def one(n: int) -> None:
+        if rate:
+            time.sleep(max(0.0, start + n / rate - time.perf_counter()))
+        address = addresses[n]
+        wall, began = time.time(), time.perf_counter()
+        status = client.signup(address, tokens[n])
+        took = time.perf_counter() - began
+        with lock:
+            posts.statuses[status] = posts.statuses.get(status, 0) + 1
+            posts.latency.append(took)
+            if status == 200:
+                posts.began[address] = wall
+                posts.answered[address] = wall + took
 
     began = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    took = time.perf_counter() - began
-    accepted = statuses.get(200, 0)
-    print(f"1. {clients} clients: {accepted} signups accepted in {took:.1f} s = "
-          f"{accepted / took:.0f}/s (target >= 200); POST p50 {pct(latencies, 50) * 1000:.1f} ms, "
-          f"p95 {pct(latencies, 95) * 1000:.1f} ms (target <= 50); statuses {statuses}")
+    with ThreadPoolExecutor(clients if not rate else max(clients, int(rate))) as pool:
+        list(pool.map(one, range(len(addresses))))
+    posts.seconds = time.perf_counter() - max(began, start)
+    return posts
 
 
-def paced(url: str, box, count: int) -> None:
-    sent: dict[str, float] = {}
-    for n in range(count):
-        address = f"p{n}@example.com"
-        render = token(url)
-        sent[address] = time.time()
-        host = urllib.parse.urlsplit(url)
-        assert post(http.client.HTTPConnection(host.hostname, host.port, timeout=10), address,
-                    render) == 200
-        time.sleep(max(0.0, 1.0 - (time.time() - sent[address])))
-    box.wait_for(count, timeout=60)
-    waits = [box.arrived[address] - sent[address] for address in sent]
-    print(f"2. 1 signup/s x {count}: POST -> SMTP accepted p50 {pct(waits, 50):.2f} s, "
-          f"p95 {pct(waits, 95):.2f} s (target <= 3), max {max(waits):.2f} s")
+def wait_delivered(sink: Sink, addresses: list[str], timeout: float,
+                   on_first=lambda: None) -> bool:
+    deadline, seen_first = time.monotonic() + timeout, False
+    while time.monotonic() < deadline:
+        got = sum(1 for a in addresses if a in sink.arrived)
+        if got and not seen_first:
+            seen_first = True
+            on_first()
+        if got == len(addresses):
+            time.sleep(1.0)  # room for a duplicate to show up
+            return True
+        time.sleep(0.02)
+    return False
 
 
-def kills(base: Path, guide: Path, url: str, box, smtp_port: int, count: int,
-          rounds: int) -> None:
-    host = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
-    people = [f"k{n}@example.com" for n in range(count)]
-    for address in people:
-        assert post(connection, address) == 200
-    box.delay = 0.004  # the server takes 4 ms to answer DATA: a real final-reply window
-    env, killed_at = service_env(smtp_port), []
-    for n in range(rounds):
-        worker = Process(["worker", str(guide), "--workers", "2"], base, env,
-                         base / f"worker{n}.log")
-        time.sleep(random.uniform(2.0, 4.0))  # startup is ~1.5 s of imports on this machine
-        worker.kill()
-        killed_at.append(time.time())
-    last = Process(["worker", str(guide), "--workers", "2"], base, env, base / "worker-last.log")
+def queue_peak(posts: Posts, sink: Sink) -> int:
+    events = [(t, 1) for t in posts.answered.values()]
+    events += [(sink.first(a), -1) for a in posts.answered if sink.first(a) is not None]
+    depth = peak = 0
+    for _, step in sorted(events):
+        depth += step
+        peak = max(peak, depth)
+    return peak
+
+
+# ----- one configuration -----
+
+@dataclass
+class Row:
+    name: str
+    accepted_per_s: float = float("nan")
+    post_p50: float = float("nan")
+    post_p95: float = float("nan")
+    deliveries_per_s: float = float("nan")
+    smtp_p50: float = float("nan")
+    smtp_p95: float = float("nan")
+    queue_peak: int = 0
+    cpu_ms: float = float("nan")
+    rss: str = ""
+    duplicates: int = 0
+    lost: int = 0
+    note: str = ""
+
+
+class Redis:
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.info().get("used_memory"):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def info(self) -> dict[str, str]:
+        try:
+            out = subprocess.run(["redis-cli", "-p", str(self.port), "info", "memory"],
+                                 capture_output=True, text=True, timeout=5).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return {}
+        return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+
+    def dbsize(self) -> str:
+        return subprocess.run(["redis-cli", "-p", str(self.port), "dbsize"], capture_output=True,
+                              text=True, timeout=5).stdout.strip()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def prepare(base: Path, pdf: Path, args, port: int) -> Path:
+    base.mkdir(parents=True)
+    guide = make_guide(base, pdf, port, LIMITS)
+    text = (guide / "guide.yaml").read_text().replace("min_fill_seconds: 0.3",
+                                                      "min_fill_seconds: 0")
+    if args.link:
+        text = text.replace("  attachment_name:", "  attach: false\n"
+                            "  download_url: https://example.com/guide.pdf\n  attachment_name:")
+    (guide / "guide.yaml").write_text(text)
+    return guide
+
+
+def environment(sink: Sink, args, base: Path, queue_url: str | None) -> dict[str, str]:
+    env = service_env(sink.port, LEADGUIDE_SMTP_TIMEOUT="30")
+    if queue_url:
+        env["LEADGUIDE_QUEUE_URL"] = queue_url
+    if not args.no_dkim:
+        key = base / "dkim.pem"
+        subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
+                       capture_output=True)
+        env.update(LEADGUIDE_DKIM_KEY_FILE=str(key), LEADGUIDE_DKIM_SELECTOR="lg")
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_workers(name: str, base: Path, pdf: Path, sink: Sink, args, workers: int,
+                redis: bool) -> Row:
+    row, port = Row(name), free_port()
+    guide = prepare(base, pdf, args, port)
+    server = Redis(base) if redis else None
+    env = environment(sink, args, base, server.url if server else None)
+    url = f"http://127.0.0.1:{port}"
+    web = Process(["serve", str(guide), "--port", str(port), "--workers", "0"], base, env,
+                  base / "web.log")
+    procs: list[Process] = []
+    client = Client(url)
     try:
-        deadline = time.monotonic() + 120
-        while not set(people) <= set(box.counts()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(2)
+        web.wait_http(url, timeout=60)
+        # 1. drain: the queue filled with no worker, then the workers started
+        drain = [f"d{n}@example.com" for n in range(args.signups)]
+        filled = post_all(client, drain, 0, 20)
+        row.accepted_per_s = len(filled.accepted) / filled.seconds
+        threads = ["--workers", str(args.threads)] if args.threads else []
+        procs = [Process(["worker", str(guide), *threads], base, env, base / f"worker{n}.log")
+                 for n in range(workers)]
+        cpu_first: list[float] = []
+        wait_delivered(sink, filled.accepted, args.timeout,
+                       lambda: cpu_first.append(cpu_seconds([p.proc.pid for p in procs])))
+        times = sorted(sink.first(a) for a in filled.accepted if sink.first(a))
+        if len(times) > 1:
+            row.deliveries_per_s = (len(times) - 1) / (times[-1] - times[0])
+            spent = cpu_seconds([p.proc.pid for p in procs]) - cpu_first[0]
+            row.cpu_ms = spent / (len(times) - 1) * 1000
+        # 2. burst at --rate with the workers running
+        burst_row(row, client, sink, args, "b")
+        lost_and_twice(row, sink, filled.accepted)
+        row.note += f"{sink.dkim} of {sink.count} DKIM-signed;"
+        row.rss = f"web {peak_rss_mb(web.proc.pid):.0f}, worker " + \
+            "/".join(f"{peak_rss_mb(p.proc.pid):.0f}" for p in procs)
+        if server:
+            memory = server.info().get("used_memory_human", "?")
+            row.note += f" redis {memory}, {server.dbsize()} keys"
     finally:
-        last.stop()
-    counts = box.counts()
-    lost = [p for p in people if counts.get(p, 0) == 0]
-    twice = [p for p in people if counts.get(p, 0) > 1]
-    in_window = [p for p in twice
-                 if any(-0.1 <= k - box.first[p] <= 0.5 for k in killed_at)]
-    print(f"3. {count} signups, worker SIGKILLed {rounds} times at random: lost {len(lost)}, "
-          f"duplicated {len(twice)} ({len(in_window)} of them with a kill from 0.1 s before to "
-          f"0.5 s after SMTP accepted the first copy: SMTP's final-reply window; "
-          f"{len(twice) - len(in_window)} outside it)")
+        for proc in procs:
+            proc.stop()
+        web.stop()
+        if server:
+            server.stop()
+    return row
+
+
+def burst_row(row: Row, client: Client, sink: Sink, args, prefix: str) -> None:
+    burst = [f"{prefix}{n}@example.com" for n in range(args.signups)]
+    posts = post_all(client, burst, args.rate, 20)
+    wait_delivered(sink, posts.accepted, args.timeout)
+    row.post_p50, row.post_p95 = pct(posts.latency, 50) * 1000, pct(posts.latency, 95) * 1000
+    waits = [sink.first(a) - posts.began[a] for a in posts.accepted if sink.first(a)]
+    row.smtp_p50, row.smtp_p95 = pct(waits, 50), pct(waits, 95)
+    row.queue_peak = queue_peak(posts, sink)
+    if posts.statuses.get(200, 0) != len(burst):
+        row.note += f" burst statuses {posts.statuses}"
+    lost_and_twice(row, sink, posts.accepted)
+
+
+def lost_and_twice(row: Row, sink: Sink, addresses: list[str]) -> None:
+    row.lost += sum(1 for a in addresses if a not in sink.arrived)
+    row.duplicates += sum(1 for a in addresses if len(sink.arrived.get(a, ())) > 1)
+
+
+def run_serve(base: Path, pdf: Path, sink: Sink, args) -> Row:
+    row, port = Row("serve (default)"), free_port()
+    guide = prepare(base, pdf, args, port)
+    env = environment(sink, args, base, None)
+    url = f"http://127.0.0.1:{port}"
+    web = Process(["serve", str(guide), "--port", str(port)], base, env, base / "serve.log")
+    try:
+        web.wait_http(url, timeout=60)
+        time.sleep(2)  # the worker's start
+        pids = family(web.proc.pid)
+        before = cpu_seconds(pids)
+        burst_row(row, Client(url), sink, args, "s")
+        spent = cpu_seconds(pids) - before
+        row.cpu_ms = spent / max(1, args.signups) * 1000
+        row.note += " (cpu: web and worker, per signup)"
+        row.rss = " / ".join(f"{peak_rss_mb(pid):.0f}" for pid in pids)
+    finally:
+        web.stop()
+    return row
+
+
+def run_kills(base: Path, pdf: Path, sink: Sink, args) -> Row:
+    row, port = Row(f"kills x{args.kills}"), free_port()
+    guide = prepare(base, pdf, args, port)
+    env = environment(sink, args, base, None)
+    url = f"http://127.0.0.1:{port}"
+    web = Process(["serve", str(guide), "--port", str(port), "--workers", "0"], base, env,
+                  base / "web.log")
+    try:
+        web.wait_http(url, timeout=60)
+        people = [f"k{n}@example.com" for n in range(args.signups)]
+        posts = post_all(Client(url), people, 0, 20)
+        killed_at = []
+        for n in range(args.kills):
+            worker = Process(["worker", str(guide)], base, env, base / f"worker{n}.log")
+            time.sleep(random.uniform(2.0, 4.0))
+            worker.kill()
+            killed_at.append(time.time())
+        last = Process(["worker", str(guide)], base, env, base / "worker-last.log")
+        try:
+            wait_delivered(sink, posts.accepted, args.timeout)
+        finally:
+            last.stop()
+        lost_and_twice(row, sink, posts.accepted)
+        twice = [a for a in posts.accepted if len(sink.arrived.get(a, ())) > 1]
+        window = [a for a in twice if any(-0.1 <= k - sink.first(a) <= 0.5 for k in killed_at)]
+        row.note = f"{len(window)} of the duplicates in SMTP's final-reply window"
+    finally:
+        web.stop()
+    return row
+
+
+def default_pdf(folder: Path) -> Path:
+    from leadguide.build import build
+    shutil.copytree(ROOT / "guide", folder / "guide")
+    return build(folder / "guide", out=folder / "guide.pdf").output
+
+
+def print_rows(rows: list[Row], args) -> None:
+    mode = "link-only" if args.link else "attachment"
+    print(f"\n{args.signups} signups per phase, burst {args.rate:g}/s, {mode}, "
+          f"DKIM {'off' if args.no_dkim else 'on'}, SMTP {args.smtp_ms:g} ms/message, "
+          f"threads per worker {args.threads or 'default'}")
+    head = (f"{'run':<18}{'acc/s':>7}{'POST p50':>10}{'p95':>8}{'deliv/s':>9}"
+            f"{'->SMTP p50':>11}{'p95':>8}{'peak':>6}{'cpu ms':>8}{'dup':>5}{'lost':>5}"
+            f"  peak RSS MB; notes")
+    print(head)
+    for r in rows:
+        print(f"{r.name:<18}{r.accepted_per_s:>7.0f}{r.post_p50:>10.1f}{r.post_p95:>8.1f}"
+              f"{r.deliveries_per_s:>9.1f}{r.smtp_p50:>11.2f}{r.smtp_p95:>8.2f}"
+              f"{r.queue_peak:>6}{r.cpu_ms:>8.1f}{r.duplicates:>5}{r.lost:>5}  {r.rss}; {r.note}")
+    sys.stdout.flush()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--posts", type=int, default=2000)
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--paced", type=int, default=20)
-    parser.add_argument("--kills", type=int, default=6)
-    parser.add_argument("--kill-signups", type=int, default=150)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signups", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--queues", default="sqlite,redis")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--threads", type=int, default=0, help="threads per worker process")
+    parser.add_argument("--link", action="store_true", help="link-only: no attachment")
+    parser.add_argument("--no-dkim", action="store_true")
+    parser.add_argument("--smtp-ms", type=float, default=20.0)
+    parser.add_argument("--serve", action="store_true", help="also the default signup serve")
+    parser.add_argument("--kills", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--pdf", type=Path, help="the PDF to attach (default: build the guide)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-signup-") as folder:
         root = Path(folder)
-        import shutil
-
-        from signup_support import SAMPLE
-        shutil.copytree(SAMPLE, root / "src")
-        pdf = build(root / "src", out=root / "sample.pdf").output
-        controller, box, smtp_port = start_smtp()
-        box.arrived, box.first = {}, {}
-        original = box.handle_DATA
-
-        async def timed(server, session, envelope):
-            reply = await original(server, session, envelope)
-            if reply.startswith("250"):
-                address = envelope.rcpt_tos[0].lower()
-                box.arrived.setdefault(address, time.time())
-                box.first.setdefault(address, time.time())
-            return reply
-        box.handle_DATA = timed
+        pdf = args.pdf or default_pdf(root)
+        print(f"PDF {pdf.stat().st_size / 1e6:.2f} MB ({pdf.name}); sample guide {SAMPLE.name}")
+        sink = Sink(args.smtp_ms / 1000)
+        rows: list[Row] = []
         try:
-            web, url, _ = start(root / "a", pdf, smtp_port, ["--workers", "0"], "web")
-            try:
-                throughput(url, args.posts, args.seconds)
-            finally:
-                web.stop()
-            served, url, _ = start(root / "b", pdf, smtp_port, [], "serve")
-            try:
-                paced(url, box, args.paced)
-            finally:
-                served.stop()
-            web, url, guide = start(root / "c", pdf, smtp_port, ["--workers", "0"], "web2")
-            try:
-                kills(root / "c", guide, url, box, smtp_port, args.kill_signups, args.kills)
-            finally:
-                web.stop()
+            for queue in args.queues.split(","):
+                for workers in map(int, args.workers.split(",")):
+                    name = f"{queue} {workers}w"
+                    sink.reset()
+                    rows.append(run_workers(name, root / name.replace(" ", "-"), pdf, sink,
+                                            args, workers, queue == "redis"))
+                    print_rows(rows[-1:], args)
+            if args.serve:
+                sink.reset()
+                rows.append(run_serve(root / "serve", pdf, sink, args))
+            if args.kills:
+                sink.reset()
+                rows.append(run_kills(root / "kills", pdf, sink, args))
         finally:
-            controller.stop()
+            sink.stop()
+        print_rows(rows, args)
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     main()

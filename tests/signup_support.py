@@ -1,3 +1,4 @@
+# LEAD NOTE for the helper: read /work/wt/h-delivery/LEAD-NOTES.md first (working rules, PYTHONPATH, deadline); remove this line.
 """Real parts for the signup tests: a guide with a signup section, an SMTP server (aiosmtpd),
 the service as a real process, and HTTP calls as a browser or a script would make them."""
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Mailbox:
         self.delay = 0.0
         self.stall_after: int | None = None
         self.stalled = threading.Event()
+        self.before_reply = None  # called after the message is in, before the 250
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, options):
@@ -83,6 +85,8 @@ class Mailbox:
             self.raw.append(envelope.original_content)
             self.messages.append(email.message_from_bytes(envelope.original_content,
                                                           policy=default))
+        if self.before_reply:
+            self.before_reply()
         return "250 2.0.0 Accepted"
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
@@ -117,6 +121,8 @@ def service_env(smtp_port: int, **extra: str) -> dict[str, str]:
 
 class Process:
     """``leadguide signup serve`` or ``worker`` as a real process, output in a log file."""
+
+    command = [sys.executable, "-m", "leadguide", "signup"]
 
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str], log: Path,
                  preexec_fn=None):
@@ -185,3 +191,50 @@ def signup_many(base: str, addresses: list[str], wait: float = 0.35) -> list[int
     time.sleep(wait)
     return [signup(base, address, wait=0, fresh_token=render)[0]
             for address, render in zip(addresses, tokens)]
+
+
+class RedisServer:
+    """A real redis-server on a free port, with or without AOF; killed and started again on
+    the same port and folder (so with AOF it comes back with its data)."""
+
+    def __init__(self, folder: Path, aof: bool = False):
+        self.folder, self.aof, self.port = folder, aof, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        import redis
+        server = shutil.which("redis-server")
+        if server is None:
+            raise AssertionError("redis-server is missing: run scripts/system-deps.sh test")
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if self.aof
+                       else ["--appendonly", "no"])
+        self.proc = subprocess.Popen([server, "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", *persistence, "--dir", str(self.folder)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except (redis.ConnectionError, redis.BusyLoadingError):
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    def client(self):
+        import redis
+        return redis.Redis.from_url(self.url, decode_responses=True)

@@ -283,3 +283,29 @@ def test_a_guides_email_template_runs_in_the_sandbox(guide, tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert (code, out.exists()) == (1, False), err
     assert "welcome.txt:2:" in err and "Traceback" not in err and "pwned" not in err
+
+
+@pytest.mark.parametrize("name", ["Jane Doe", "Zoë Ünïcode-Ωmega", ""])
+def test_the_pdf_spliced_in_gives_the_email_packages_bytes(guide, name):
+    """compose() encodes the PDF once and splices it in; the message is the same, byte for
+    byte, as the email package's own serialisation (the same boundaries drawn)."""
+    import random
+    from datetime import datetime, timezone
+
+    from leadguide.email.message import PersonalLinks, compose
+    config, settings, pdf = guide
+    attachment = prepare_attachment(config, settings, pdf)
+    person = recipient("zoe@example.com", name)
+    links = PersonalLinks("https://guide.example.com/unsubscribe/t0ken",
+                          "https://guide.example.com/download/d0wn")
+    now = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+    compose(config, settings, person, attachment, now, links)  # templates compiled first
+    random.seed(7)
+    whole = build_message(config, settings, person, attachment, now, links).as_bytes(policy=SMTP)
+    random.seed(7)
+    assert compose(config, settings, person, attachment, now, links).data == whole
+    random.seed(8)
+    linked = compose(config, settings, person, None, now, links).data
+    random.seed(8)
+    assert linked == build_message(config, settings, person, None, now, links).as_bytes(
+        policy=SMTP)

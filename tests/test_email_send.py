@@ -603,3 +603,41 @@ def test_a_send_log_with_another_schema_is_refused_and_an_old_one_upgraded(tmp_p
     db.close()
     with SendLog(old, "sample") as log:
         assert log.entry("a@example.com").ambiguous  # the old 'sending' may have been delivered
+
+
+# Per-message work done once; DKIM like the service; a connection kept and reopened
+
+def test_email_send_signs_with_dkim_when_configured(guide, server, tmp_path):
+    import base64
+
+    import dkim
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
+                   capture_output=True)
+    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                            check=True, capture_output=True).stdout
+    env = {"LEADGUIDE_DKIM_KEY_FILE": str(key), "LEADGUIDE_DKIM_SELECTOR": "lg"}
+    summary = run(plan(guide, tmp_path, server, to="jane@example.com", env=env))
+    assert summary.sent == 1
+    [received] = server.recorder.messages
+    assert received.data.startswith(b"DKIM-Signature:")
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    assert dkim.verify(received.data, dnsfunc=lambda name, timeout=5: record
+                       if name == b"lg._domainkey.example.com." else None)
+    pdf = next(p for p in received.message.walk() if p.get_content_type() == "application/pdf")
+    assert pdf.get_content() == pdf_of(guide).read_bytes()
+
+
+def test_a_kept_connection_the_server_closed_is_opened_again_at_once(guide, server):
+    config = load_config(guide)
+    settings = load_email_settings(config)
+    people = [recipient(f"p{n}@example.com") for n in range(2)]
+    messages = [build_message(config, settings, person, None) for person in people]
+    with SmtpTransport(server.settings()) as smtp:
+        assert send(messages[0], smtp=smtp, retry=RetryPolicy(attempts=1)).status == SENT
+        server.controller.stop()  # closes the connection the transport keeps
+        server.controller = Controller(server.recorder, hostname="127.0.0.1", port=server.port)
+        server.controller.start()
+        delivery = send(messages[1], smtp=smtp, retry=RetryPolicy(attempts=1))
+    assert (delivery.status, delivery.tries) == (SENT, 1)
+    assert server.recorder.count() == {"p0@example.com": 1, "p1@example.com": 1}

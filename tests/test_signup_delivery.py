@@ -2,13 +2,26 @@
 Redis queue with two workers, against a real redis-server started here."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import redis
-from signup_support import Process, free_port, make_guide, service_env, signup_many, start_smtp
+from signup_support import (
+    Process,
+    free_port,
+    make_guide,
+    request,
+    service_env,
+    signup_many,
+    start_smtp,
+)
 
 from leadguide.email.send import RetryPolicy
 from leadguide.signup.ledger import FAILED, SENT
@@ -147,13 +160,156 @@ def test_redis_queue_with_two_workers_sends_each_once(tmp_path, built_sample, sm
         box.wait_for(len(people), timeout=30)
         time.sleep(1.0)
         assert box.counts() == {address: 1 for address in people}
+        with sqlite3.connect(tmp_path / "build" / "sample.signup.sqlite") as db:
+            states = db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")
+            assert dict(states.fetchall()) == {SENT: 12}  # the durable record is SQLite
         client = redis.Redis.from_url(redis_url, decode_responses=True)
-        keys = client.smembers("leadguide:sample:deliveries")
-        assert {client.hget(key, "state") for key in keys} == {SENT} and len(keys) == 12
+        assert [key for key in client.keys("*") if not key.startswith("huey.")] == []
         owners = {line for n in (1, 2) for line in (tmp_path / f"worker{n}.log").read_text()
                   .splitlines() if line.startswith("Worker:")}
         assert len(owners) == 1 and "Redis" in owners.pop()
     finally:
         for worker in workers:
             worker.stop()
+        web.stop()
+
+
+def test_a_quota_refusal_pauses_the_queue_not_each_person(tmp_path, built_sample, smtp,
+                                                          monkeypatch):
+    box, port = smtp
+    guide = make_guide(tmp_path, built_sample[0].output, free_port(),
+                       "  quota_wait_seconds: 0.5\n")
+    monkeypatch.chdir(tmp_path)
+    service = open_service(guide, env=service_env(port))
+    mailer = make_mailer(service, env=service_env(port))
+    mailer.schedule = lambda payload, delay: None
+    people = [Payload("sample", WELCOME, f"q{n}@example.com", "") for n in range(7)]
+    for payload in people:
+        service.ledger.add(payload)
+    box.data_replies = ["454 4.7.0 Daily message quota exceeded"]
+    outcomes = [mailer.deliver(payload) for payload in people]
+    assert outcomes == ["waiting"] + ["paused"] * 6  # one refusal; nobody else tried
+    assert box.messages == [] and box.data_replies == []
+    details = {_record(service, p.address)[2] for p in people[1:]}
+    assert len(details) == 1 and details.pop().startswith("the queue is paused")
+    time.sleep(0.6)
+    assert [mailer.deliver(payload) for payload in people] == [SENT] * 7
+    assert box.counts() == {p.address: 1 for p in people}
+    mailer.close()
+    service.close()
+
+
+def test_send_rate_is_kept_by_all_workers_together(tmp_path, built_sample, smtp, monkeypatch):
+    box, port = smtp
+    guide = make_guide(tmp_path, built_sample[0].output, free_port(),
+                       "  send_rate:\n    per_second: 4\n    per_day: 5\n")
+    monkeypatch.chdir(tmp_path)
+    env = service_env(port)
+    service, other = open_service(guide, env=env), open_service(guide, env=env)
+    waits: list[float] = []
+    mailers = [make_mailer(s, env=env) for s in (service, other)]  # two workers' own ledgers
+    for mailer in mailers:
+        mailer.schedule = lambda payload, delay: None
+        mailer.sleep = waits.append
+    people = [Payload("sample", WELCOME, f"n{n}@example.com", "") for n in range(6)]
+    for payload in people:
+        service.ledger.add(payload)
+    outcomes = [mailers[n % 2].deliver(payload) for n, payload in enumerate(people)]
+    assert outcomes == [SENT] * 5 + ["paused"]  # 5 a day, counted across both workers
+    assert len(waits) >= 3 and sum(waits) >= 0.5  # slots 0.25 s apart, shared: a queue
+    assert _record(service, "n5@example.com")[2].startswith(
+        "the queue is paused: signup.send_rate: 5 a day reached")
+    assert len(box.messages) == 5
+    for mailer in mailers:
+        mailer.close()
+    service.close()
+    other.close()
+
+
+def test_serve_sends_from_a_worker_process_of_its_own(tmp_path, built_sample, smtp):
+    box, smtp_port = smtp
+    port = free_port()
+    guide = make_guide(tmp_path, built_sample[0].output, port)
+    web = Process(["serve", str(guide), "--port", str(port)], tmp_path, service_env(smtp_port),
+                  tmp_path / "serve.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        web.wait_http(url)
+        children = _children(web.proc.pid)
+        assert len(children) == 1 and b"signup\0worker" in _cmdline(children[0])
+        assert signup_many(url, ["w1@example.com"]) == [200]
+        box.wait_for(1)
+        os.kill(children[0], signal.SIGKILL)  # the worker dies: serve starts another
+        deadline = time.monotonic() + 20
+        while not [c for c in _children(web.proc.pid) if c != children[0]]:
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        assert signup_many(url, ["w2@example.com"]) == [200]
+        box.wait_for(2)
+        (worker,) = _children(web.proc.pid)
+        web.kill()  # and when serve is killed, its worker goes too
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{worker}").exists() and _state(worker) != "Z":
+            assert time.monotonic() < deadline, "the worker outlived serve"
+            time.sleep(0.1)
+        assert box.counts() == {"w1@example.com": 1, "w2@example.com": 1}
+    finally:
+        web.stop()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and stat[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def test_the_queue_is_visible_in_healthz_stats_and_the_log(tmp_path, built_sample, smtp):
+    box, smtp_port = smtp
+    port = free_port()
+    guide = make_guide(tmp_path, built_sample[0].output, port, "  alert_after_seconds: 0.5\n")
+    env = service_env(smtp_port, LEADGUIDE_SWEEP_SECONDS="0.3")
+    web = Process(["serve", str(guide), "--port", str(port), "--workers", "0"], tmp_path, env,
+                  tmp_path / "serve.log")
+    url = f"http://127.0.0.1:{port}"
+    worker = None
+    try:
+        web.wait_http(url)
+        assert signup_many(url, ["v1@example.com", "v2@example.com"]) == [200, 200]
+        time.sleep(0.6)
+        status, body, headers = request(url + "/healthz")
+        health = json.loads(body)
+        assert status == 200 and health["ok"] and "json" in str(headers).lower()
+        queue = health["queue"]
+        assert (queue["depth"], queue["waiting"], queue["sent_last_minute"]) == (2, 2, 0)
+        assert queue["oldest_seconds"] >= 0.5 and queue["paused_until"] is None
+        stats = subprocess.run([*Process.command, "stats", str(guide)], cwd=tmp_path, env=env,
+                               capture_output=True, text=True)
+        assert "queue: 2 owed (2 waiting, 0 to retry, 0 sending)" in stats.stdout
+        box.stall_after = 0  # the server hangs: the worker cannot keep up
+        worker = Process(["worker", str(guide)], tmp_path, env, tmp_path / "worker.log")
+        deadline = time.monotonic() + 20
+        while "the oldest queued email has waited" not in (tmp_path / "worker.log").read_text():
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.1)
+    finally:
+        if worker:
+            worker.kill()
         web.stop()

@@ -18,7 +18,7 @@ from leadguide.email.settings import load_email_settings
 from leadguide.errors import GuideError
 from leadguide.guide.config import load_config
 from leadguide.signup.app import create_app
-from leadguide.signup.dkim import dkim_signer
+from leadguide.email.dkim import dkim_signer
 from leadguide.signup.imports import read_export
 from leadguide.signup.ratelimit import Limit, SqliteLimits, parse_limit
 from leadguide.signup.report import safe_cell

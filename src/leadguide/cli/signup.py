@@ -31,8 +31,8 @@ def signup_group() -> None:
 @click.option("--port", default=8100, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0 picks a free one).")
 @click.option("--workers", default=None, type=click.IntRange(0, 32),
-              help="Worker threads sending email in this process (default 2; 0 with a Redis "
-                   "queue, whose workers run as `leadguide signup worker`).")
+              help="Threads of the worker process serve starts to send email (default 4; 0 "
+                   "with a Redis queue, whose workers run as `leadguide signup worker`).")
 @_DEV
 def serve_command(guide_dir: Path, host: str, port: int, workers: int | None, dev: bool) -> None:
     """Serve the signup form and deliver the guide to each new subscriber.
@@ -51,7 +51,7 @@ def serve_command(guide_dir: Path, host: str, port: int, workers: int | None, de
     base = f"http://{host}:{port}" if dev and port else None
     service = open_service(guide_dir, dev=dev, base_url=base if dev else None)
     _announce(service)
-    count = workers if workers is not None else (0 if service.secrets.queue_url else 2)
+    count = workers if workers is not None else (0 if service.secrets.queue_url else 4)
     serve(service, host, port, count,
           ready=lambda url: click.echo(f"Signup form: {url}  (Ctrl-C to stop)", err=True))
 
@@ -66,11 +66,13 @@ def _announce(service) -> None:
 
 @signup_group.command("worker")
 @_GUIDE
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
-              help="Worker threads in this process.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 32),
+              help="Worker threads in this process (each keeps one SMTP connection).")
+@click.option("--base-url", hidden=True, help="The links' address (serve --dev passes its own).")
 @_DEV
-def worker_command(guide_dir: Path, workers: int, dev: bool) -> None:
-    """Deliver queued emails (for a Redis queue, or `serve --workers 0`).
+def worker_command(guide_dir: Path, workers: int, base_url: str | None, dev: bool) -> None:
+    """Deliver queued emails (for a Redis queue, or `serve --workers 0`). Run it on the
+    machine that holds the signup database.
 
     \b
     Example:
@@ -78,7 +80,7 @@ def worker_command(guide_dir: Path, workers: int, dev: bool) -> None:
     """
     from ..signup.runner import work
     from ..signup.service import open_service
-    service = open_service(guide_dir, dev=dev)
+    service = open_service(guide_dir, dev=dev, base_url=base_url)
     click.echo(f"Worker: {workers} threads, queue "
                f"{'Redis' if service.secrets.queue_url else service.settings.queue_path}",
                err=True)
@@ -106,32 +108,31 @@ def embed_command(guide_dir: Path) -> None:
 
 
 def _store_and_ledger(guide_dir: Path):
-    import os
-
     from ..email.message import guide_key
     from ..guide.config import load_config
-    from ..signup.ledger import open_ledger
+    from ..signup.ledger import Ledger
     from ..signup.settings import load_signup_settings
     from ..signup.store import Store
     config = load_config(guide_dir)
     settings = load_signup_settings(config)
-    ledger = open_ledger(os.environ.get("LEADGUIDE_QUEUE_URL"), settings.database,
-                         f"leadguide:{guide_key(config)}")
-    return Store(settings.database), ledger, guide_key(config)
+    store = Store(settings.database)
+    return store, Ledger(store), guide_key(config)
 
 
 @signup_group.command("stats")
 @_GUIDE
 def stats_command(guide_dir: Path) -> None:
-    """Signups, confirmed, sent, failed, unsubscribed and downloads, per day (UTC).
+    """Signups, confirmed, sent, failed, unsubscribed and downloads, per day (UTC), and
+    the queue now: emails owed, the longest wait, sent in the last minute, failures.
 
     \b
     Example:
       leadguide signup stats guide
     """
-    from ..signup.report import daily_stats, stats_table
+    from ..signup.report import daily_stats, queue_lines, stats_table
     store, ledger, guide = _store_and_ledger(guide_dir)
-    for line in stats_table(daily_stats(store, ledger, guide)):
+    for line in stats_table(daily_stats(store, ledger, guide)) + [""] + queue_lines(
+            ledger.stats()):
         click.echo(line)
 
 
@@ -174,11 +175,10 @@ def suppress_command(guide_dir: Path, import_path: Path, reason: str | None) -> 
     from ..signup.imports import read_export
     from ..signup.tokens import address_id
     imported = read_export(import_path, reason)
-    store, ledger, _ = _store_and_ledger(guide_dir)
+    store, _, _ = _store_and_ledger(guide_dir)
     added = 0
     for address, why in imported.addresses:
         added += store.suppress(address_id(address), address, why, f"import:{import_path.name}")
-        ledger.suppress(address_id(address))
     for problem in imported.problems:
         click.secho(f"skipped row: {problem}", fg="yellow", err=True)
     click.echo(f"Suppressed {added} new addresses ({len(imported.addresses) - added} already "

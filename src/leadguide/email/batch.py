@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 from ..guide.config import GuideConfig
 from .errors import RecipientError, SmtpError
-from .message import Attachment, PersonalLinks, build_message, guide_key
+from .message import Attachment, Composed, PersonalLinks, build_message, compose, guide_key
 from .recipients import Recipient
 from .send import RetryPolicy, Transport, send
 from .sendlog import DEFERRED, FAILED, SENDING, SENT, Entry, SendLog, read_states
@@ -69,10 +69,19 @@ class Job:
     # From the signup service, when the guide has one: its suppression list, its signed links.
     suppressed: Callable[[str], bool] | None = None
     links: Callable[[Recipient], PersonalLinks] | None = None
+    sign: Callable[[bytes], bytes] | None = None  # DKIM, when LEADGUIDE_DKIM_* is set
 
     def message(self, person: Recipient):
         links = self.links(person) if self.links else None
         return build_message(self.config, self.settings, person, self.attachment, links=links)
+
+    def compose(self, person: Recipient) -> Composed:
+        """The message as sent: the PDF spliced in (encoded once), signed when configured."""
+        links = self.links(person) if self.links else None
+        composed = compose(self.config, self.settings, person, self.attachment, links=links)
+        if self.sign:
+            return Composed(composed.message, self.sign(composed.data))
+        return composed
 
 
 Report = Callable[[Outcome], None]
@@ -102,7 +111,8 @@ def _one(job: Job, log: SendLog, person: Recipient, transport: Transport, report
     done = _suppressed(job, person) or _already_done(job, entry, person)
     if done:
         return done
-    message = job.message(person)
+    composed = job.compose(person)
+    message = composed.message
     pace.wait()
     resend = entry is not None and entry.ambiguous
     if resend:  # said before sending: a run killed now must not hide that it was resent
@@ -110,7 +120,8 @@ def _one(job: Job, log: SendLog, person: Recipient, transport: Transport, report
     log.mark_sending(person.key, person.address, message["Message-ID"])
     delivery = send(message, smtp=transport, retry=job.retry,
                     before_dot=lambda: log.mark_data_end(person.key),
-                    before_retry=lambda ambiguous: log.mark(person.key, SENDING, "", ambiguous))
+                    before_retry=lambda ambiguous: log.mark(person.key, SENDING, "", ambiguous),
+                    data=composed.data)
     log.mark(person.key, delivery.status, delivery.detail,
              data_end=delivery.ambiguous and delivery.status != SENT)
     return Outcome(person, delivery.status, delivery.detail,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-import re
 import smtplib
 import socket
 import ssl
@@ -34,9 +33,10 @@ class Dropped(Exception):
 
     ``after_dot``: the final dot of DATA had gone out, so the server may have the message."""
 
-    def __init__(self, detail: str, opening: bool = False, after_dot: bool = False):
+    def __init__(self, detail: str, opening: bool = False, after_dot: bool = False,
+                 sent_data: bool = False):
         super().__init__(detail)
-        self.opening, self.after_dot = opening, after_dot
+        self.opening, self.after_dot, self.sent_data = opening, after_dot, sent_data
 
 
 Hook = Callable[[], None]
@@ -77,15 +77,16 @@ class Delivery:
 
 def send(message: EmailMessage, smtp: Transport, retry: RetryPolicy = RetryPolicy(),
          before_dot: Hook = lambda: None,
-         before_retry: Callable[[bool], None] = lambda ambiguous: None) -> Delivery:
+         before_retry: Callable[[bool], None] = lambda ambiguous: None,
+         data: bytes | None = None) -> Delivery:
     """Deliver one message; temporary failures are retried, permanent ones returned as FAILED.
 
     ``before_dot`` runs right before each final dot of DATA, ``before_retry(ambiguous)`` before
     each retry (for the send log; ambiguous: an earlier try may have been delivered). Raises SmtpError when the server cannot be used at all (bad
     login or TLS, or unreachable after every retry): then no message can go out and the batch
-    should stop.
+    should stop. ``data``: the message as sent, when already made (composed, signed).
     """
-    data = message.as_bytes(policy=SMTP)
+    data = message.as_bytes(policy=SMTP) if data is None else data
     sender = message["From"].addresses[0].addr_spec
     recipient = message["To"].addresses[0].addr_spec
     problem: Exception | None = None
@@ -133,13 +134,25 @@ class SmtpTransport:
 
     def transaction(self, sender: str, recipient: str, data: bytes,
                     before_dot: Hook = lambda: None) -> None:
-        client = self._client or self._open()
-        dot = False
+        """One message. A connection kept open since the last one that turns out closed (the
+        server's idle timeout) before any of this message went out is opened again at once."""
+        if self._client is not None:
+            try:
+                return self._transaction(self._client, sender, recipient, data, before_dot)
+            except Dropped as dropped:
+                if dropped.after_dot or dropped.sent_data:
+                    raise
+        return self._transaction(self._open(), sender, recipient, data, before_dot)
+
+    def _transaction(self, client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
+                     before_dot: Hook) -> None:
+        dot = sent_data = False
         try:
             self._expect(client.mail(sender), "MAIL FROM", (250,))
             self._expect(client.rcpt(recipient), "RCPT TO", (250, 251))
             client.putcmd("data")
             self._expect(client.getreply(), "DATA", (354,))
+            sent_data = True
             client.send(_dot_stuffed(data))
             before_dot()
             dot = True
@@ -147,7 +160,8 @@ class SmtpTransport:
             self._expect(client.getreply(), "end of DATA", (250,))
         except (OSError, smtplib.SMTPException) as error:
             self._drop()
-            raise Dropped(f"connection lost: {_describe(error)}", after_dot=dot) from None
+            raise Dropped(f"connection lost: {_describe(error)}", after_dot=dot,
+                          sent_data=sent_data) from None
         except BaseException:  # e.g. the send log failed mid-DATA: never finish that message
             self._drop()
             raise
@@ -229,8 +243,11 @@ class SmtpTransport:
 
 
 def _dot_stuffed(data: bytes) -> bytes:
-    """The message as DATA sends it, without the final ``.`` line (as smtplib.SMTP.data)."""
-    body = re.sub(rb"(?m)^\.", b"..", data)
+    """The message as DATA sends it, without the final ``.`` line (as smtplib.SMTP.data).
+    (bytes.replace, not a regular expression: the same lines, a tenth of the time.)"""
+    body = data.replace(b"\n.", b"\n..")
+    if body.startswith(b"."):
+        body = b"." + body
     return body if body.endswith(b"\r\n") else body + b"\r\n"
 
 

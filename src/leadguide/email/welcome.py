@@ -1,13 +1,15 @@
 """The email commands' library side: write one welcome .eml, or plan and run a send."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..build import Progress
 from ..guide.config import GuideConfig, load_config
 from .batch import Job, Report, Summary, dry_run, send_batch
+from .dkim import dkim_signer
 from .errors import EmailError, RecipientError
 from .message import Attachment, build_message, guide_key, prepare_attachment, write_eml
 from .recipients import Recipient, read_list, recipient
@@ -62,7 +64,8 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
               log_path: Path | None = None, retry_failed: bool = False,
               retry: RetryPolicy = RetryPolicy(), smtp: SmtpSettings | None = None,
               pdf: Path | None = None, progress: Progress | None = None,
-              hooks: Callable[[GuideConfig], tuple] | None = None) -> Plan:
+              hooks: Callable[[GuideConfig], tuple] | None = None,
+              env: Mapping[str, str] | None = None) -> Plan:
     """Check the guide, the recipients and the SMTP settings, and ready the PDF.
 
     ``hooks(config) -> (suppressed, links)`` lets the signup service add its suppression list
@@ -75,7 +78,9 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
     attachment = prepare_attachment(config, settings, pdf, progress)
     log = log_path or settings.send_log or _default_log(config)
     suppressed, links = hooks(config) if hooks else (None, None)
-    job = Job(config, settings, attachment, log, rate, retry, retry_failed, suppressed, links)
+    sign = dkim_signer(os.environ if env is None else env, settings)  # as the service signs
+    job = Job(config, settings, attachment, log, rate, retry, retry_failed, suppressed, links,
+              sign)
     return Plan(job, people, smtp, dry, rejected, duplicates)
 
 

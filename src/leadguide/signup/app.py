@@ -22,7 +22,7 @@ from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, Plain
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import SignupError
+from .errors import SignupError, Unavailable
 from .form import Refused, check_fields, check_traps
 from .identity import Network, canonical_mailbox, client_ip, network_key
 from .pages import Pages
@@ -88,7 +88,8 @@ def create_app(service: Service) -> Starlette:
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={ClientDisconnect: _client_left})
+                    exception_handlers={ClientDisconnect: _client_left,
+                                        Unavailable: lambda request, exc: _unavailable(web, request)})
     app.router.redirect_slashes = False  # it builds the address from the Host header
     return app
 
@@ -96,6 +97,16 @@ def create_app(service: Service) -> Starlette:
 async def _client_left(request: Request, exc: Exception) -> Response:
     """The client left (or was cut off for sending too slowly) mid-body: no one to answer."""
     return Response(status_code=400)
+
+
+def _unavailable(web: Web, request: Request) -> Response:
+    """The database could not be written (nothing was saved): 503, try again. A signup
+    retried is then a first signup, with its email."""
+    headers = {**_NO_STORE, "Retry-After": "10"}
+    text = "We could not save that just now. Please try again in a moment."
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"ok": False, "error": text, "retry": True}, 503, headers=headers)
+    return HTMLResponse(web.pages.note("Please try again", text), 503, headers=headers)
 
 
 # ----- the form and /subscribe -----
@@ -335,7 +346,14 @@ def _gone(web: Web, text: str) -> Response:
 
 
 async def health(web: Web, request: Request) -> Response:
-    return PlainTextResponse("ok\n")
+    """The service and its queue: emails owed, the longest wait, sent in the last minute,
+    failures (JSON, for a monitor)."""
+    try:
+        stats = await run_in_threadpool(web.service.ledger.stats)
+    except Exception as exc:  # noqa: BLE001 - the database unreadable: say so, no traceback
+        return JSONResponse({"ok": False, "error": f"cannot read the signup database: {exc}"},
+                            503, headers=_NO_STORE)
+    return JSONResponse({"ok": True, "queue": stats.as_dict()}, headers=_NO_STORE)
 
 
 # ----- middleware -----

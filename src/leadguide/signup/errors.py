@@ -10,3 +10,13 @@ class SignupError(GuideError):
 
 class ImportProblem(GuideError):
     """A row of a suppression export that could not be read."""
+
+
+class Unavailable(Exception):
+    """The signup database cannot be written just now (locked past the wait, the disk full or
+    read-only): nothing was saved, and the same request made again later can succeed. The web
+    side answers 503 with Retry-After."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"the signup database cannot be written just now: {detail}")
+        self.detail = detail

@@ -9,7 +9,6 @@ from ..email.message import PersonalLinks, guide_key
 from ..email.recipients import Recipient
 from ..guide.config import GuideConfig
 from .errors import SignupError
-from .ledger import RedisLedger
 from .settings import load_signup_settings
 from .store import Store
 from .tasks import Links
@@ -24,12 +23,9 @@ def email_send_hooks(config: GuideConfig, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     settings = load_signup_settings(config)
     store = Store(settings.database)
-    queue_url = env.get("LEADGUIDE_QUEUE_URL")
-    remote = RedisLedger(queue_url, f"leadguide:{guide_key(config)}") if queue_url else None
 
     def suppressed(address: str) -> bool:
-        ident = address_id(address)
-        return store.is_suppressed(ident) or bool(remote and remote.suppressed(ident))
+        return store.is_suppressed(address_id(address))
 
     secret = env.get("LEADGUIDE_SECRET")
     if not secret or not settings.base_url:

@@ -1,26 +1,32 @@
 """The job queue (Huey): SQLite storage by default, Redis when LEADGUIDE_QUEUE_URL says so.
 
-Two jobs: ``deliver`` (one email, see tasks.py) and a sweep, every minute and when a worker
-starts, that queues again whatever the ledger says is owed but may have lost its job (a worker
-killed mid-job, a crash between the signup and its job). A job queued twice is harmless: the
-ledger lets only one of them send.
+One job, ``deliver`` (one email, see tasks.py). The queue only carries jobs: what is owed and
+what became of it is the ledger's (the signup database), so a queue that loses its jobs (Redis
+restarted without persistence, a worker killed between taking a job and claiming it, a process
+that died between a signup's commit and its job) loses no email: each worker process runs a
+sweeper thread that, one process at a time (a lock in the database), queues again what the
+ledger owes and the queue cannot hold any more (``Ledger.lost``). A job queued twice is
+harmless: the ledger lets only one of them send.
 """
 from __future__ import annotations
 
 import logging
-import signal
+import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, SqliteHuey
 
-from .ledger import Ledger
+from .ledger import Ledger, Complaints
 from .settings import Secrets, SignupSettings
 from .store import Payload
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-SWEEP_GRACE = 60.0  # seconds a queued job may wait before the sweep queues it again
+SWEEP_EVERY = 10.0  # seconds between sweeps
+SWEEP_GRACE = 10.0  # seconds a job may be out of order (or late) before it counts as lost
+
+log = logging.getLogger("leadguide.signup")
 
 
 def make_huey(name: str, settings: SignupSettings, secrets: Secrets) -> Huey:
@@ -38,25 +44,103 @@ class Queue:
     _deliver: Callable | None = None
 
     def bind(self, deliver: Callable[[Payload], object]) -> None:
-        """Register the jobs; the web side and the workers both call this, with the same names."""
-        def run(fields: dict[str, str]) -> object:
+        """Register the job; the web side and the workers both call this, with the same name."""
+        def run(fields: dict) -> object:
+            fields = dict(fields)
+            fields.pop("queued_at", None)
             return deliver(Payload(**fields))
 
         self._deliver = self.huey.task(name="leadguide.signup.deliver")(run)
-        self.huey.periodic_task(crontab(minute="*"), name="leadguide.signup.sweep")(
-            lambda: self.sweep(SWEEP_GRACE))
 
     def enqueue(self, payload: Payload) -> None:
-        self._deliver(payload.as_dict())
+        self._deliver({**payload.as_dict(), "queued_at": time.time()})
 
     def schedule(self, payload: Payload, delay: float) -> None:
-        self._deliver.schedule(args=(payload.as_dict(),), delay=delay)
+        # Huey puts it on the queue with its time, and a consumer moves it to the schedule;
+        # queued_at is when it went on the queue, as for any job (see Ledger.lost).
+        self._deliver.schedule(args=({**payload.as_dict(), "queued_at": time.time()},),
+                               delay=delay)
 
-    def sweep(self, grace: float) -> int:
-        owed = self.ledger.due(self.lease, grace)
-        for payload in owed:
+    def head(self) -> float | None:
+        """When the oldest job still on the queue was queued; None: the queue is empty."""
+        try:
+            tasks = self.huey.pending(limit=1)
+        except Exception as exc:  # noqa: BLE001 - an unreadable job: lose nothing, guess old
+            if "connect" in str(exc).lower() or "redis" in type(exc).__module__:
+                raise
+            return 0.0
+        if not tasks:
+            return None
+        args = tasks[0].args
+        if args and isinstance(args[0], dict):
+            return float(args[0].get("queued_at", 0) or 0)
+        return 0.0
+
+    def depth(self) -> int:
+        return self.huey.pending_count()
+
+    def sweep(self, grace: float = SWEEP_GRACE) -> int:
+        """Queue again what the ledger owes and the queue lost; how many."""
+        lost = self.ledger.lost(self.lease, grace, self.head())
+        for payload in lost:
             self.enqueue(payload)
-        return len(owed)
+        return len(lost)
+
+
+class Sweeper:
+    """Every ``every`` seconds, in one worker process at a time: the sweep, the ledger's old
+    send counts pruned, and a warning when the oldest email has waited longer than
+    ``alert_after`` seconds (signup.alert_after_seconds)."""
+
+    def __init__(self, queue: Queue, owner: str, alert_after: float,
+                 every: float = SWEEP_EVERY, grace: float = SWEEP_GRACE):
+        self.queue, self.owner, self.alert_after = queue, owner, alert_after
+        self.every, self.grace = every, grace
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="leadguide-sweeper", daemon=True)
+        self._complaints = Complaints()
+        self._alerted = 0.0
+
+    def start(self) -> Sweeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while True:
+            self.once()
+            if self._stop.wait(self.every):
+                return
+
+    def once(self) -> int:
+        ledger = self.queue.ledger
+        try:
+            if not ledger.take_lock("sweep", self.owner, self.every * 3):
+                return 0
+            swept = self.queue.sweep(self.grace)
+            if swept:
+                log.warning("queued again %d email(s) whose job was lost or late", swept)
+            ledger.prune()
+            self._alert(ledger)
+            return swept
+        except Exception as exc:  # noqa: BLE001 - the queue or database down: next time
+            self._complaints.say(f"the sweep could not run: {type(exc).__name__}: {exc}")
+            return 0
+
+    def _alert(self, ledger: Ledger) -> None:
+        stats = ledger.stats()
+        now = time.monotonic()
+        if stats.oldest_seconds > self.alert_after and now - self._alerted > 60:
+            self._alerted = now
+            log.warning("the oldest queued email has waited %.0f s (signup.alert_after_seconds "
+                        "is %g): %d waiting, %d sent in the last minute%s",
+                        stats.oldest_seconds, self.alert_after, stats.waiting,
+                        stats.sent_last_minute,
+                        f"; the queue is paused: {stats.pause_reason}"
+                        if stats.paused_until > time.time() else "")
 
 
 def make_consumer(queue: Queue, workers: int):
@@ -64,28 +148,26 @@ def make_consumer(queue: Queue, workers: int):
     leaves within a second."""
     return queue.huey.create_consumer(workers=workers, worker_type="thread",
                                       initial_delay=0.05, backoff=1.5, max_delay=0.5,
-                                      periodic=True, check_worker_health=True)
+                                      periodic=False, check_worker_health=True)
 
 
-def start_consumer(queue: Queue, workers: int):
-    """Start the consumer's threads beside the web server; ``stop()`` ends them."""
-    queue.sweep(grace=0)
-    consumer = make_consumer(queue, workers)
-    main = threading.current_thread() is threading.main_thread()
-    saved = {sig: signal.getsignal(sig) for sig in _SIGNALS} if main else {}
+def sweep_seconds() -> float:
+    """SWEEP_EVERY, or LEADGUIDE_SWEEP_SECONDS (the tests' shorter sweeps)."""
     try:
-        consumer.start()
-    except ValueError:  # not the main thread: Huey cannot set its signal handlers there
-        pass
-    for sig, handler in saved.items():  # the web server handles signals, not Huey
-        signal.signal(sig, handler)
-    return consumer
+        return max(0.2, float(os.environ.get("LEADGUIDE_SWEEP_SECONDS", SWEEP_EVERY)))
+    except ValueError:
+        return SWEEP_EVERY
 
 
-def run_consumer(queue: Queue, workers: int) -> None:
+def run_consumer(queue: Queue, workers: int, owner: str, alert_after: float) -> None:
     """``leadguide signup worker``: run until SIGINT (finish jobs) or SIGTERM."""
-    queue.sweep(grace=0)
-    make_consumer(queue, workers).run()
+    sweeper = Sweeper(queue, owner, alert_after, sweep_seconds(), sweep_seconds())
+    sweeper.once()
+    sweeper.start()
+    try:
+        make_consumer(queue, workers).run()
+    finally:
+        sweeper.stop()
 
 
 def quiet_huey() -> None:

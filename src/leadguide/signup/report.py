@@ -10,7 +10,7 @@ from typing import Iterable
 import redis
 
 from .errors import SignupError
-from .ledger import Ledger
+from .ledger import Ledger, QueueStats
 from .store import Store
 
 COLUMNS = ("signups", "confirmed", "sent", "failed", "unsubscribed", "downloads")
@@ -40,6 +40,19 @@ def stats_table(rows: list[tuple[str, dict[str, int]]]) -> list[str]:
         for name in COLUMNS:
             totals[name] += counts.get(name, 0)
     lines.append(f"{'total':<12}" + "".join(f"{totals[n]:>14}" for n in COLUMNS))
+    return lines
+
+
+def queue_lines(stats: QueueStats) -> list[str]:
+    """The queue now: what waits, for how long, what went out in the last minute."""
+    lines = [f"queue: {stats.depth} owed ({stats.waiting} waiting, {stats.retrying} to retry, "
+             f"{stats.sending} sending); the oldest waiting has waited "
+             f"{stats.oldest_seconds:.0f} s",
+             f"sent in the last minute: {stats.sent_last_minute}; failed in the last 24 hours: "
+             f"{stats.failed_last_day}"]
+    shown = stats.as_dict()
+    if shown["paused_until"]:
+        lines.append(f"paused until {shown['paused_until']}: {shown['pause_reason']}")
     return lines
 
 

@@ -1,7 +1,20 @@
-"""Running the service: the web app on uvicorn with the embedded worker, or workers alone."""
+"""Running the service: the web app on uvicorn, and the workers in processes of their own.
+
+The web process never delivers: it saves signups and queues their jobs. ``signup serve`` with
+the built-in SQLite queue (one command) starts ``signup worker`` as its child process, restarts
+it if it dies, and stops it (gracefully: Huey's SIGINT lets its jobs finish) when it stops; the
+child also gets SIGTERM if the web process is killed (Linux's parent-death signal). With Redis,
+the workers are started apart (``signup worker``).
+"""
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
 from typing import Callable
 
 import uvicorn
@@ -10,8 +23,10 @@ from . import logs
 from .app import create_app
 from .connections import (BACKLOG, ConnectionLimits, connection_cap, limited_protocol,
                           raise_file_limit)
-from .queue import quiet_huey, run_consumer, start_consumer
+from .queue import quiet_huey, run_consumer
 from .service import Service, bind_web_only, make_mailer
+
+log = logging.getLogger("leadguide.signup")
 
 
 def uvicorn_config(service: Service, host: str, port: int) -> uvicorn.Config:
@@ -28,16 +43,12 @@ def uvicorn_config(service: Service, host: str, port: int) -> uvicorn.Config:
 
 def serve(service: Service, host: str, port: int, workers: int,
           ready: Callable[[str], None] = lambda url: None) -> None:
-    """Serve until Ctrl-C or SIGTERM; ``workers`` 0 queues jobs for separate workers."""
+    """Serve until Ctrl-C or SIGTERM; ``workers`` threads in a worker process of its own
+    (0: none, for separate ``signup worker`` processes)."""
     logs.install()
     quiet_huey()
-    consumer = None
-    if workers:
-        mailer = make_mailer(service)
-        consumer = start_consumer(service.queue, workers)
-    else:
-        bind_web_only(service)
-    service.reconcile()
+    bind_web_only(service)
+    child = WorkerProcess(service, workers) if workers else None
     server = uvicorn.Server(uvicorn_config(service, host, port))
     original = server.startup
 
@@ -47,12 +58,69 @@ def serve(service: Service, host: str, port: int, workers: int,
         ready(f"http://{host}:{bound[1]}/")
     server.startup = startup
     try:
+        if child:
+            child.start()
         server.run()
     finally:
-        if consumer is not None:
-            consumer.stop(graceful=True)
-            mailer.close()
+        if child:
+            child.stop()
         service.close()
+
+
+class WorkerProcess:
+    """``leadguide signup worker`` as a child of the web process, kept running."""
+
+    def __init__(self, service: Service, threads: int):
+        self.args = [sys.executable, "-m", "leadguide", "signup", "worker",
+                     str(service.config.root), "--workers", str(threads),
+                     "--base-url", service.base_url]
+        if service.dev:
+            self.args.append("--dev")
+        # A --dev throwaway secret must sign the worker's links too (never on the command line).
+        self.env = {**os.environ, "LEADGUIDE_SECRET": service.secrets.secret}
+        self.proc: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="leadguide-worker-watch",
+                                         daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._watcher.start()
+
+    def _spawn(self) -> None:
+        self.proc = subprocess.Popen(self.args, env=self.env, preexec_fn=_die_with_parent)
+
+    def _watch(self) -> None:
+        delay = 1.0
+        while not self._stopping.is_set():
+            code = self.proc.wait()
+            if self._stopping.is_set():
+                return
+            log.warning("the worker process stopped (exit code %s); starting it again in "
+                        "%g s", code, delay)
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, 30.0)
+            self._spawn()
+
+    def stop(self, wait: float = 30.0) -> None:
+        self._stopping.set()
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # Huey: finish the jobs in hand, then stop
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the web process dies, however it dies (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def work(service: Service, workers: int) -> None:
@@ -61,7 +129,7 @@ def work(service: Service, workers: int) -> None:
     logging.getLogger("huey").setLevel(logging.WARNING)
     mailer = make_mailer(service)
     try:
-        run_consumer(service.queue, workers)
+        run_consumer(service.queue, workers, mailer.owner, service.settings.alert_after_seconds)
     finally:
         mailer.close()
         service.close()

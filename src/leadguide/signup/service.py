@@ -2,10 +2,10 @@
 the workers and the commands share."""
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -15,17 +15,19 @@ from ..email.send import RetryPolicy, SmtpTransport, Transport
 from ..email.settings import EmailSettings, load_email_settings, smtp_settings
 from ..errors import ConfigError, shown_path
 from ..guide.config import GuideConfig, load_config
-from .dkim import dkim_signer
+from ..email.dkim import dkim_signer
 from .errors import SignupError
-from .ledger import Ledger, open_ledger, worker_name
+from .ledger import Complaints, Ledger, SendRate, import_redis_ledger, worker_name
 from .queue import Queue, make_huey
 from .settings import (Secrets, SignupSettings, load_signup_settings, postal_address_problem,
                        read_secrets)
-from .store import Payload, Store
+from .store import WEB_WAIT, Payload, Store
 from .tasks import Links, Mailer
 from .tokens import Tokens
 
 LEASE = 120.0  # seconds a claim is honoured when its worker cannot be checked (another host)
+log = logging.getLogger("leadguide.signup")
+_complaints = Complaints()
 
 
 @dataclass
@@ -51,27 +53,21 @@ class Service:
         return Links(self.base_url, self.tokens, self.guide)
 
     def record(self, payloads: list[Payload]) -> None:
-        """Put new emails in the ledger and on the queue (the ledger first: the sweep finds
-        what the queue lost)."""
+        """Put on the queue the emails a committed signup or confirmation owes (their ledger
+        rows are already written, in that transaction). A queue that cannot take a job (Redis
+        down) loses nothing: the sweep queues it once it can."""
         for payload in payloads:
-            self.ledger.add(payload)
-            self.queue.enqueue(payload)
+            try:
+                self.queue.enqueue(payload)
+            except Exception as exc:  # noqa: BLE001 - whatever the queue's storage raised
+                _complaints.say(f"cannot put a job on the queue ({type(exc).__name__}: {exc}); "
+                                "the signup is saved and the workers' sweep will queue it")
 
     def suppress(self, ident: str, address: str, reason: str, source: str) -> bool:
-        added = self.store.suppress(ident, address, reason, source)
-        self.ledger.suppress(ident)
-        return added
-
-    def reconcile(self, days: int = 7) -> int:
-        """Queue what recent signups called for but the ledger never got (a crash between
-        the two writes). Emails already in the ledger are left to it."""
-        since = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat()
-        missing = [p for p in self.store.recent_payloads(self.guide, since) if self.ledger.add(p)]
-        for payload in missing:
-            self.queue.enqueue(payload)
-        return len(missing)
+        return self.store.suppress(ident, address, reason, source)
 
     def close(self) -> None:
+        self.store.close()
         self.ledger.close()
 
 
@@ -90,8 +86,11 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
                           "each email point to (e.g. https://guide.example.com)",
                           shown_path(config.config_path))
     pdf_path, _ = ensure_pdf(config, pdf, progress)
-    store = Store(settings.database)
-    ledger = open_ledger(secrets.queue_url, settings.database, f"leadguide:{guide_key(config)}")
+    store = Store(settings.database, WEB_WAIT)  # a person waits: 503 sooner
+    ledger = Ledger(Store(settings.database),
+                    SendRate(settings.send_per_second, settings.send_per_day))
+    if secrets.queue_url:
+        _import_redis_ledger(secrets.queue_url, f"leadguide:{guide_key(config)}", ledger.store)
     huey = _open_queue(config, settings, secrets)
     queue = Queue(huey, ledger, LEASE)
     return Service(config, settings, email, secrets, Tokens(secrets.secret), store, ledger,
@@ -105,6 +104,16 @@ def _open_queue(config: GuideConfig, settings: SignupSettings, secrets: Secrets)
         raise SignupError(f"cannot open the job queue: {error}. Move the file aside to start "
                           "with an empty one: the sweep at start queues again every email "
                           "the ledger says is owed", settings.queue_path) from None
+
+
+def _import_redis_ledger(url: str, prefix: str, store: Store) -> None:
+    try:
+        added = import_redis_ledger(url, prefix, store)
+    except Exception as exc:  # noqa: BLE001 - Redis down: the next start tries again
+        log.warning("could not look for an older version's ledger in Redis: %s", exc)
+        return
+    if added:
+        log.warning("moved %d delivery records from Redis into the signup database", added)
 
 
 def _check_postal_address(config: GuideConfig, email: EmailSettings) -> None:

@@ -49,6 +49,9 @@ class SignupSettings:
     max_connections: int
     header_timeout_seconds: float
     body_timeout_seconds: float
+    send_per_second: float | None = None
+    send_per_day: int | None = None
+    alert_after_seconds: float = 300.0
 
     @property
     def queue_path(self) -> Path:
@@ -78,6 +81,10 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
     limits = reader.mapping(get(raw, "rate_limits", dict, LocatedDict()), "signup.rate_limits",
                             raw.line_of("rate_limits"))
     reader.unknown_keys(limits, KEYS["signup.rate_limits"], "signup.rate_limits")
+    pace = reader.mapping(get(raw, "send_rate", dict, LocatedDict()), "signup.send_rate",
+                          raw.line_of("send_rate"))
+    reader.unknown_keys(pace, KEYS["signup.send_rate"], "signup.send_rate")
+    per_day = _positive(pace, "per_day", reader, 0.0, zero=True, where="signup.send_rate")
     return SignupSettings(
         base_url=_base_url(raw, reader),
         allowed_origins=tuple(_origins(raw, reader)),
@@ -109,7 +116,11 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         max_attempts=int(_positive(raw, "max_attempts", reader, 6.0)),
         max_connections=int(_positive(raw, "max_connections", reader, 1000.0)),
         header_timeout_seconds=_positive(raw, "header_timeout_seconds", reader, 10.0),
-        body_timeout_seconds=_positive(raw, "body_timeout_seconds", reader, 20.0))
+        body_timeout_seconds=_positive(raw, "body_timeout_seconds", reader, 20.0),
+        send_per_second=_positive(pace, "per_second", reader, 0.0, zero=True,
+                                  where="signup.send_rate") or None,
+        send_per_day=int(per_day) or None,
+        alert_after_seconds=_positive(raw, "alert_after_seconds", reader, 300.0))
 
 
 def _text(raw: LocatedDict, key: str, reader: FieldReader, default: str,
@@ -118,10 +129,10 @@ def _text(raw: LocatedDict, key: str, reader: FieldReader, default: str,
 
 
 def _positive(raw: LocatedDict, key: str, reader: FieldReader, default: float,
-              zero: bool = False) -> float:
-    value = reader.get(raw, key, float, default, "signup")
+              zero: bool = False, where: str = "signup") -> float:
+    value = reader.get(raw, key, float, default, where)
     if value < 0 or (value == 0 and not zero):
-        reader.fail(f"'signup.{key}' must be more than 0", raw.line_of(key))
+        reader.fail(f"'{where}.{key}' must be more than 0", raw.line_of(key))
         return default
     return value
 

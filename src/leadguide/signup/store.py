@@ -1,19 +1,27 @@
-"""The signup database (SQLite, WAL): subscribers, the consent ledger, suppressions, downloads.
+"""The signup database (SQLite, WAL): subscribers, the consent ledger, suppressions, downloads,
+and the delivery ledger (one row per email owed: see ledger.py).
 
 One connection per thread (SQLite connections must not be shared across threads); every write
 is one short transaction, committed and synced (``synchronous=FULL``) before the answer goes out.
+A signup is one transaction: the subscriber, the consent record and the email it calls for
+(the ledger row, ``queued``) are written together or not at all, so an accepted signup is
+always in the ledger (the outbox the workers' sweep reads) and a failed one left nothing
+behind: the person's retry is a first signup, not a repeat. A write that cannot be made (the
+database locked past the wait, the disk full or read-only) raises ``Unavailable``: the web side
+answers 503, try again.
 """
 from __future__ import annotations
 
 import secrets
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from .errors import SignupError
+from .errors import SignupError, Unavailable
 from .tokens import address_id
 
 PENDING, CONFIRMED = "pending", "confirmed"
@@ -58,6 +66,35 @@ CREATE TABLE IF NOT EXISTS downloads (
     address_id TEXT NOT NULL,
     at         TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS deliveries (      -- the delivery ledger: one row per email owed
+    guide TEXT NOT NULL, kind TEXT NOT NULL, address_id TEXT NOT NULL,
+    address TEXT NOT NULL, name TEXT NOT NULL, nonce TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,                     -- queued, sending, retry, sent, failed, suppressed
+    owner TEXT NOT NULL DEFAULT '', claimed_at REAL NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    queued_at REAL NOT NULL DEFAULT 0,       -- when its job last went on the queue (0: never)
+    PRIMARY KEY (guide, kind, address_id)
+);
+CREATE TABLE IF NOT EXISTS service_state (   -- shared by every worker: pauses, locks, pacing
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL DEFAULT '',
+    until REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS send_counts (     -- messages sent per minute, for signup.send_rate
+    minute INTEGER PRIMARY KEY,
+    sent   INTEGER NOT NULL
+);
+"""
+# Added to databases made before the column existed; then the indexes that use it.
+_MIGRATIONS = [("deliveries", "queued_at", "REAL NOT NULL DEFAULT 0")]
+_INDEXES = """
+DROP INDEX IF EXISTS deliveries_state;
+CREATE INDEX IF NOT EXISTS deliveries_done ON deliveries (state, updated_at);
+CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries (state, queued_at)
+    WHERE state IN ('queued', 'sending', 'retry');
+CREATE INDEX IF NOT EXISTS deliveries_retry ON deliveries (state, next_at)
+    WHERE state IN ('queued', 'sending', 'retry');
 """
 
 # ----- abuse (h-abuse): downloads counted once per person and day -----
@@ -111,9 +148,13 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+WAIT = 15.0  # seconds a write waits for another process's (a worker's, a command's)
+WEB_WAIT = 5.0  # ... when a person waits for the answer: then 503, try again
+
+
+def connect(path: Path, wait: float = WAIT) -> sqlite3.Connection:
     # Autocommit; writes open their own BEGIN IMMEDIATE so readers never block them midway.
-    db = sqlite3.connect(path, isolation_level=None, timeout=15, check_same_thread=False)
+    db = sqlite3.connect(path, isolation_level=None, timeout=wait, check_same_thread=False)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA foreign_keys = ON")
@@ -125,24 +166,33 @@ class SqliteFile:
     time (threads wait on a lock, not in SQLite's busy handler, whose growing sleeps made the
     slowest answers take a second)."""
 
-    def __init__(self, path: Path, schema: str):
-        self.path = path
+    def __init__(self, path: Path, schema: str, wait: float = WAIT):
+        self.path, self.wait = path, wait
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connect(path).executescript(schema)
+            db = connect(path)
+            try:
+                db.executescript(schema)
+                self._migrate(db)
+            finally:
+                db.close()
         except (OSError, sqlite3.Error) as exc:
             raise SignupError(f"cannot open the signup database: {exc}", path) from None
         self._local = threading.local()
         self._writing = threading.Lock()
 
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Bring a database made by an older version up to date (see Store)."""
+
     @property
     def db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = connect(self.path)
+            db = self._local.db = connect(self.path, self.wait)
         return db
 
-    def _write(self) -> "_Transaction":
+    def write(self) -> "_Transaction":
+        """A write transaction (BEGIN IMMEDIATE), one thread of this process at a time."""
         return _Transaction(self.db, self._writing)
 
     def close(self) -> None:
@@ -154,25 +204,42 @@ class SqliteFile:
 
 
 class Store(SqliteFile):
-    def __init__(self, path: Path):
-        super().__init__(path, _SCHEMA + _ABUSE_SCHEMA)
+    def __init__(self, path: Path, wait: float = WAIT):
+        super().__init__(path, _SCHEMA + _ABUSE_SCHEMA, wait)
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        for table, column, kind in _MIGRATIONS:
+            columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        db.executescript(_INDEXES)
+
+    def writing(self) -> "_Transaction":
+        """A write transaction for a web request: ``Unavailable`` if it cannot be made."""
+        return _Transaction(self.db, self._writing, unavailable=True)
 
     # ----- signing up and confirming -----
 
     def signup(self, guide: str, address: str, name: str, visit: Visit,
                double_opt_in: bool) -> list[Payload]:
-        """Record the signup and its consent; return the emails it newly calls for (0 or 1).
+        """Record the signup, its consent and the email it calls for, in one transaction;
+        return the emails to put on the queue (0 or 1).
 
         Signing up again records the visit and sends nothing new: the welcome email goes out
-        once per person and guide, and the answer is the same either way.
+        once per person and guide, and the answer is the same either way. (A subscriber whose
+        email was never put in the ledger, by a version before the one transaction, gets it
+        now.) Raises ``Unavailable`` when the database cannot be written: nothing was saved.
         """
         ident, now = address_id(address), now_iso()
-        with self._write() as db:
-            row = db.execute("SELECT id FROM subscribers WHERE guide = ? AND address_id = ?",
-                             (guide, ident)).fetchone()
+        with self.writing() as db:
+            row = db.execute("SELECT id, status, address, name, confirm_nonce FROM subscribers "
+                             "WHERE guide = ? AND address_id = ?", (guide, ident)).fetchone()
             if row:
-                self._consent(db, row[0], "repeat", visit, now)
-                return []
+                sid, status, known, known_name, nonce = row
+                self._consent(db, sid, "repeat", visit, now)
+                owed = Payload(guide, WELCOME if status == CONFIRMED else CONFIRM, known,
+                               known_name, nonce or "")
+                return [owed] if self.owe(db, owed, now, ignore=True) else []
             status = PENDING if double_opt_in else CONFIRMED
             nonce = secrets.token_urlsafe(12) if double_opt_in else None
             cursor = db.execute(
@@ -181,7 +248,22 @@ class Store(SqliteFile):
                 (guide, ident, address, name, status, nonce, now,
                  None if double_opt_in else now))
             self._consent(db, cursor.lastrowid, "signup", visit, now)
-        return [Payload(guide, CONFIRM if double_opt_in else WELCOME, address, name, nonce or "")]
+            owed = Payload(guide, CONFIRM if double_opt_in else WELCOME, address, name,
+                           nonce or "")
+            self.owe(db, owed, now)
+        return [owed]
+
+    @staticmethod
+    def owe(db: sqlite3.Connection, payload: Payload, now: str, ignore: bool = False) -> bool:
+        """The ledger row for an email the transaction calls for (``queued``, and about to
+        go on the queue: ``queued_at`` now). False if it was already there."""
+        cursor = db.execute(
+            f"INSERT {'OR IGNORE ' if ignore else ''}INTO deliveries (guide, kind, address_id, "
+            "address, name, nonce, state, created_at, updated_at, queued_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (payload.guide, payload.kind, payload.address_id, payload.address, payload.name,
+             payload.nonce, now, now, time.time()))
+        return cursor.rowcount > 0
 
     @staticmethod
     def _consent(db: sqlite3.Connection, subscriber: int, event: str, visit: Visit,
@@ -200,7 +282,7 @@ class Store(SqliteFile):
     def confirm(self, guide: str, ident: str, nonce: str, visit: Visit) -> tuple[str, list[Payload]]:
         """'confirmed' (and the welcome email to send), 'already', or 'invalid'. Single use:
         the nonce is cleared, so the same link confirms once."""
-        with self._write() as db:
+        with self.writing() as db:
             row = db.execute("SELECT id, address, name, status, confirm_nonce FROM subscribers "
                              "WHERE guide = ? AND address_id = ?", (guide, ident)).fetchone()
             if row is None:
@@ -217,22 +299,17 @@ class Store(SqliteFile):
             # Proving the address is theirs lifts their own earlier unsubscribe.
             db.execute("DELETE FROM suppressions WHERE address_id = ? AND reason = ?",
                        (ident, UNSUBSCRIBED))
-        return "confirmed", [Payload(guide, WELCOME, address, name)]
-
-    def recent_payloads(self, guide: str, since: str) -> list[Payload]:
-        """Emails that signups since ``since`` called for (to re-check after a crash)."""
-        rows = self.db.execute(
-            "SELECT status, address, name, confirm_nonce FROM subscribers WHERE guide = ? AND "
-            "(created_at >= ? OR confirmed_at >= ?)", (guide, since, since))
-        return [Payload(guide, WELCOME if status == CONFIRMED else CONFIRM, address, name,
-                        nonce or "") for status, address, name, nonce in rows]
+            welcome = Payload(guide, WELCOME, address, name)
+            owed = self.owe(db, welcome, now, ignore=True)
+        return "confirmed", [welcome] if owed else []
 
     # ----- suppressions and downloads -----
 
     def suppress(self, ident: str, address: str, reason: str, source: str) -> bool:
         """Add to the suppression list; False if it was already there (the first reason stays,
-        except that a bounce or complaint outranks an unsubscribe)."""
-        with self._write() as db:
+        except that a bounce or complaint outranks an unsubscribe). Every worker reads this
+        list (in the same transaction as its claim) before it sends."""
+        with self.writing() as db:
             if not address:
                 row = db.execute("SELECT address FROM subscribers WHERE address_id = ? LIMIT 1",
                                  (ident,)).fetchone()
@@ -252,7 +329,7 @@ class Store(SqliteFile):
     def record_download(self, guide: str, ident: str) -> bool:
         """Count a download once per person and UTC day; False if today's is counted."""
         now = now_iso()
-        with self._write() as db:
+        with self.writing() as db:
             if db.execute("SELECT 1 FROM downloads WHERE guide = ? AND address_id = ? AND "
                           "at >= ?", (guide, ident, now[:10])).fetchone():
                 return False
@@ -292,25 +369,48 @@ class Store(SqliteFile):
 
 
 class _Transaction:
-    """``with``: BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on an exception)."""
+    """``with``: BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on an exception). ``unavailable``:
+    a database error (locked past the wait, disk full, read-only) becomes ``Unavailable``."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock | None = None):
-        self.db, self.lock = db, lock
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock | None = None,
+                 unavailable: bool = False):
+        self.db, self.lock, self.unavailable = db, lock, unavailable
 
     def __enter__(self) -> sqlite3.Connection:
         if self.lock:
             self.lock.acquire()
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except BaseException:
+        except BaseException as exc:
             if self.lock:
                 self.lock.release()
+            if self.unavailable and isinstance(exc, sqlite3.Error):
+                raise Unavailable(str(exc)) from None
             raise
         return self.db
 
-    def __exit__(self, kind, *_) -> None:
+    def __exit__(self, kind, error, _) -> bool:
         try:
-            self.db.execute("ROLLBACK" if kind else "COMMIT")
+            try:
+                if kind is None:
+                    self.db.execute("COMMIT")
+                    return False
+            except sqlite3.Error as exc:
+                error = exc  # e.g. disk full at COMMIT: roll back below
+            _rollback(self.db)
+            if self.unavailable and isinstance(error, sqlite3.Error):
+                raise Unavailable(str(error)) from None
+            if kind is None:
+                raise error
+            return False
         finally:
             if self.lock:
                 self.lock.release()
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass

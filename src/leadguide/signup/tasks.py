@@ -2,14 +2,18 @@
 
 Temporary refusals (4xx) are tried again later with exponential backoff, up to
 ``signup.max_attempts``; permanent ones (5xx) are recorded as failed; a sending service's quota
-reply ("454 4.7.0 ... quota exceeded", a 421/451 about rates or limits) is waited out for
-``signup.quota_wait_seconds`` without counting as an attempt.
+reply ("454 4.7.0 ... quota exceeded", a 421/451 about rates or limits) pauses the whole queue
+for ``signup.quota_wait_seconds`` (every worker's next claim sees the pause and puts its job
+back for then), without counting as an attempt.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.headerregistry import Address
@@ -22,18 +26,19 @@ import jinja2
 
 from ..email.display import greeting_name
 from ..email.errors import SmtpError
-from ..email.message import (MESSAGE_POLICY, Attachment, PersonalLinks, build_message,
+from ..email.message import (MESSAGE_POLICY, Attachment, PersonalLinks, build_message, compose,
                              list_unsubscribe)
 from ..email.recipients import Recipient
 from ..email.send import Dropped, Rejected, RetryPolicy, Transport
 from ..email.settings import EmailSettings
 from ..guide.config import GuideConfig
 from ..html.assemble import make_environment, render_page
-from .ledger import FAILED, SENT, SUPPRESSED, Claim, Ledger
+from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Complaints, Ledger
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
 from .tokens import UNSUBSCRIBE, Tokens
 
+log = logging.getLogger("leadguide.signup")
 _QUOTA = re.compile(r"quota|rate|limit|throttl|too many|exceeded", re.IGNORECASE)
 _QUOTA_CODES = {421, 450, 451, 452, 454}
 
@@ -80,7 +85,9 @@ class Mailer:
     retry: RetryPolicy = RetryPolicy(attempts=6, first_delay=30, max_delay=3600)
     lease: float = 120.0
     sign: Callable[[bytes], bytes] | None = None
+    sleep: Callable[[float], None] = time.sleep
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _complaints: Complaints = field(default_factory=Complaints, repr=False)
 
     def transport(self) -> Transport:
         transport = getattr(self._local, "transport", None)
@@ -96,27 +103,60 @@ class Mailer:
 
     def deliver(self, payload: Payload) -> str:
         """Send ``payload`` unless it is done or being done; returns what happened."""
-        claim = self.ledger.claim(payload, self.owner, self.lease)
-        if claim is None:
+        try:
+            claim = self.ledger.claim(payload, self.owner, self.lease)
+        except sqlite3.Error as exc:  # locked past the wait, disk full: the job comes back
+            self._complaints.say(f"cannot claim an email in the signup database ({exc}); "
+                                 "its job is put back")
+            self._schedule(payload, 5.0)
+            return "busy"
+        if claim.outcome == SKIP:
             return "skipped"
-        if self.ledger.suppressed(payload.address_id):
-            self.ledger.finish(payload, SUPPRESSED, "on the suppression list")
+        if claim.outcome == SUPPRESSED:
             return SUPPRESSED
-        message = self.message(payload)
-        if message is None:
+        if claim.outcome == PAUSED:
+            self._schedule(payload, claim.wait)
+            return "paused"
+        if claim.wait > 0:
+            self.sleep(claim.wait)  # its slot under signup.send_rate
+        try:
+            data = self.data(payload)
+        except Exception as exc:  # noqa: BLE001 - a template or PDF problem: try again later
+            log.exception("could not build the email to %s", payload.address)
+            return self._again(payload, claim, f"could not build the email: {exc}")
+        if data is None:
             self.ledger.finish(payload, FAILED, "no pending confirmation for this address")
             return FAILED
-        data = message.as_bytes(policy=SMTP)
-        if self.sign:
-            data = self.sign(data)
         try:
             self.transport().transaction(self.email.sender.addr_spec, payload.address, data)
         except Rejected as rejected:
             return self._rejected(payload, claim, rejected)
         except (Dropped, SmtpError) as problem:
             return self._again(payload, claim, str(problem))
-        self.ledger.finish(payload, SENT)
+        except Exception as exc:  # noqa: BLE001 - never leave the row 'sending' to a live owner
+            self.close()
+            return self._again(payload, claim, f"{type(exc).__name__}: {exc}")
+        self.ledger.finish(payload, SENT)  # retried until recorded
         return SENT
+
+    def data(self, payload: Payload) -> bytes | None:
+        """The message as sent (signed), or None when it cannot be made (no nonce). The
+        welcome email's PDF is encoded once per PDF and spliced in (message.compose)."""
+        person = Recipient(payload.address, payload.name)
+        if payload.kind == CONFIRM:
+            if not payload.nonce:
+                return None
+            data = confirm_message(self, person, payload.nonce).as_bytes(policy=SMTP)
+        else:
+            data = compose(self.config, self.email, person, self.attachment,
+                           links=self.links.personal(person)).data
+        return self.sign(data) if self.sign else data
+
+    def _schedule(self, payload: Payload, delay: float) -> None:
+        try:
+            self.schedule(payload, delay)
+        except Exception as exc:  # noqa: BLE001 - the queue is down: the sweep queues it later
+            self._complaints.say(f"cannot put a job back on the queue ({exc}); the sweep will")
 
     def _rejected(self, payload: Payload, claim: Claim, rejected: Rejected) -> str:
         text = str(rejected)
@@ -125,9 +165,12 @@ class Mailer:
             return FAILED
         if is_quota(rejected.code, text):
             wait = self.signup.quota_wait_seconds
+            self.ledger.pause(wait, f"the sending service's quota: {text}")
+            log.warning("the sending service refused for its quota (%s): the queue is paused "
+                        "for %g s", text, wait)
             self.ledger.defer(payload, f"over the sending quota, waiting {wait:g} s: {text}",
                               wait, counted=False)
-            self.schedule(payload, wait)
+            self._schedule(payload, wait)
             return "waiting"
         return self._again(payload, claim, text)
 
@@ -137,7 +180,7 @@ class Mailer:
             return FAILED
         delay = self.retry.delay(claim.attempts)
         self.ledger.defer(payload, detail, delay, counted=True)
-        self.schedule(payload, delay)
+        self._schedule(payload, delay)
         return "retry"
 
     def message(self, payload: Payload) -> EmailMessage | None:
