@@ -87,9 +87,9 @@ def create_app(service: Service) -> Starlette:
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
+    unavailable = lambda request, exc: _unavailable(web, request)  # noqa: E731
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={ClientDisconnect: _client_left,
-                                        Unavailable: lambda request, exc: _unavailable(web, request)})
+                    exception_handlers={ClientDisconnect: _client_left, Unavailable: unavailable})
     app.router.redirect_slashes = False  # it builds the address from the Host header
     return app
 
