@@ -10,19 +10,16 @@ import re
 import resource
 import socket
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import redis
 from signup_support import (SECRET, Mailbox, Process, free_port, make_guide, request, service_env,
                             signup, start_smtp, token)
 
 from leadguide.signup.app import TOO_MANY
 from leadguide.signup.identity import canonical_mailbox, client_ip, network_key
 from leadguide.signup.logs import OncePerInterval
-from leadguide.signup.ratelimit import RedisLimits, parse_limit
 from leadguide.signup.tokens import UNSUBSCRIBE, LinkExpired, TokenRefused, Tokens, address_id
 
 FILE_LIMIT = 400  # the service's: 100 connections at most (300 are kept for everything else)
@@ -238,39 +235,6 @@ def test_ipv6_clients_are_limited_by_their_64():
         == "2001:db8:1:2::/64"
     assert network_key("2001:db8:1:3::1") != network_key("2001:db8:1:2::1")
     assert network_key("198.51.100.1") == "198.51.100.1"
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
-
-
-def test_redis_limits_are_shared_by_every_process(redis_url):
-    now = [1000.0]
-    one, other = (RedisLimits(redis_url, "leadguide:sample", clock=lambda: now[0])
-                  for _ in range(2))
-    three = parse_limit("3/hour")
-    assert [one.hit("ip", "198.51.100.1", three) for _ in range(2)] == [True, True]
-    assert other.hit("ip", "198.51.100.1", three) and not one.hit("ip", "198.51.100.1", three)
-    now[0] += 3601
-    assert other.hit("ip", "198.51.100.1", three)
-    keys = redis.Redis.from_url(redis_url).keys("*")
-    assert keys and not any(b"198.51" in key for key in keys)  # digests, not addresses
 
 
 @pytest.fixture(scope="module")

@@ -141,7 +141,7 @@ class InProcess:
         page = self.client.get("/").text
         render = re.search(r'name="t" value="([^"]+)"', page)[1]
         response = self.client.post("/subscribe", data={"email": address, "consent": "yes",
-                                                        "t": render},
+                                                        "website": "", "t": render},
                                     headers={"Accept": "application/json"})
         return response.status_code, response.headers
 

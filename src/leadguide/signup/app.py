@@ -34,7 +34,6 @@ from .tokens import RENDER_MAX_AGE, UNSUBSCRIBE, LinkExpired, TokenRefused
 _NO_STORE = {"Cache-Control": "no-store"}
 # One answer for every limit, whatever the address: it must not tell whose address it was.
 TOO_MANY = "Too many signups just now; please try again later."
-UNAVAILABLE = "We could not take your signup just now; please try again in a minute."
 
 
 @dataclass
@@ -59,8 +58,7 @@ class Web:
 def create_app(service: Service) -> Starlette:
     settings = service.settings
     web = Web(service, Pages(service.config, settings),
-              open_limits(service.secrets.queue_url, settings.database,
-                          f"leadguide:{service.guide}"),
+              open_limits(settings.database),
               tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies))
 
     def route(path: str, handler, methods: list[str]) -> Route:
@@ -164,8 +162,8 @@ async def _first_use(web: Web, nonce: str) -> None:
     """A render token goes through once: a script that fetched one cannot post it again."""
     try:
         first = await run_in_threadpool(web.limits.first_use, "render", nonce, RENDER_MAX_AGE)
-    except SignupError:
-        raise Refused(UNAVAILABLE, 503) from None
+    except SignupError as error:  # the limits' database unwritable: 503 + Retry-After
+        raise Unavailable(error.message) from None
     if not first:
         raise Refused("One more step: this form was sent already.", again=True)
 
@@ -173,8 +171,8 @@ async def _first_use(web: Web, nonce: str) -> None:
 async def _within(web: Web, kind: str, key: str, limit) -> None:
     try:
         allowed = await run_in_threadpool(web.limits.hit, kind, key, limit)
-    except SignupError:
-        raise Refused(UNAVAILABLE, 503) from None
+    except SignupError as error:
+        raise Unavailable(error.message) from None
     if not allowed:
         raise Refused(TOO_MANY, 429)
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-import redis
 
 from .errors import SignupError
 from .store import SqliteFile
@@ -117,39 +115,7 @@ class SqliteLimits(SqliteFile):
 
 
 # One round trip, atomic: drop the hits out of the window, count, add this one if allowed.
-_REDIS_HIT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
-return 1
-"""
-
-
-class RedisLimits:
-    """The limits in Redis: a sorted set of hit times per key, expiring with its window."""
-
-    def __init__(self, url: str, prefix: str, clock: Callable[[], float] = time.time):
-        self.client = redis.Redis.from_url(url)
-        self.prefix, self.clock = prefix, clock
-        self._script = self.client.register_script(_REDIS_HIT)
-
-    def hit(self, kind: str, key: str, limit: Limit) -> bool:
-        now = self.clock()
-        try:
-            return bool(self._script(keys=[f"{self.prefix}:limit:{_digest(kind, key)}"],
-                                     args=[now, limit.seconds, limit.count,
-                                           f"{now}:{secrets.token_hex(4)}"]))
-        except redis.RedisError as error:
-            raise SignupError(f"the rate limits in Redis cannot be read: {error}") from None
-
-    def first_use(self, kind: str, key: str, seconds: float) -> bool:
-        try:
-            return bool(self.client.set(f"{self.prefix}:once:{_digest(kind, key)}", 1, nx=True,
-                                        ex=max(1, int(seconds))))
-        except redis.RedisError as error:
-            raise SignupError(f"the rate limits in Redis cannot be read: {error}") from None
-
-
-def open_limits(queue_url: str | None, database: Path, prefix: str) -> Limits:
-    return RedisLimits(queue_url, prefix) if queue_url else SqliteLimits(database)
+def open_limits(database: Path) -> Limits:
+    """The limits live in the signup database in both queue modes, like the delivery ledger:
+    Redis holds only the queue, so a Redis outage neither refuses signups nor forgets limits."""
+    return SqliteLimits(database)

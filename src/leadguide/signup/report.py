@@ -7,9 +7,6 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-import redis
-
-from .errors import SignupError
 from .ledger import Ledger, QueueStats
 from .store import Store
 
@@ -22,12 +19,7 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 
 def daily_stats(store: Store, ledger: Ledger, guide: str) -> list[tuple[str, dict[str, int]]]:
     days = store.daily(guide)
-    try:
-        delivered = ledger.daily(guide)
-    except redis.RedisError as error:
-        raise SignupError(f"the delivery ledger in Redis (LEADGUIDE_QUEUE_URL) cannot be "
-                          f"read: {error}") from None
-    for day, counts in delivered.items():
+    for day, counts in ledger.daily(guide).items():  # in the signup database, Redis or not
         days.setdefault(day, {}).update(counts)
     return sorted(days.items())
 
