@@ -70,7 +70,7 @@ class _Stopwatch:
 def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool = False,
           progress: Progress | None = None,
           verify: Callable[[Path], None] | None = None, whole: bool = False,
-          jobs: int | None = None) -> BuildResult:
+          jobs: int | None = None, cache_home: Path | None = None) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
     The stages in order: sources → HTML → layout → page promise → PDF. Unless ``whole``, the
@@ -79,14 +79,15 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     chapters, back) are laid out on ``jobs`` processes (default: one per core), so a rebuild
     lays out only what changed; ``whole`` lays the guide out as one document, the reference
     the parts' join is tested against. ``verify`` sees the written file before it replaces the
-    last one (see ``pdf.write.write_atomically``).
+    last one (see ``pdf.write.write_atomically``). ``cache_home`` is the folder whose
+    ``.cache/`` is used (default: the PDF's own folder): serve's live PDF shares the guide's.
     """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
     config = load_config(guide_dir)
     target = out or default_output(config)
     sources = source_fingerprint(config.root, target)  # before reading: an edit meanwhile is new
-    cache = None if whole else BuildCache(target)
+    cache = None if whole else BuildCache(target, cache_home)
     # What killed builds left, now, even when nothing is laid out in this process.
     clean_dead_temp_pdfs(target)
     clean_dead_font_folders()

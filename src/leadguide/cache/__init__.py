@@ -20,10 +20,13 @@ FOLDER = ".cache"
 
 
 class BuildCache:
-    """The caches of the build writing ``target``, in ``.cache/`` beside it."""
+    """The caches of the build writing ``target``, in ``.cache/`` beside it or in ``home``.
 
-    def __init__(self, target: Path):
-        self.folder = target.parent / FOLDER
+    Every entry is filed by what it was made from, so builds of one guide into different
+    folders (the PDF, serve's live draft) can share one cache."""
+
+    def __init__(self, target: Path, home: Path | None = None):
+        self.folder = (home or target.parent) / FOLDER
         self.target = target
 
     def unchanged(self, config: GuideConfig, draft: bool) -> Unchanged | None:

@@ -79,11 +79,15 @@ class PdfProcess(WorkerProcess):
 
 
 def build_live_pdf(guide_dir: Path, target: Path) -> str:
-    """A draft build into ``target``: over-budget chapters and warnings do not stop it."""
-    from ..build import build
+    """A draft build into ``target``: over-budget chapters and warnings do not stop it. It
+    shares the cache of the guide's own build folder, so after a `leadguide build` the live
+    PDF lays out only what changed since, and the next build reuses the live PDF's parts."""
+    from ..build import build, default_output
+    from ..guide.config import load_config
 
     try:
-        build(guide_dir, out=target, draft=True)
+        home = default_output(load_config(guide_dir)).parent
+        build(guide_dir, out=target, draft=True, cache_home=home)
     except GuideError as error:
         return shown_error(error, Path(guide_dir).resolve())
     except Exception as error:  # a bug must not end the live PDF for good
