@@ -24,7 +24,7 @@ CHECKS: tuple[Check, ...] = (
     Check("blank-pages", document.check_blank_pages, False,
           "no blank or nearly empty page, unless marked"),
     Check("page-fill", typography.check_page_fill, False,
-          "how full each page is and what ends it; warns under guide.yaml's fit.min_fill"),
+          "how full each page is and what ends it; fails a page under guide.yaml's fit.min_fill"),
     Check("typography", typography.check_typography, False,
           "widows, orphans, headings alone at a page foot, one-word last lines"),
     Check("internal-links", links.check_internal_links, True,
