@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from .cache import FOLDER as CACHE, BuildCache, Unchanged
 from .errors import GuideError, PagePromiseError, raise_all
 from .guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
-                           asset_fallbacks, outside_the_pdf)
+                           asset_fallbacks, output_dirs, outside_the_pdf)
 from .guide.config import GuideConfig, load_config
 from .guide.guard import read_text
 from .layout.litter import clean_dead_font_folders, clean_dead_temp_pdfs
@@ -52,7 +52,9 @@ def manifest_path(pdf: Path) -> Path:
 
 
 def default_output(config: GuideConfig) -> Path:
-    return Path("build") / config.output
+    """``<guide>/build/<output>`` (or guide.yaml's own folder): beside the guide, whatever
+    the current directory."""
+    return config.output_path
 
 
 class _Stopwatch:
@@ -115,7 +117,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     started = time.perf_counter()
     from .pdf.write import write_atomically
 
-    size = write_atomically(laid_out.pdf, target, config.language, verify)
+    size = write_atomically(laid_out.pdf, target, config.language, verify, draft)
     result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
                          list(laid_out.warnings), page_error, fills, laid_out.parts)
     write_manifest(result, config)
@@ -241,24 +243,34 @@ def write_manifest(result: BuildResult, config: GuideConfig) -> None:
     os.replace(temp, path)
 
 
-def newest_source_time(guide_dir: Path) -> float:
-    """The newest modification time of any file the guide's PDF is made from."""
+def newest_source_time(guide_dir: Path, outputs: tuple[Path, ...] = ()) -> float:
+    """The newest modification time of any file the guide's PDF is made from (never what a
+    build wrote into ``outputs`` or the guide's ``build/``)."""
     folders = (Path(guide_dir), BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS)
+    skip = output_dirs(Path(guide_dir), *outputs)
     return max((p.stat().st_mtime for folder in folders for p in folder.rglob("*")
-                if p.is_file() and not outside_the_pdf(p)), default=0.0)
+                if p.is_file() and not outside_the_pdf(p.absolute(), skip)), default=0.0)
 
 
 def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool = False,
                    progress: Progress | None = None) -> tuple[Path, BuildResult | None]:
-    """The guide's PDF, built first when it is missing or older than the guide.
+    """The guide's PDF, built first when it is missing or older than the guide; with
+    ``draft``, a guide a strict build refuses is built as a draft (with the DRAFT mark), so
+    what is wrong with it can be reported.
 
     Returns the path and the build, if one ran."""
     target = pdf or default_output(load_config(guide_dir))
     if not is_stale(target, Path(guide_dir)):
         return target, None
+    if draft:
+        try:
+            return target, build(guide_dir, out=target, progress=progress)
+        except GuideError:
+            pass  # the draft below lays out only what the cache lacks
     return target, build(guide_dir, out=target, draft=draft, progress=progress)
 
 
 def is_stale(pdf: Path, guide_dir: Path) -> bool:
     """True when the PDF is missing or older than something in its guide."""
-    return not pdf.is_file() or pdf.stat().st_mtime < newest_source_time(guide_dir)
+    return not pdf.is_file() or pdf.stat().st_mtime < newest_source_time(
+        guide_dir, (load_config(guide_dir).output_dir,))

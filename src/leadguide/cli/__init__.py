@@ -56,7 +56,8 @@ def _progress(stage: str, seconds: float) -> None:
 @cli.command("build")
 @click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the PDF (default: build/<output from guide.yaml>).")
+              help="Where to write the PDF (default: GUIDE_DIR/build/<output from "
+                   "guide.yaml>, whatever the current directory).")
 @click.option("--draft", is_flag=True,
               help="Write the PDF even if it breaks the page promise or has warnings.")
 @click.option("--whole", is_flag=True,
@@ -104,12 +105,12 @@ def new_command(guide_dir: Path, kind: str) -> None:
 
 # Commands of the other stages (`leadguide email` is loaded by GuideCommand.get_command)
 
-_PREVIEW_OUT = click.option("--out", default="build/preview", show_default=True,
-                            type=click.Path(file_okay=False, path_type=Path),
-                            help="Folder to write the preview pages into.")
+_PREVIEW_OUT = click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                            help="Folder to write the preview pages into (default: "
+                                 "GUIDE_DIR/build/preview).")
 _PREVIEW_PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path),
                             help="The built PDF whose page spans and pages to show "
-                                 "(default: build/<output from guide.yaml>).")
+                                 "(default: GUIDE_DIR/build/<output from guide.yaml>).")
 
 
 @cli.command("preview")
@@ -118,7 +119,7 @@ _PREVIEW_PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=P
 @_PREVIEW_PDF
 @click.option("--quick", is_flag=True,
               help="HTML only: skip laying out page breaks and drawing the PDF's pages.")
-def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -> None:
+def preview_command(guide_dir: Path, out: Path | None, pdf: Path | None, quick: bool) -> None:
     """Write every chapter of GUIDE_DIR as an HTML page, with an index of page spans.
 
     \b
@@ -126,12 +127,12 @@ def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -
       leadguide preview guide --out build/preview
     """
     from ..errors import raise_all
-    from ..preview.paths import SITE_PAGES
+    from ..preview.paths import SITE_PAGES, default_out
     from ..preview.site import build_preview
     from ..preview.status import unique
     result = build_preview(guide_dir, out, pdf, quick=quick)
     chapters = [page for page in result.pages if page not in SITE_PAGES]
-    click.echo(f"{out / 'index.html'}  {len(chapters)} chapters")
+    click.echo(f"{(out or default_out(guide_dir)) / 'index.html'}  {len(chapters)} chapters")
     raise_all(unique(result.errors))
 
 
@@ -144,7 +145,7 @@ def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
 @_PREVIEW_OUT
 @_PREVIEW_PDF
-def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out: Path,
+def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out: Path | None,
                   pdf: Path | None) -> None:
     """Serve the preview of GUIDE_DIR, rebuild it on save and reload open browser tabs.
 
@@ -223,7 +224,7 @@ def _cheap_checks(guide_dir: Path, draft: bool):
 @cli.command("check")
 @click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
 @click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The PDF to check (default: build/<output from guide.yaml>). Built first "
+              help="The PDF to check (default: GUIDE_DIR/build/<output from guide.yaml>). Built first "
                    "if it is missing or older than the guide.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def check_command(guide_dir: Path, pdf_path: Path | None, as_json: bool) -> None:

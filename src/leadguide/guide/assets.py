@@ -77,11 +77,20 @@ def asset_fallbacks(guide_root: Path) -> dict[Path, Path]:
     return {guide_root / "styles": BUILTIN_STYLES, guide_root / "templates": BUILTIN_TEMPLATES}
 
 
-def outside_the_pdf(path: Path) -> bool:
+def outside_the_pdf(path: Path, outputs: tuple[Path, ...] = ()) -> bool:
     """Files in a guide or the built-in folders that never go into the PDF: email and preview
-    templates, the screen stylesheet, PDFs, compiled Python and the email send log
-    (``*.sqlite`` and its -wal, -shm and .lock files)."""
+    templates, the screen stylesheet, PDFs, compiled Python, the email send log (``*.sqlite``
+    and its -wal, -shm and .lock files) and anything in the guide's ``outputs`` folders (what
+    builds write: the PDF's manifest, its cache, the preview, the welcome email)."""
     in_templates = "templates" in path.parts and bool({"email", "preview"} & set(path.parts))
     return (in_templates or path.name == "screen.css" or path.suffix.lower() == ".pdf"
             or "__pycache__" in path.parts or ".sqlite" in path.suffixes
-            or path.suffix.startswith(".sqlite"))
+            or path.suffix.startswith(".sqlite")
+            or any(path.is_relative_to(folder) for folder in outputs))
+
+
+def output_dirs(guide_root: Path, *more: Path) -> tuple[Path, ...]:
+    """A guide's build folders: ``build/`` (the default, never a source even when guide.yaml
+    names another) and ``more`` (the configured one, a PDF's folder), absolute."""
+    return tuple(dict.fromkeys(folder.absolute() for folder in
+                               (Path(guide_root) / "build", *more)))

@@ -59,6 +59,9 @@ class CallToAction:
     url: str
 
 
+OUTPUT_FOLDER = "build"  # a guide's builds, beside its sources: never read as a source
+
+
 @dataclass(frozen=True)
 class GuideConfig:
     """Everything guide.yaml says, checked. Paths are absolute."""
@@ -85,10 +88,20 @@ class GuideConfig:
     fit: FitSettings = field(default_factory=FitSettings)
     signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
     pages_line: int | None = None  # where guide.yaml promises the page count
+    output_folder: str = OUTPUT_FOLDER  # inside the guide folder, from guide.yaml's output
 
     @property
     def page_size(self) -> str:
         return self.page.name
+
+    @property
+    def output_dir(self) -> Path:
+        """Where builds go: beside the sources, whatever the current directory."""
+        return self.root / self.output_folder
+
+    @property
+    def output_path(self) -> Path:
+        return self.output_dir / self.output
 
     @property
     def config_path(self) -> Path:
@@ -139,6 +152,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
     if toc_after and chapters and toc_after not in chapters:
         reader.fail(f"'toc_after' names '{toc_after}', which is not in 'chapters'",
                     raw.line_of("toc_after"))
+    output_folder, output_name = _output(raw, reader)
     return GuideConfig(
         root=root,
         title=get(raw, "title", str),
@@ -147,7 +161,8 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         language=get(raw, "language", str, "en"),
         page=_page(raw, reader),
         pages=pages,
-        output=_output_name(raw, reader),
+        output=output_name,
+        output_folder=output_folder,
         chapters=chapters,
         toc_after=toc_after,
         theme=_theme(raw, reader, root),
@@ -221,13 +236,21 @@ def _kit(raw: LocatedDict, reader: FieldReader) -> str | None:
     return name
 
 
-def _output_name(raw: LocatedDict, reader: FieldReader) -> str:
+def _output(raw: LocatedDict, reader: FieldReader) -> tuple[str, str]:
+    """(folder inside the guide, file name): ``name.pdf`` goes to ``build/``; ``dist/name.pdf``
+    to the guide's own ``dist/``. Never outside the guide folder."""
     value = reader.get(raw, "output", str, "guide.pdf")
-    if "/" in value or "\\" in value or not value.endswith(".pdf") or value.startswith("."):
-        reader.fail(f"'output' must be a file name ending in .pdf, not '{value}'",
-                    raw.line_of("output"))
-        return "guide.pdf"
-    return value
+    folder, _, name = value.replace("\\", "/").rpartition("/")
+    parts = [part for part in folder.split("/") if part]
+    if (not name.endswith(".pdf") or name.startswith(".") or value.startswith(("/", "~"))
+            or any(part in (".", "..") or part.startswith(".") for part in parts)
+            or ":" in folder):
+        if "output" in raw:
+            reader.fail(f"'output' must be a file name ending in .pdf, or a folder inside the "
+                        f"guide and a file name (dist/guide.pdf), not '{value}'",
+                        raw.line_of("output"))
+        return OUTPUT_FOLDER, "guide.pdf"
+    return "/".join(parts) or OUTPUT_FOLDER, name
 
 
 def _chapters(root: Path, raw: LocatedDict, reader: FieldReader) -> tuple[str, ...]:
