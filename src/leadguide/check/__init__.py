@@ -26,7 +26,7 @@ CHECKS: tuple[Check, ...] = (
     Check("page-fill", typography.check_page_fill, False,
           "how full each page is and what ends it; fails a page under guide.yaml's fit.min_fill"),
     Check("typography", typography.check_typography, False,
-          "widows, orphans, headings alone at a page foot, one-word last lines"),
+          "widows, orphans, one-word last lines; fails a heading alone at a page foot"),
     Check("internal-links", links.check_internal_links, True,
           "every link in the PDF lands on a page"),
     Check("link-targets", links.check_link_targets, False,

@@ -114,7 +114,9 @@ def check_typography(facts: Facts) -> list[CheckResult]:
     for key, noun, meaning in QUALITY:
         found = [f for f in fills if f.get(key)]
         counts[key] = len(found)
-        results += [CheckResult("typography", WARN, f"{noun} ({meaning}): \"{_cut(f[key])}\"",
+        # a heading that ends a page has lost its text: fail; a widow or orphan costs a line
+        status = FAIL if key == "heading_at_foot" else WARN
+        results += [CheckResult("typography", status, f"{noun} ({meaning}): \"{_cut(f[key])}\"",
                                 page(f["page"])) for f in found]
     runts = [(f["page"], text) for f in fills for text in f.get("one_word_lines", ())]
     counts["one_word_lines"] = len(runts)

@@ -12,8 +12,8 @@ from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fi
 from .guard import read_text
 from .kit import KITS
 from .theme import (BUILTIN_FONTS, BUNDLED_FAMILIES, DEFAULT_MARGINS, FONT_ROLES, FONT_STYLES,
-                    FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, is_hex, is_length,
-                    resolve_colors)
+                    FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, default_margins, is_hex,
+                    is_length, resolve_colors)
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
 
 CONFIG_NAME = "guide.yaml"
@@ -206,7 +206,8 @@ def _page(raw: LocatedDict, reader: FieldReader) -> Page:
             reader.fail(f"'page_size' must be Letter, A4, A5 or a size like '6in x 9in' "
                         f"(in, mm, cm or pt), not '{value}'", line)
             return Page("Letter", *PAGE_SIZES["letter"])
-    return Page(name, width, height, _margins(raw, reader))
+    margins = _margins(raw, reader) if "margins" in raw else default_margins(width)
+    return Page(name, width, height, margins)
 
 
 def _margins(raw: LocatedDict, reader: FieldReader) -> tuple[str, str, str, str]:

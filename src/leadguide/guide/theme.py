@@ -230,7 +230,46 @@ def theme_css(theme: Theme, page: Page) -> str:
     lines += [f"--page-width: {page.width};", f"--page-height: {page.height};",
               f"--page-margin: {top} {right} {bottom} {left};",
               f"--page-margin-top: {top};", f"--page-margin-x: {left};"]
+    lines += [f"--page-{name}: {value};" for name, value in page_design(page).items()]
     return "\n".join([*faces, ":root { " + " ".join(lines) + " }"])
+
+
+# ---- the design derived from the page size: styles read these as var(--page-NAME, default),
+# so a guide's extra.css can still set --text-indent or --size-h1 itself
+LETTER_TEXT_WIDTH = 7.1 * 72  # the text width the design was drawn for (Letter, 0.7in margins)
+SIDE_INDENT = 1.9 * 72  # the side-head column and its gutter
+MIN_COLUMN = 3.8 * 72  # narrower than this (about 52 characters) and the side column goes
+
+
+def default_margins(width: str) -> tuple[str, str, str, str]:
+    """The built-in margins, narrowed on a small page (A5, 6x9 in) so the text keeps its
+    measure: to 70 % of Letter's at most."""
+    share = min(1.0, max(0.7, points(width) / (8.27 * 72)))  # A4 and wider: as drawn
+    return tuple(f"{round(points(m) * share / 72, 3):g}in" for m in DEFAULT_MARGINS)
+
+
+def page_design(page: Page) -> dict[str, str]:
+    """Type scale, side-head column (or none), and cover measures for this page size: Letter
+    and A4 keep the design as drawn; a narrow page sets its side-heads above the text and
+    scales headings and the cover down with its width."""
+    width, height = page.size_points
+    text = width - points(page.margins[1]) - points(page.margins[3])
+    scale = round(min(1.0, max(0.72, text / LETTER_TEXT_WIDTH)), 3)
+    side = text - SIDE_INDENT >= MIN_COLUMN
+    cover_pad = round(0.8 * min(1.0, max(0.6, width / (8.5 * 72))), 3)
+    art_width = min(5.6 * 72, width - 2 * cover_pad * 72)
+    design = {
+        "type-scale": f"{scale:g}",
+        "text-indent": "1.9in" if side else "0in",
+        "sidehead-width": "calc(1.9in - 0.22in)" if side else "auto",
+        "sidehead-size": "12pt" if side else "var(--size-h2)",
+        "sidehead-lift": "-14.4pt" if side else "0.35em",
+        "cover-pad-x": f"{cover_pad:g}in",
+        "cover-art-width": f"{round(art_width, 1):g}pt",
+        # what the cover's top, title, subtitle and footer leave for the art
+        "cover-art-height": f"{round(max(1.2 * 72, height - 5.2 * 72 * scale), 1):g}pt",
+    }
+    return design
 
 
 def _rgb_triplet(hex_colour: str) -> str:

@@ -13,6 +13,7 @@ from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 
 from .lists import CommonMarkListsExtension
+from .sideheads import SideHeads
 
 EXTENSIONS = [
     "tables", "attr_list", "footnotes", "def_list", "admonition", "smarty", "md_in_html",
@@ -55,6 +56,7 @@ def converter(slug: str) -> markdown.Markdown:
                            extension_configs=configs)
     md.postprocessors.register(CodeLines(md), "code_lines", 5)  # after raw HTML is back (30)
     md.treeprocessors.register(CalloutLooks(md), "callout_looks", 19)  # after quotes (19.99)
+    md.treeprocessors.register(SideHeads(md), "side_heads", 7)  # after attr_list's classes (8)
     return md
 
 
