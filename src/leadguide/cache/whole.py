@@ -112,6 +112,7 @@ def _unchanged(meta: dict) -> Unchanged:
                 for w in meta["warnings"]]
     page = meta["page_error"]
     page_error = PagePromiseError(page["message"], page["path"], page["table"]) if page else None
-    fills = [PageFill(**{**fill, "one_word_lines": tuple(fill["one_word_lines"])})
+    fills = [PageFill(**{**fill, "one_word_lines": tuple(fill["one_word_lines"]),
+                         "boxes": tuple(tuple(b) for b in fill.get("boxes", ()))})
              for fill in meta["fills"]]
     return Unchanged(meta["pages"], meta["size"], spans, warnings, page_error, fills)

@@ -21,7 +21,7 @@ def check_page_fill(facts: Facts) -> list[CheckResult]:
     """Fails a page under guide.yaml's ``fit.min_fill``: a page promise met by blank space is
     a broken promise. The cover, contents, back page, pages marked notes or blank and pages
     the styles or the author end with a page break are exempt, and listed as such."""
-    fills = _recorded_fills(facts)
+    fills = recorded_fills(facts)
     if fills is None:
         return [CheckResult("page-fill", WARN, "no fill measurements for this PDF: build it "
                             "with 'leadguide build' to measure them", str(facts.pdf))]
@@ -59,7 +59,7 @@ def _remedy(facts: Facts, fill: dict[str, Any], threshold: float) -> str:
     return f"add {short} to the chapter"
 
 
-def _recorded_fills(facts: Facts) -> list[dict[str, Any]] | None:
+def recorded_fills(facts: Facts) -> list[dict[str, Any]] | None:
     """The page fills the build of this very PDF recorded, if it did."""
     from ..build import manifest_path
 
@@ -105,7 +105,7 @@ QUALITY = (("orphan", "orphan", "a paragraph's first line alone at the foot of t
 
 
 def check_typography(facts: Facts) -> list[CheckResult]:
-    fills = _recorded_fills(facts)
+    fills = recorded_fills(facts)
     if fills is None:
         return [CheckResult("typography", WARN, "no layout record for this PDF: build it with "
                             "'leadguide build' to count widows and orphans", str(facts.pdf))]
