@@ -84,12 +84,23 @@ def guide_yaml(folder_name: str, kind: str) -> str:
 _WORDS = re.compile(r"[A-Za-z']+")
 _ADDRESS = re.compile(r"\S+://\S+|\S+@\S+")
 _MIN_WORDS = 5
+# A list of short labels ([Mon, Tue, Wed, Thu, Fri, Sat, Sun], [Week, Date, Score]) is how
+# anyone names rows and columns, not the starter's words: never a phrase.
+_LABELS = re.compile(r"\[[^\[\]\n]*\]|(?:^|(?<=\s))[^\s,:\[\]]+(?:\s+[^\s,:\[\]]+)?"
+                     r"(?:\s*,\s*[^\s,:\[\]]+(?:\s+[^\s,:\[\]]+)?){2,}(?=\s*$)", re.M)
+
+
+def _labels_only(match: re.Match[str]) -> str:
+    items = match.group(0).strip("[]").split(",")
+    return " " if all(len(item.split()) <= 2 for item in items) else match.group(0)
 
 
 def _phrases(text: str) -> set[str]:
-    """Sentences (and list items) of five words or more, normalised for comparison."""
+    """Sentences (and list items) of five words or more, normalised for comparison; lists
+    of short labels left out."""
     found = set()
-    for piece in re.split(r"[.!?:\n]|\{\{|\}\}|\"", _ADDRESS.sub(" ", text)):
+    text = _LABELS.sub(_labels_only, _ADDRESS.sub(" ", text))
+    for piece in re.split(r"[.!?:\n]|\{\{|\}\}|\"", text):
         words = _WORDS.findall(piece)
         if len(words) >= _MIN_WORDS:
             found.add(" ".join(words).lower())
