@@ -57,7 +57,7 @@ def pdf(tmp_path_factory) -> Path:
                                               encoding="utf-8")
     (root / "guide.yaml").write_text(yaml.safe_dump({
         "title": "Breaks", "author": "Test Studio", "pages": 1, "output": "breaks.pdf",
-        "page_size": "5in x 6in", "chapters": sorted(bodies)}), encoding="utf-8")
+        "page_size": "8in x 6in", "chapters": sorted(bodies)}), encoding="utf-8")
     return build(root, out=root.parent / "breaks.pdf", draft=True).output
 
 

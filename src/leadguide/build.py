@@ -148,7 +148,7 @@ def _part_workers(config: GuideConfig, whole: bool, jobs: int | None):
     from .guide.assets import stylesheets
     from .layout.workers import PartWorkers
 
-    styles = (stylesheets(config.root, config.kit), allowed_roots(config.root),
+    styles = (stylesheets(config.root, config.kit, config.look), allowed_roots(config.root),
               asset_fallbacks(config.root))
     return PartWorkers(jobs, styles)
 

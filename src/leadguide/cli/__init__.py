@@ -90,16 +90,18 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
 @click.argument("guide_dir", type=click.Path(path_type=Path))
 @click.option("--kind", type=click.Choice(["ebook", "checklist", "workbook"]), default="ebook",
               show_default=True, help="What the starter holds: chapters, a checklist, trackers.")
-def new_command(guide_dir: Path, kind: str) -> None:
+@click.option("--look", type=click.Choice(["classic", "editorial", "bold"]), default="classic",
+              show_default=True, help="The design it wears (see docs/looks.png); guide.yaml's look:.")
+def new_command(guide_dir: Path, kind: str, look: str) -> None:
     """Start a new guide in GUIDE_DIR (a new or empty folder) that builds on the first run.
 
     \b
     Example:
-      leadguide new my-guide --kind workbook
+      leadguide new my-guide --kind workbook --look editorial
     """
     from ..starters.scaffold import KINDS, new_guide
-    new_guide(guide_dir, kind)
-    click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}. Next: edit "
+    new_guide(guide_dir, kind, look)
+    click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}, {look} look. Next: edit "
                f"{guide_dir / 'guide.yaml'}, then: leadguide build {guide_dir}")
 
 

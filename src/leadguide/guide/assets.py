@@ -20,6 +20,9 @@ BUILTIN_STYLES = _builtin("styles")
 BUILTIN_KITS = _PACKAGE / "kits"
 STYLESHEETS = ("theme.css", "print.css", "markdown.css")
 EXTRA_STYLESHEET = "extra.css"  # a guide's own additions, loaded after every built-in sheet
+# The built-in looks (guide.yaml's look:): classic is the base styles alone; another adds its
+# sheet, look-<name>.css, after them
+LOOKS = ("classic", "editorial", "bold")
 MACROS = "macros.html"
 GUIDE_MACROS = "macros"  # a guide's templates/macros/*.html, added to the built-in macros
 
@@ -50,20 +53,24 @@ def style_path(guide_root: Path, name: str, builtin: Path = BUILTIN_STYLES) -> P
     return own if own.is_file() else builtin / name
 
 
-def stylesheet_names(guide_root: Path, kit_name: str | None = None) -> list[str]:
+def stylesheet_names(guide_root: Path, kit_name: str | None = None,
+                     look: str = "classic") -> list[str]:
     """The stylesheets' file names in cascade order (as the preview copies them)."""
     kit = kit_of(kit_name)
     extra = [EXTRA_STYLESHEET] if (guide_root / "styles" / EXTRA_STYLESHEET).is_file() else []
-    return [*STYLESHEETS, *(kit.stylesheets if kit else ()), *extra]
+    looks = [f"look-{look}.css"] if look != "classic" else []
+    return [*STYLESHEETS, *looks, *(kit.stylesheets if kit else ()), *extra]
 
 
-def stylesheets(guide_root: Path, kit_name: str | None = None) -> tuple[Path, ...]:
-    """The PDF's stylesheets: theme, print, the kit's, then the guide's extra.css."""
+def stylesheets(guide_root: Path, kit_name: str | None = None,
+                look: str = "classic") -> tuple[Path, ...]:
+    """The PDF's stylesheets: theme, print, markdown, the look's, the kit's, then the guide's
+    extra.css."""
     kit = kit_of(kit_name)
     kit_sheets = kit.stylesheets if kit else ()
     return tuple(style_path(guide_root, name, kit.styles_dir if name in kit_sheets else
                             BUILTIN_STYLES)
-                 for name in stylesheet_names(guide_root, kit_name))
+                 for name in stylesheet_names(guide_root, kit_name, look))
 
 
 def allowed_roots(guide_root: Path) -> tuple[Path, ...]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, raise_all
+from .assets import LOOKS
 from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fit_section
 from .guard import read_text
 from .kit import KITS
@@ -22,8 +23,8 @@ _PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 # Every key guide.yaml may hold, by section (docs/GUIDE-YAML.md documents each; a test checks).
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
-         "toc_after", "output", "kit", "theme", "metadata", "cover", "cta", "email", "url",
-         "back_page", "fit"},
+         "toc_after", "output", "kit", "look", "theme", "metadata", "cover", "cta", "email",
+         "url", "back_page", "fit"},
     "theme": {"colors", "fonts", "logo"},
     "theme.colors": set(ROLES),
     "theme.fonts": set(FONT_ROLES),
@@ -89,6 +90,7 @@ class GuideConfig:
     signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
     pages_line: int | None = None  # where guide.yaml promises the page count
     output_folder: str = OUTPUT_FOLDER  # inside the guide folder, from guide.yaml's output
+    look: str = "classic"  # one of assets.LOOKS: the built-in design it wears
 
     @property
     def page_size(self) -> str:
@@ -173,6 +175,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         url=get(raw, "url", str, None),
         back_page=get(raw, "back_page", bool, False),
         kit=_kit(raw, reader),
+        look=_look(raw, reader),
         email=reader.mapping(raw["email"], "email", raw.line_of("email")) if "email" in raw else None,
         fit=_fit(raw, reader),
         signup=_section(raw, "signup", reader),
@@ -235,6 +238,14 @@ def _kit(raw: LocatedDict, reader: FieldReader) -> str | None:
         reader.fail(f"unknown kit '{name}' (kits: {', '.join(sorted(KITS))})", raw.line_of("kit"))
         return None
     return name
+
+
+def _look(raw: LocatedDict, reader: FieldReader) -> str:
+    look = reader.get(raw, "look", str, "classic")
+    if look not in LOOKS:
+        reader.fail(f"unknown look '{look}' (looks: {', '.join(LOOKS)})", raw.line_of("look"))
+        return "classic"
+    return look
 
 
 def _output(raw: LocatedDict, reader: FieldReader) -> tuple[str, str]:

@@ -152,7 +152,7 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
     if too_deep:
         raise TemplateError(f"the page templates make {too_deep[1]}", page_template)
     raise_all([_file_link_error(config, url, page_template) for url in file_links(html)])
-    return GuideHtml(html, config.root.as_uri() + "/", stylesheets(config.root, config.kit),
+    return GuideHtml(html, config.root.as_uri() + "/", stylesheets(config.root, config.kit, config.look),
                      tuple(rendered))
 
 

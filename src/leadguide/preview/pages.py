@@ -112,7 +112,8 @@ class SitePages:
                     **template_context(self.preview.config, self.preview.data), **context,
                     "theme_css": theme_css(self.preview.config), "errors": errors, "site": site,
                     "page": page, "stylesheets": [f"styles/{name}?v={self.preview.styles_stamp}" for name in (
-                        *stylesheet_names(self.preview.config.root, self.preview.config.kit), SCREEN_STYLESHEET)],
+                        *stylesheet_names(self.preview.config.root, self.preview.config.kit,
+                                           self.preview.config.look), SCREEN_STYLESHEET)],
                     "last_build": self.preview.last_build, "index": INDEX, "pdf_href": self.preview.pdf_href,
                     "page_size": re.sub(r"\W+", "", self.preview.config.page_size.lower()),
                     "pages_dir": PAGES_DIR})

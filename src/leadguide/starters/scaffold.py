@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GuideError
+from ..guide.assets import LOOKS
 
 STARTERS = Path(__file__).resolve().parent
 
@@ -39,11 +40,14 @@ class ScaffoldError(GuideError):
     """The starter cannot be written where asked."""
 
 
-def new_guide(target: Path | str, kind: str = "ebook") -> Path:
-    """Write a starter guide of ``kind`` into the new or empty folder ``target``."""
+def new_guide(target: Path | str, kind: str = "ebook", look: str = "classic") -> Path:
+    """Write a starter guide of ``kind`` wearing ``look`` into the new or empty folder
+    ``target``."""
     target = Path(target)
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
+    if look not in LOOKS:
+        raise ScaffoldError(f"unknown look '{look}' (looks: {', '.join(LOOKS)})")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError("already exists and is not empty: choose a new folder", target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +56,7 @@ def new_guide(target: Path | str, kind: str = "ebook") -> Path:
     try:
         for folder in (STARTERS / "common", STARTERS / kind):
             shutil.copytree(folder, temp, dirs_exist_ok=True)
-        (temp / "guide.yaml").write_text(guide_yaml(target.name, kind), encoding="utf-8")
+        (temp / "guide.yaml").write_text(guide_yaml(target.name, kind, look), encoding="utf-8")
         os.chmod(temp, 0o777 & ~_umask())
         if target.exists():
             target.rmdir()
@@ -69,13 +73,13 @@ def _umask() -> int:
     return mask
 
 
-def guide_yaml(folder_name: str, kind: str) -> str:
+def guide_yaml(folder_name: str, kind: str, look: str = "classic") -> str:
     spec = KINDS[kind]
     output = re.sub(r"[^a-z0-9]+", "-", folder_name.lower()).strip("-") or "guide"
     template = string.Template((STARTERS / "guide.yaml").read_text(encoding="utf-8"))
     return template.substitute(
         title=spec.title, subtitle=spec.subtitle, badge=spec.badge, pages=spec.pages,
-        back_page=str(spec.back_page).lower(), page_size="Letter", output=f"{output}.pdf",
+        back_page=str(spec.back_page).lower(), page_size="Letter", output=f"{output}.pdf", look=look,
         primary="#1B2A41", accent="#E8603C")
 
 
