@@ -29,7 +29,7 @@ bench: system-build $(VENV)/.installed-test
 # edition's work, built from git history with its own code) above today's.
 FIRST_EDITION ?= 241830d
 thumbnails: pdf build/first-edition.pdf
-	$(BIN)/python scripts/thumbnails.py build/inside-out-strength-guide.pdf docs/thumbnails.png \
+	$(BIN)/python scripts/thumbnails.py $(GUIDE)/build/inside-out-strength-guide.pdf docs/thumbnails.png \
 	  --before build/first-edition.pdf
 
 build/first-edition.pdf:

@@ -49,8 +49,8 @@ def make_guide(base: Path, pdf: Path, port: int, signup: str = "") -> Path:
     section = (f"signup:\n  base_url: http://127.0.0.1:{port}\n"
                "  consent: \"Yes, email me the guide.\"\n  min_fill_seconds: 0.3\n" + signup)
     (guide / "guide.yaml").write_text((guide / "guide.yaml").read_text() + EMAIL + section)
-    (base / "build").mkdir(exist_ok=True)
-    shutil.copy(pdf, base / "build" / "sample.pdf")
+    (guide / "build").mkdir(exist_ok=True)
+    shutil.copy(pdf, guide / "build" / "sample.pdf")
     return guide
 
 

@@ -51,7 +51,7 @@ def guide(tmp_path_factory):
     """The sample guide with an email section, and its PDF built once."""
     base = tmp_path_factory.mktemp("email-message")
     root = copy_guide(base / "guide")
-    pdf = base / "build" / "sample.pdf"
+    pdf = root / "build" / "sample.pdf"  # where every command looks for it: beside the guide
     build(root, out=pdf)
     config = load_config(root)
     return config, load_email_settings(config), pdf
@@ -229,13 +229,13 @@ def test_email_build_builds_the_missing_pdf_and_writes_an_eml(tmp_path, monkeypa
     assert main(["email", "build", str(root), "--to", "jane@example.com", "--name", "Jane"]) == 0
     out = capsys.readouterr()
     assert "Building the PDF first" in out.err
-    eml = tmp_path / "build" / "welcome.eml"
-    assert out.out.startswith("build/welcome.eml")
+    eml = root / "build" / "welcome.eml"  # beside the guide, not in the current folder
+    assert out.out.startswith(str(eml))
     data = eml.read_bytes()
     assert b"\n" not in data.replace(b"\r\n", b"")
     received = email.message_from_bytes(data, policy=default)
     pdf = next(p for p in received.walk() if p.get_content_type() == "application/pdf")
-    assert pdf.get_content() == (tmp_path / "build" / "sample.pdf").read_bytes()
+    assert pdf.get_content() == (root / "build" / "sample.pdf").read_bytes()
 
 
 def test_email_build_shows_a_failed_strict_build_and_writes_nothing(tmp_path, monkeypatch, capsys):
@@ -258,7 +258,7 @@ def test_email_build_refuses_bad_input_before_building(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     assert main(["email", "build", str(root), *args]) == 1
     assert error in capsys.readouterr().err
-    assert not os.path.exists(tmp_path / "build")
+    assert not os.path.exists(root / "build") and not os.path.exists(tmp_path / "build")
 
 
 @pytest.mark.parametrize("command", ["build", "send"])

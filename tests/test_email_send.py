@@ -48,17 +48,17 @@ FAST = RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.05)
 
 @pytest.fixture(scope="module")
 def guide(tmp_path_factory):
-    """The sample guide with an email section; its PDF is built once at <base>/build/."""
+    """The sample guide with an email section; its PDF is built once at <guide>/build/."""
     base = tmp_path_factory.mktemp("email-send")
     root = base / "guide"
     shutil.copytree(SAMPLE, root)
     (root / "guide.yaml").write_text((root / "guide.yaml").read_text() + EMAIL)
-    build(root, out=base / "build" / "sample.pdf")
+    build(root, out=root / "build" / "sample.pdf")
     return root
 
 
 def pdf_of(root: Path) -> Path:
-    return root.parent / "build" / "sample.pdf"
+    return root / "build" / "sample.pdf"
 
 
 # A real SMTP server, with scripted misbehaviour

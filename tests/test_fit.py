@@ -26,17 +26,21 @@ def paragraph(index: int) -> str:
     return " ".join(SENTENCES[(index + k) % len(SENTENCES)] for k in range(3))
 
 
-def write_guide(root: Path, chapters: dict[str, tuple[int, int]], promise: int) -> Path:
+def write_guide(root: Path, chapters: dict[str, tuple[int, int]], promise: int,
+                min_fill: float | None = 0.15) -> Path:
     """A text-only guide: ``chapters`` maps a file name to (budget, paragraphs); a last
     one-page chapter holds the disclaimer. ``promise`` counts the cover, contents and the
-    chapters given."""
+    chapters given. Its chapters are a few paragraphs each, so pages may be ``min_fill``
+    full (None: guide.yaml says nothing, the default applies)."""
     chapters = {**chapters, "99-disclaimer.md": (1, 0)}
     promise += 1
     guide = root / "guide"
     (guide / "chapters").mkdir(parents=True, exist_ok=True)
     (guide / "guide.yaml").write_text(yaml.safe_dump({
         "title": "Fit test", "author": "Test Studio", "pages": promise, "output": "fit.pdf",
-        "chapters": list(chapters)}), encoding="utf-8")
+        "chapters": list(chapters),
+        **({"fit": {"min_fill": min_fill}} if min_fill is not None else {})}),
+        encoding="utf-8")
     for index, (name, (budget, count)) in enumerate(chapters.items()):
         body = "\n\n".join(paragraph(i) for i in range(count))
         if index == len(chapters) - 1:
@@ -95,6 +99,25 @@ def test_a_chapter_one_page_under_is_loosened(tmp_path, one_page):
     strict_and_checked(guide)
 
 
+def test_a_chapter_short_of_its_budget_is_not_stretched_onto_a_blank_page(tmp_path, one_page,
+                                                                         capsys):
+    """A one-page chapter given two pages: stretching it (line height toward 1.6) would meet the
+    budget with a second page a few lines full. Fit refuses, says what to add or which budget
+    the chapter fills, and writes nothing."""
+    guide = write_guide(tmp_path, {"01-short.md": (2, one_page - 1)}, 4, min_fill=None)
+    assert load_config(guide).fit.min_fill == 0.75  # the default, for every guide
+    with pytest.raises(GuideError) as caught:
+        fit_guide(guide)
+    short = caught.value.report.chapters[0]
+    assert not short.landed and short.values == {}  # left as designed, not stretched
+    assert (short.after, short.smaller_budget) == (1, 2 - 1)
+    assert 20 < -short.lines < 60  # three quarters of a page of body lines, roughly
+    assert f"add about {-short.lines} lines, or set pages: 1" in str(caught.value)
+    assert not (guide / "fit.yaml").exists()
+    assert main(["fit", str(guide)]) == 1
+    assert "or set pages: 1" in capsys.readouterr().err
+
+
 def test_two_chapters_missing_in_opposite_directions_both_land(tmp_path, one_page):
     guide = write_guide(tmp_path, {"01-over.md": (1, one_page), "02-short.md": (2, one_page - 1)},
                         5)
@@ -137,7 +160,7 @@ def test_fit_yaml_values_are_checked_with_their_lines(tmp_path):
 
 
 def test_guide_yaml_fit_bounds_are_validated_and_used(tmp_path):
-    guide = write_guide(tmp_path, {"01-a.md": (1, 2)}, 3)
+    guide = write_guide(tmp_path, {"01-a.md": (1, 2)}, 3, min_fill=None)
     config_path = guide / "guide.yaml"
     config_path.write_text(config_path.read_text() + "fit:\n  leading: [1.6, 1.2]\n"
                            "  min_fill: 3\n  size: 1\n", encoding="utf-8")
@@ -201,7 +224,7 @@ QUALITY_BODY = f"""
 @pytest.fixture(scope="module")
 def quality_pdf(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("quality")
-    guide = write_guide(root, {"01-quality.md": (4, 0)}, 6)
+    guide = write_guide(root, {"01-quality.md": (4, 0)}, 6, min_fill=None)
     (guide / "styles").mkdir()
     (guide / "styles" / "print.css").write_text(QUALITY_CSS, encoding="utf-8")
     chapter = guide / "chapters" / "01-quality.md"
@@ -217,7 +240,7 @@ def test_widows_orphans_lonely_headings_and_one_word_lines_are_found_on_the_pdf(
     results = [r for r in run_checks(guide, pdf) if r.name == "typography"]
     assert results[0].details == {"orphan": 1, "widow": 1, "heading_at_foot": 1,
                                   "one_word_lines": 1}
-    assert [r.status for r in results] == ["pass", "warn", "warn", "warn"]
+    assert [r.status for r in results] == ["pass", "warn", "warn", "fail"]  # a heading: fail
     warned = {r.message.split(" (")[0]: r.where for r in results[1:]}
     assert warned == {"orphan": "p. 3", "widow": "p. 4", "heading": "p. 5"}
     assert results[0].message.endswith('1 one-word last lines: "alone"')
@@ -238,7 +261,11 @@ def test_page_fill_says_how_full_each_page_is_and_what_ended_it(quality_pdf):
     assert fills[5]["ends"] == "moved on" and fills[5]["moved"].startswith('p "Keep the plan')
     assert fills[4]["ends"] == "forced break" and fills[4]["fill"] < 0.5
     assert 0.85 < fills[5]["fill"] < 0.9  # 190 of 216 pt
-    warned = {r.where: r.message for r in results[1:]}
-    assert "a page break is forced here" in warned["p. 4"]
-    assert 'the next block, p "Keep the plan' in warned["p. 5"]
-    assert "p. 1" not in warned  # the cover is meant to be as it is
+    failed = {r.where: r.message for r in results if r.status == "fail"}
+    assert 'the next block, p "Keep the plan' in failed["p. 5"]
+    # an author's page break and the cover are meant to be light: exempt, and said so
+    exempt = next(r for r in results[1:] if r.status == "pass")
+    assert "p. 4" not in failed and "p. 1" not in failed
+    assert exempt.details["exempt"][4] == "ends at a page break asked for"
+    assert exempt.details["exempt"][1] == "the cover"
+    assert not fit_to_send(results)

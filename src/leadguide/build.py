@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from .cache import FOLDER as CACHE, BuildCache, Unchanged
 from .errors import GuideError, PagePromiseError, raise_all
 from .guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
-                           asset_fallbacks, outside_the_pdf)
+                           asset_fallbacks, output_dirs, outside_the_pdf)
 from .guide.config import GuideConfig, load_config
 from .guide.guard import read_text
 from .layout.litter import clean_dead_font_folders, clean_dead_temp_pdfs
@@ -54,7 +54,9 @@ def manifest_path(pdf: Path) -> Path:
 
 
 def default_output(config: GuideConfig) -> Path:
-    return Path("build") / config.output
+    """``<guide>/build/<output>`` (or guide.yaml's own folder): beside the guide, whatever
+    the current directory."""
+    return config.output_path
 
 
 class _Stopwatch:
@@ -121,7 +123,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     started = time.perf_counter()
     from .pdf.write import write_atomically
 
-    size = write_atomically(laid_out.pdf, target, config.language, verify)
+    size = write_atomically(laid_out.pdf, target, config.language, verify, draft)
     result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
                          [*guide_html.warnings, *laid_out.warnings], page_error, fills,
                          laid_out.parts, [n for chapter in chapters for n in chapter.notices])
@@ -153,7 +155,7 @@ def _part_workers(config: GuideConfig, whole: bool, jobs: int | None):
     from .guide.assets import stylesheets
     from .layout.workers import PartWorkers
 
-    styles = (stylesheets(config.root, config.kit), allowed_roots(config.root),
+    styles = (stylesheets(config.root, config.kit, config.look), allowed_roots(config.root),
               asset_fallbacks(config.root))
     return PartWorkers(jobs, styles)
 
@@ -257,13 +259,21 @@ def write_manifest(result: BuildResult, config: GuideConfig, sources: str) -> No
 
 def source_files(guide_dir: Path, pdf: Path) -> Iterator[Path]:
     """Every file the guide's PDF is made from: in the guide and the built-in folders, less
-    what never goes into a PDF and the folder the PDF itself is written to."""
-    output = pdf.parent.resolve()
-    for folder in (Path(guide_dir).resolve(), BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
+    what never goes into a PDF and what builds write (the guide's build/, the PDF's folder)."""
+    root = Path(guide_dir).resolve()
+    skip = output_dirs(root, pdf.parent.resolve(), *_configured_output(root))
+    for folder in (root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
         for path in folder.rglob("*"):
-            if (path.is_file() and not outside_the_pdf(path)
-                    and output not in path.resolve().parents):
+            if path.is_file() and not outside_the_pdf(path.absolute(), skip):
                 yield path
+
+
+def _configured_output(root: Path) -> tuple[Path, ...]:
+    """guide.yaml's output folder, when it reads (a broken guide.yaml is the build's to say)."""
+    try:
+        return (load_config(root).output_dir.resolve(),)
+    except GuideError:
+        return ()
 
 
 def source_fingerprint(guide_dir: Path, pdf: Path) -> str:
@@ -290,12 +300,19 @@ def recorded_sources(pdf: Path) -> str | None:
 
 def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool = False,
                    progress: Progress | None = None) -> tuple[Path, BuildResult | None]:
-    """The guide's PDF, built first when it is missing or older than the guide.
+    """The guide's PDF, built first when it is missing or older than the guide; with
+    ``draft``, a guide a strict build refuses is built as a draft (with the DRAFT mark), so
+    what is wrong with it can be reported.
 
     Returns the path and the build, if one ran."""
     target = pdf or default_output(load_config(guide_dir))
     if not is_stale(target, Path(guide_dir)):
         return target, None
+    if draft:
+        try:
+            return target, build(guide_dir, out=target, progress=progress)
+        except GuideError:
+            pass  # the draft below lays out only what the cache lacks
     return target, build(guide_dir, out=target, draft=draft, progress=progress)
 
 

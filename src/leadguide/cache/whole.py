@@ -18,7 +18,8 @@ from typing import Iterator
 from .. import errors
 from ..atomic import write_bytes
 from ..errors import GuideError, PagePromiseError
-from ..guide.assets import BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, outside_the_pdf
+from ..guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, output_dirs,
+                            outside_the_pdf)
 from ..guide.config import GuideConfig
 from ..layout.pagefill import PageFill
 from ..layout.spans import ChapterSpan
@@ -48,9 +49,10 @@ def source_files(config: GuideConfig, cache_folder: Path) -> Iterator[tuple[Path
     symlink gives where it points, never what: nothing outside is read."""
     yield Path("leadguide"), code_fingerprint().encode()
     skip = cache_folder.resolve()
+    outputs = output_dirs(config.root, config.output_dir)
     for folder in (config.root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
         for path in sorted(folder.rglob("*")):
-            if outside_the_pdf(path) or skip in path.resolve().parents:
+            if outside_the_pdf(path.absolute(), outputs) or skip in path.resolve().parents:
                 continue
             if path.is_symlink():
                 yield path, f"link -> {os.readlink(path)}".encode()
@@ -110,6 +112,7 @@ def _unchanged(meta: dict) -> Unchanged:
                 for w in meta["warnings"]]
     page = meta["page_error"]
     page_error = PagePromiseError(page["message"], page["path"], page["table"]) if page else None
-    fills = [PageFill(**{**fill, "one_word_lines": tuple(fill["one_word_lines"])})
+    fills = [PageFill(**{**fill, "one_word_lines": tuple(fill["one_word_lines"]),
+                         "boxes": tuple(tuple(b) for b in fill.get("boxes", ()))})
              for fill in meta["fills"]]
     return Unchanged(meta["pages"], meta["size"], spans, warnings, page_error, fills)

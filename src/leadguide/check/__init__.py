@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..build import BuildResult, Progress, build_if_stale
 from ..errors import GuideError
-from . import bounds, content, document, links, tags, technical, typography
+from . import bounds, content, cover, document, links, tags, technical, typography
 from .facts import Facts, PreflightError
 from .model import FAIL, PASS, WARN, Check, CheckResult
 from .report import counts, fit_to_send, summary, table, to_json
@@ -24,9 +24,11 @@ CHECKS: tuple[Check, ...] = (
     Check("blank-pages", document.check_blank_pages, False,
           "no blank or nearly empty page, unless marked"),
     Check("page-fill", typography.check_page_fill, False,
-          "how full each page is and what ends it; warns under guide.yaml's fit.min_fill"),
+          "how full each page is and what ends it; fails a page under guide.yaml's fit.min_fill"),
     Check("typography", typography.check_typography, False,
-          "widows, orphans, headings alone at a page foot, one-word last lines"),
+          "widows, orphans, one-word last lines; fails a heading alone at a page foot"),
+    Check("cover", cover.check_cover, False,
+          "the cover's brand row, title, subtitle, art and footer never overlap"),
     Check("internal-links", links.check_internal_links, True,
           "every link in the PDF lands on a page"),
     Check("link-targets", links.check_link_targets, False,

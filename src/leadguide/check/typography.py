@@ -10,29 +10,56 @@ import json
 from typing import Any
 
 from .facts import Facts
-from .model import PASS, WARN, CheckResult, page, pages, plural
+from .model import FAIL, PASS, WARN, CheckResult, page, pages, plural
 
 
 # ---- fill, from the build's record of the layout
+EXEMPT_PARTS = {"cover": "the cover", "contents": "the contents", "back": "the back page"}
+
+
 def check_page_fill(facts: Facts) -> list[CheckResult]:
-    fills = _recorded_fills(facts)
+    """Fails a page under guide.yaml's ``fit.min_fill``: a page promise met by blank space is
+    a broken promise. The cover, contents, back page, pages marked notes or blank and pages
+    the styles or the author end with a page break are exempt, and listed as such."""
+    fills = recorded_fills(facts)
     if fills is None:
         return [CheckResult("page-fill", WARN, "no fill measurements for this PDF: build it "
                             "with 'leadguide build' to measure them", str(facts.pdf))]
     threshold = facts.config.fit.min_fill
-    low = [f for f in fills if f["fill"] < threshold and f["page"] not in _exempt(facts)]
-    results = [CheckResult("page-fill", WARN, f"only {f['fill']:.0%} full (guide.yaml's "
-                           f"fit.min_fill is {threshold:.0%}); {_ending(f)}", page(f["page"]))
-               for f in low]
+    exempt = _exempt(facts, fills)
+    low = [f for f in fills if f["fill"] < threshold and f["page"] not in exempt]
+    results = [CheckResult("page-fill", FAIL, f"only {f['fill']:.0%} full (guide.yaml's "
+                           f"fit.min_fill is {threshold:.0%}); {_ending(f)}; "
+                           f"{_remedy(facts, f, threshold)}", page(f["page"])) for f in low]
+    light = [f for f in fills if f["fill"] < threshold and f["page"] in exempt]
+    if light:
+        results.append(CheckResult(
+            "page-fill", PASS, "exempt from fit.min_fill: " + "; ".join(
+                f"p. {f['page']} {f['fill']:.0%} ({exempt[f['page']]})" for f in light),
+            pages([f["page"] for f in light]), details={"exempt": {
+                f["page"]: exempt[f["page"]] for f in light}}))
     emptiest = min(fills, key=lambda f: f["fill"])
     average = sum(f["fill"] for f in fills) / len(fills)
-    summary = (f"{plural(len(fills) - len(low), 'page')} at least {threshold:.0%} full; "
-               f"average {average:.0%}, emptiest p. {emptiest['page']} at {emptiest['fill']:.0%}")
+    summary = (f"{plural(len(fills) - len(low), 'page')} at least {threshold:.0%} full or "
+               f"exempt; average {average:.0%}, emptiest p. {emptiest['page']} at "
+               f"{emptiest['fill']:.0%}")
     results.insert(0, CheckResult("page-fill", PASS, summary, details={"pages": fills}))
     return results
 
 
-def _recorded_fills(facts: Facts) -> list[dict[str, Any]] | None:
+def _remedy(facts: Facts, fill: dict[str, Any], threshold: float) -> str:
+    """What to do: add text, or (a chapter over more than one page) take a page from it."""
+    short = f"about {threshold - fill['fill']:.0%} of a page"
+    if fill["ends"] not in ("chapter end", "last page"):
+        return f"add {short} before the next block, or let it start on this page"
+    chapter = next((c for c in facts.chapters if c.anchor == facts.part_at(fill["page"])), None)
+    if chapter is not None and (chapter.pages or 0) > 1:
+        return (f"add {short} to the chapter, or give it one page fewer (pages: "
+                f"{chapter.pages - 1}) and let 'leadguide fit' land it")
+    return f"add {short} to the chapter"
+
+
+def recorded_fills(facts: Facts) -> list[dict[str, Any]] | None:
     """The page fills the build of this very PDF recorded, if it did."""
     from ..build import manifest_path
 
@@ -47,12 +74,21 @@ def _recorded_fills(facts: Facts) -> list[dict[str, Any]] | None:
     return fills
 
 
-def _exempt(facts: Facts) -> set[int]:
-    """Pages meant to be light: the cover, the back page, and pages marked notes or blank."""
+def _exempt(facts: Facts, fills: list[dict[str, Any]]) -> dict[int, str]:
+    """Pages meant to be light, each with why: the cover, the contents and the back page,
+    pages marked notes or blank, and pages ended by a page break the styles or the author
+    asked for."""
     from .document import intended_pages
 
-    exempt = {facts.anchor_pages[a] for a in ("cover", "back") if a in facts.anchor_pages}
-    return exempt | set(intended_pages(facts)[0])
+    exempt = {f["page"]: "ends at a page break asked for" for f in fills
+              if f["ends"] == "forced break"}
+    exempt.update({number: f"marked {marker}"
+                   for number, marker in intended_pages(facts)[0].items()})
+    for f in fills:
+        part = facts.part_at(f["page"])
+        if part in EXEMPT_PARTS:
+            exempt[f["page"]] = EXEMPT_PARTS[part]
+    return exempt
 
 
 def _ending(fill: dict[str, Any]) -> str:
@@ -69,7 +105,7 @@ QUALITY = (("orphan", "orphan", "a paragraph's first line alone at the foot of t
 
 
 def check_typography(facts: Facts) -> list[CheckResult]:
-    fills = _recorded_fills(facts)
+    fills = recorded_fills(facts)
     if fills is None:
         return [CheckResult("typography", WARN, "no layout record for this PDF: build it with "
                             "'leadguide build' to count widows and orphans", str(facts.pdf))]
@@ -78,7 +114,9 @@ def check_typography(facts: Facts) -> list[CheckResult]:
     for key, noun, meaning in QUALITY:
         found = [f for f in fills if f.get(key)]
         counts[key] = len(found)
-        results += [CheckResult("typography", WARN, f"{noun} ({meaning}): \"{_cut(f[key])}\"",
+        # a heading that ends a page has lost its text: fail; a widow or orphan costs a line
+        status = FAIL if key == "heading_at_foot" else WARN
+        results += [CheckResult("typography", status, f"{noun} ({meaning}): \"{_cut(f[key])}\"",
                                 page(f["page"])) for f in found]
     runts = [(f["page"], text) for f in fills for text in f.get("one_word_lines", ())]
     counts["one_word_lines"] = len(runts)

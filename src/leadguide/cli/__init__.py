@@ -56,7 +56,8 @@ def _progress(stage: str, seconds: float) -> None:
 @cli.command("build")
 @click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the PDF (default: build/<output from guide.yaml>).")
+              help="Where to write the PDF (default: GUIDE_DIR/build/<output from "
+                   "guide.yaml>, whatever the current directory).")
 @click.option("--draft", is_flag=True,
               help="Write the PDF even if it breaks the page promise or has warnings.")
 @click.option("--whole", is_flag=True,
@@ -91,6 +92,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
 @click.argument("guide_dir", type=click.Path(path_type=Path))
 @click.option("--kind", type=click.Choice(["ebook", "checklist", "workbook"]), default="ebook",
               show_default=True, help="What the starter holds: chapters, a checklist, trackers.")
+@click.option("--look", type=click.Choice(["classic", "editorial", "bold"]), default="classic",
+              show_default=True, help="The design it wears (see docs/looks.png); guide.yaml's look:.")
 @click.option("--from", "sources", multiple=True, metavar="SOURCE",
               help="Make the guide from posts: a chapter per SOURCE (as `leadguide import` "
                    "takes them; repeat for more), the cover title from the first.")
@@ -99,21 +102,21 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
 @click.option("--pages", type=click.IntRange(1),
               help="With --from: the page count to promise, reached by `leadguide fit` "
                    "(default: the pages the posts lay out to).")
-def new_command(guide_dir: Path, kind: str, sources: tuple[str, ...], posts: tuple[str, ...],
-                pages: int | None) -> None:
+def new_command(guide_dir: Path, kind: str, look: str, sources: tuple[str, ...],
+                posts: tuple[str, ...], pages: int | None) -> None:
     """Start a new guide in GUIDE_DIR (a new or empty folder) that builds on the first run.
 
     \b
     Example:
-      leadguide new my-guide --kind workbook
+      leadguide new my-guide --kind workbook --look editorial
       leadguide new my-guide --from https://example.com/blog/post-1 --from post-2.html
     """
     if sources:
-        _new_from(guide_dir, list(sources), posts, pages)
+        _new_from(guide_dir, list(sources), posts, pages, look)
         return
     from ..starters.scaffold import KINDS, new_guide
-    new_guide(guide_dir, kind)
-    click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}. Next: edit "
+    new_guide(guide_dir, kind, look)
+    click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}, {look} look. Next: edit "
                f"{guide_dir / 'guide.yaml'}, then: leadguide build {guide_dir}")
 
 
@@ -156,12 +159,13 @@ def _print_import(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _new_from(guide_dir: Path, sources: list[str], posts: tuple[str, ...],
-              pages: int | None) -> None:
+              pages: int | None, look: str) -> None:
     from ..fit.search import FitError
     from ..importer.guide import guide_from_sources
     try:
         report = guide_from_sources(guide_dir, sources, posts, pages,
-                                    progress=lambda line: click.echo(f"  {line}", err=True))
+                                    progress=lambda line: click.echo(f"  {line}", err=True),
+                                    look=look)
     except FitError as error:
         click.secho(str(error), fg="red", err=True)
         click.secho(f"{guide_dir}: the guide is written; cut or add what the table says, or "
@@ -176,12 +180,12 @@ def _new_from(guide_dir: Path, sources: list[str], posts: tuple[str, ...],
 
 # Commands of the other stages (`leadguide email` is loaded by GuideCommand.get_command)
 
-_PREVIEW_OUT = click.option("--out", default="build/preview", show_default=True,
-                            type=click.Path(file_okay=False, path_type=Path),
-                            help="Folder to write the preview pages into.")
+_PREVIEW_OUT = click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                            help="Folder to write the preview pages into (default: "
+                                 "GUIDE_DIR/build/preview).")
 _PREVIEW_PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path),
                             help="The built PDF whose page spans and pages to show "
-                                 "(default: build/<output from guide.yaml>).")
+                                 "(default: GUIDE_DIR/build/<output from guide.yaml>).")
 
 
 @cli.command("preview")
@@ -190,7 +194,7 @@ _PREVIEW_PDF = click.option("--pdf", type=click.Path(dir_okay=False, path_type=P
 @_PREVIEW_PDF
 @click.option("--quick", is_flag=True,
               help="HTML only: skip laying out page breaks and drawing the PDF's pages.")
-def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -> None:
+def preview_command(guide_dir: Path, out: Path | None, pdf: Path | None, quick: bool) -> None:
     """Write every chapter of GUIDE_DIR as an HTML page, with an index of page spans.
 
     \b
@@ -198,12 +202,12 @@ def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -
       leadguide preview guide --out build/preview
     """
     from ..errors import raise_all
-    from ..preview.paths import SITE_PAGES
+    from ..preview.paths import SITE_PAGES, default_out
     from ..preview.site import build_preview
     from ..preview.status import unique
     result = build_preview(guide_dir, out, pdf, quick=quick)
     chapters = [page for page in result.pages if page not in SITE_PAGES]
-    click.echo(f"{out / 'index.html'}  {len(chapters)} chapters")
+    click.echo(f"{(out or default_out(guide_dir)) / 'index.html'}  {len(chapters)} chapters")
     raise_all(unique(result.errors))
 
 
@@ -216,7 +220,7 @@ def preview_command(guide_dir: Path, out: Path, pdf: Path | None, quick: bool) -
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
 @_PREVIEW_OUT
 @_PREVIEW_PDF
-def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out: Path,
+def serve_command(guide_dir: Path, host: str, port: int, open_browser: bool, out: Path | None,
                   pdf: Path | None) -> None:
     """Serve the preview of GUIDE_DIR, rebuild it on save and reload open browser tabs.
 
@@ -295,7 +299,7 @@ def _cheap_checks(guide_dir: Path, draft: bool):
 @cli.command("check")
 @click.argument("guide_dir", default="guide", type=click.Path(path_type=Path))
 @click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The PDF to check (default: build/<output from guide.yaml>). Built first "
+              help="The PDF to check (default: GUIDE_DIR/build/<output from guide.yaml>). Built first "
                    "if it is missing or older than the guide.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def check_command(guide_dir: Path, pdf_path: Path | None, as_json: bool) -> None:

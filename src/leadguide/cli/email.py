@@ -42,7 +42,7 @@ class _Progress:
 @click.option("--to", "to", required=True, metavar="ADDRESS", help="The recipient's address.")
 @click.option("--name", default="", help="The recipient's name, for the greeting.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the .eml file (default: build/welcome.eml).")
+              help="Where to write the .eml file (default: GUIDE_DIR/build/welcome.eml).")
 def build_command(guide_dir: Path, to: str, name: str, out: Path | None) -> None:
     """Write the welcome email for one recipient as a .eml file (sends nothing).
 

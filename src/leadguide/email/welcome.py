@@ -17,7 +17,7 @@ from .send import RetryPolicy, SmtpTransport, Transport
 from .sendlog import default_log_path, log_place
 from .settings import EmailSettings, SmtpSettings, load_email_settings, smtp_settings
 
-DEFAULT_EML = Path("build/welcome.eml")
+DEFAULT_EML = "welcome.eml"  # in the guide's output folder, beside its PDF
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def build_eml(guide_dir: Path | str, to: str, name: str = "", out: Path | None =
     person = recipient(to, name)
     config, settings = _load(guide_dir)
     attachment = prepare_attachment(config, settings, pdf, progress)
-    target = out or DEFAULT_EML
+    target = out or config.output_dir / DEFAULT_EML
     size = write_eml(build_message(config, settings, person, attachment), target)
     return EmlResult(target, size, attachment)
 

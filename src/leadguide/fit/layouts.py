@@ -42,7 +42,7 @@ class ChapterLayouts:
         self.anchors = {c.path.name: c.anchor for c in chapters}
         self.data = data
         self.fetcher = SafeFetcher(allowed_roots(config.root), asset_fallbacks(config.root))
-        paths = stylesheets(config.root, config.kit)
+        paths = stylesheets(config.root, config.kit, config.look)
         self.styles = parse_styles(paths, self.fetcher)
         self.design = design_values([p.read_text(encoding="utf-8") for p in paths] +
                                     [theme_css(replace(config, fit=replace(config.fit,

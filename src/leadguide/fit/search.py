@@ -5,6 +5,11 @@ PDF's stylesheets and candidate values (custom properties on its section), knob 
 the order of ``fitfile.KNOBS`` (the least visible change first), and the smallest change that
 lands on the target is kept. The words are never touched. The values go to fit.yaml, which
 every build applies, and a strict build proves the result.
+
+Fit never pads: a chapter lands only when its last page is at least ``fit.min_fill`` full. A
+chapter too short for its budget is loosened only as far as that still holds; when no value
+within the bounds fills its last page, fit says how many lines to add, or which smaller budget
+the chapter already fills, instead of stretching it onto a page that is mostly blank.
 """
 from __future__ import annotations
 
@@ -48,10 +53,18 @@ class ChapterFit:
     values: dict[str, float] = field(default_factory=dict)
     changed: dict[str, tuple[float, float]] = field(default_factory=dict)
     lines: int = 0  # lines to cut (> 0) or add (< 0) when no value in the bounds lands it
+    last_fill: float = 1.0  # of the chapter's last page, with the values chosen
+    min_fill: float = 0.0
+    smaller_budget: int | None = None  # a budget the chapter fills as designed, when short
+
+    @property
+    def padded(self) -> bool:
+        """The last page is emptier than guide.yaml's fit.min_fill."""
+        return self.last_fill < self.min_fill - 1e-9
 
     @property
     def landed(self) -> bool:
-        return self.target is None or self.after == self.target
+        return self.target is None or (self.after == self.target and not self.padded)
 
 
 @dataclass
@@ -90,8 +103,11 @@ def _changes(fit: ChapterFit) -> str:
              for k, (a, b) in fit.changed.items()]
     if not fit.landed:
         verb = "cut" if fit.lines > 0 else "add"
-        parts.append(f"NO FIT: closest {fit.after} pages; {verb} about {abs(fit.lines)} "
-                     f"line{'s' if abs(fit.lines) != 1 else ''}")
+        closest = f"{fit.after} page{'s' if fit.after != 1 else ''}" + (
+            f", the last {fit.last_fill:.0%} full" if fit.padded else "")
+        parts.append(f"NO FIT: closest {closest}; {verb} about {abs(fit.lines)} "
+                     f"line{'s' if abs(fit.lines) != 1 else ''}"
+                     + (f", or set pages: {fit.smaller_budget}" if fit.smaller_budget else ""))
     return "; ".join(parts) or ("kept" if fit.values else "")
 
 
@@ -150,12 +166,16 @@ def _write_and_build(config: GuideConfig, guide_dir: Path | str, fits: list[Chap
 def _chapter_fit(settings: FitSettings, span, chapter: Chapter) -> ChapterFit:
     values = dict(settings.chapters.get(chapter.path.name, {}))
     return ChapterFit(chapter.path.name, chapter.path, chapter.pages, span.pages, span.pages,
-                      values)
+                      values, min_fill=settings.min_fill)
 
 
 def _fit_budgets(report: FitReport, layouts: ChapterLayouts, say: Progress) -> None:
+    """Fit each chapter that misses its budget, or meets it with a last page under min_fill."""
     for fit in report.chapters:
-        if fit.target is not None and fit.before != fit.target:
+        if fit.target is None:
+            continue
+        fit.last_fill = layouts.trial(fit.name, _values_for(fit, layouts)).last_fill
+        if fit.before != fit.target or fit.padded:
             say(f"fitting {fit.path}: {fit.before} pages, budget {fit.target}")
             _search(fit, fit.target, layouts)
 
@@ -181,10 +201,11 @@ def _fit_promise(report: FitReport, layouts: ChapterLayouts, parts: int,
         chosen = (min if step < 0 else max)(candidates, key=lambda c: fill[c.name])
         tried.add((chosen.name, chosen.after + step))
         say(f"fitting {chosen.path}: {chosen.after} -> {chosen.after + step} pages for the promise")
-        trial = replace(chosen)
+        trial = replace(chosen, target=chosen.after + step)
         _search(trial, chosen.after + step, layouts)
         if trial.landed:
             chosen.after, chosen.values, chosen.changed = trial.after, trial.values, trial.changed
+            chosen.last_fill = trial.last_fill
 
 
 def _values_for(fit: ChapterFit, layouts: ChapterLayouts) -> dict[str, float]:
@@ -193,11 +214,13 @@ def _values_for(fit: ChapterFit, layouts: ChapterLayouts) -> dict[str, float]:
 
 def _search(fit: ChapterFit, target: int, layouts: ChapterLayouts) -> None:
     """Move knobs from the design's values toward their bounds, one after another, and keep
-    the smallest move of the last one that lands the chapter on ``target`` pages."""
+    the smallest move of the last one that lands the chapter on ``target`` pages with its
+    last page at least ``min_fill`` full."""
     base = layouts.design
+    goal = Goal(target, fit.min_fill)
     start = layouts.trial(fit.name, base)
-    if start.pages == target:
-        _settle(fit, base, base, start, target)
+    if goal.lands(start):
+        _settle(fit, base, base, start, goal)
         return
     tighten = start.pages > target
     values = dict(base)
@@ -209,13 +232,40 @@ def _search(fit: ChapterFit, target: int, layouts: ChapterLayouts) -> None:
             continue
         pushed = {**values, knob.name: extreme}
         trial = layouts.trial(fit.name, pushed)
-        if (trial.pages <= target) if tighten else (trial.pages >= target):
-            best = _bisect(fit.name, knob, values, extreme, target, tighten, layouts)
-            _settle(fit, base, best, layouts.trial(fit.name, best), target)
-            return
+        if goal.reached(trial, tighten):
+            best = _bisect(fit.name, knob, values, extreme, goal, tighten, layouts)
+            trial = layouts.trial(fit.name, best)
+            if goal.lands(trial):
+                _settle(fit, base, best, trial, goal)
+                return
+            values = best
+            break  # it jumped past the target: more of this knob only moves further off
         values = pushed
-    _settle(fit, base, values, trial, target)
-    fit.lines = _lines_to_change(trial, target, values)
+    if tighten:
+        _settle(fit, base, values, trial, goal)
+        fit.lines = _lines_to_change(trial, target, values)
+    else:  # nothing stretched: the chapter stays as designed, with what to add
+        _settle(fit, base, base, start, goal)
+        fit.lines = -_lines_to_fill(start, goal, base)
+        fit.smaller_budget = _smaller_budget(start, goal)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """``pages`` pages, the last at least ``min_fill`` full."""
+
+    pages: int
+    min_fill: float
+
+    def lands(self, trial: Trial) -> bool:
+        return trial.pages == self.pages and trial.last_fill >= self.min_fill - 1e-9
+
+    def reached(self, trial: Trial, tighten: bool) -> bool:
+        """Far enough in the search's direction: at or under the pages when tightening; at
+        the pages with a full enough last page, or past them, when loosening."""
+        if tighten:
+            return trial.pages <= self.pages
+        return trial.pages > self.pages or self.lands(trial)
 
 
 def _movable(knob: Knob, value: float, tighten: bool) -> bool:
@@ -226,7 +276,7 @@ def _clamp(value: float, knob: Knob) -> float:
     return min(max(value, knob.low), knob.high)
 
 
-def _bisect(name: str, knob: Knob, values: dict[str, float], extreme: float, target: int,
+def _bisect(name: str, knob: Knob, values: dict[str, float], extreme: float, goal: Goal,
             tighten: bool, layouts: ChapterLayouts) -> dict[str, float]:
     """The value of ``knob`` nearest the design's that still lands on ``target`` pages."""
     steps = max(1, round(abs(extreme - values[knob.name]) / knob.step))
@@ -236,39 +286,57 @@ def _bisect(name: str, knob: Knob, values: dict[str, float], extreme: float, tar
     low, high = 0, steps  # at(low) misses, at(high) lands
     while high - low > 1:
         middle = (low + high) // 2
-        pages = layouts.trial(name, at(middle)).pages
-        if (pages <= target) if tighten else (pages >= target):
+        if goal.reached(layouts.trial(name, at(middle)), tighten):
             high = middle
         else:
             low = middle
-    return _without_new_flaws(name, at, high, steps, target, layouts, values)
+    return _without_new_flaws(name, at, high, steps, goal, layouts, values)
 
 
 def _without_new_flaws(name: str, at: Callable[[int], dict[str, float]], first: int, steps: int,
-                       target: int, layouts: ChapterLayouts,
+                       goal: Goal, layouts: ChapterLayouts,
                        values: dict[str, float]) -> dict[str, float]:
     """The first landing step, or a few steps further if that leaves a widow, an orphan or a
     lonely heading the chapter did not have."""
     allowed = layouts.trial(name, values).flaws
     for step in range(first, min(first + 3, steps) + 1):
         trial = layouts.trial(name, at(step))
-        if trial.pages == target and trial.flaws <= allowed:
+        if goal.lands(trial) and trial.flaws <= allowed:
             return at(step)
     return at(first)
 
 
 def _settle(fit: ChapterFit, base: dict[str, float], values: dict[str, float], trial: Trial,
-            target: int) -> None:
+            goal: Goal) -> None:
     fit.after = trial.pages
+    fit.last_fill = trial.last_fill
     fit.values = {k: v for k, v in values.items() if abs(v - base[k]) > 1e-9}
     fit.changed = {k: (base[k], v) for k, v in fit.values.items()}
-    fit.lines = 0 if trial.pages == target else fit.lines
+    fit.lines = 0 if goal.lands(trial) else fit.lines
+
+
+def _lines_per_page(trial: Trial, values: dict[str, float]) -> int:
+    line = values["body_size"] * 4 / 3 * values["leading"]  # pt to CSS px
+    return max(1, round(trial.page_height / line))
+
+
+def _lines_to_fill(start: Trial, goal: Goal, values: dict[str, float]) -> int:
+    """Body lines to add, as designed, so the chapter fills ``goal.pages`` pages with the last
+    at least ``min_fill`` full."""
+    missing = (goal.pages - 1 + goal.min_fill) - (start.pages - 1 + start.last_fill)
+    return max(1, round(missing * _lines_per_page(start, values) + 0.5))
+
+
+def _smaller_budget(start: Trial, goal: Goal) -> int | None:
+    """The budget the chapter fills as it is: its own pages, or one fewer when its last page
+    is too empty (fit can then tighten it onto them)."""
+    budget = start.pages if start.last_fill >= goal.min_fill else start.pages - 1
+    return budget if 1 <= budget < goal.pages else None
 
 
 def _lines_to_change(trial: Trial, target: int, values: dict[str, float]) -> int:
     """Roughly how many body lines to cut (positive) or add (negative) to land on target."""
-    line = values["body_size"] * 4 / 3 * values["leading"]  # pt to CSS px
-    lines_per_page = max(1, round(trial.page_height / line))
+    lines_per_page = _lines_per_page(trial, values)
     if trial.pages > target:
         return max(1, round((trial.pages - target - 1 + trial.last_fill) * lines_per_page))
     return -max(1, round((target - trial.pages - 1 + (1 - trial.last_fill)) * lines_per_page) + 1)
@@ -278,6 +346,7 @@ def _no_fit_message(report: FitReport) -> str:
     missed = [c for c in report.chapters if not c.landed]
     if missed:
         names = ", ".join(str(c.path) for c in missed)
-        return (f"no typography within guide.yaml's fit bounds lands {names} on its budget: "
-                "cut or add the lines the table shows (nothing was written)")
+        return (f"no typography within guide.yaml's fit bounds lands {names} on its budget "
+                "with every page at least fit.min_fill full: cut or add the lines the table "
+                "shows, or take the smaller budget it suggests (nothing was written)")
     return f"the guide has {report.total_after} pages but promises {report.promised}"

@@ -21,6 +21,9 @@ BUILTIN_STYLES = _builtin("styles")
 BUILTIN_KITS = _PACKAGE / "kits"
 STYLESHEETS = ("theme.css", "print.css", "markdown.css")
 EXTRA_STYLESHEET = "extra.css"  # a guide's own additions, loaded after every built-in sheet
+# The built-in looks (guide.yaml's look:): classic is the base styles alone; another adds its
+# sheet, look-<name>.css, after them
+LOOKS = ("classic", "editorial", "bold")
 MACROS = "macros.html"
 GUIDE_MACROS = "macros"  # a guide's templates/macros/*.html, added to the built-in macros
 
@@ -51,20 +54,24 @@ def style_path(guide_root: Path, name: str, builtin: Path = BUILTIN_STYLES) -> P
     return own if own.is_file() else builtin / name
 
 
-def stylesheet_names(guide_root: Path, kit_name: str | None = None) -> list[str]:
+def stylesheet_names(guide_root: Path, kit_name: str | None = None,
+                     look: str = "classic") -> list[str]:
     """The stylesheets' file names in cascade order (as the preview copies them)."""
     kit = kit_of(kit_name)
     extra = [EXTRA_STYLESHEET] if (guide_root / "styles" / EXTRA_STYLESHEET).is_file() else []
-    return [*STYLESHEETS, *(kit.stylesheets if kit else ()), *extra]
+    looks = [f"look-{look}.css"] if look != "classic" else []
+    return [*STYLESHEETS, *looks, *(kit.stylesheets if kit else ()), *extra]
 
 
-def stylesheets(guide_root: Path, kit_name: str | None = None) -> tuple[Path, ...]:
-    """The PDF's stylesheets: theme, print, the kit's, then the guide's extra.css."""
+def stylesheets(guide_root: Path, kit_name: str | None = None,
+                look: str = "classic") -> tuple[Path, ...]:
+    """The PDF's stylesheets: theme, print, markdown, the look's, the kit's, then the guide's
+    extra.css."""
     kit = kit_of(kit_name)
     kit_sheets = kit.stylesheets if kit else ()
     return tuple(_css_text(style_path(guide_root, name, kit.styles_dir if name in kit_sheets
                                       else BUILTIN_STYLES))
-                 for name in stylesheet_names(guide_root, kit_name))
+                 for name in stylesheet_names(guide_root, kit_name, look))
 
 
 def _css_text(path: Path) -> Path:
@@ -91,11 +98,20 @@ def asset_fallbacks(guide_root: Path) -> dict[Path, Path]:
     return {guide_root / "styles": BUILTIN_STYLES, guide_root / "templates": BUILTIN_TEMPLATES}
 
 
-def outside_the_pdf(path: Path) -> bool:
+def outside_the_pdf(path: Path, outputs: tuple[Path, ...] = ()) -> bool:
     """Files in a guide or the built-in folders that never go into the PDF: email and preview
-    templates, the screen stylesheet, PDFs, compiled Python and the email send log
-    (``*.sqlite`` and its -wal, -shm and .lock files)."""
+    templates, the screen stylesheet, PDFs, compiled Python, the email send log (``*.sqlite``
+    and its -wal, -shm and .lock files) and anything in the guide's ``outputs`` folders (what
+    builds write: the PDF's manifest, its cache, the preview, the welcome email)."""
     in_templates = "templates" in path.parts and bool({"email", "preview"} & set(path.parts))
     return (in_templates or path.name == "screen.css" or path.suffix.lower() == ".pdf"
             or "__pycache__" in path.parts or ".sqlite" in path.suffixes
-            or path.suffix.startswith(".sqlite"))
+            or path.suffix.startswith(".sqlite")
+            or any(path.is_relative_to(folder) for folder in outputs))
+
+
+def output_dirs(guide_root: Path, *more: Path) -> tuple[Path, ...]:
+    """A guide's build folders: ``build/`` (the default, never a source even when guide.yaml
+    names another) and ``more`` (the configured one, a PDF's folder), absolute."""
+    return tuple(dict.fromkeys(folder.absolute() for folder in
+                               (Path(guide_root) / "build", *more)))

@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError, raise_all
+from .assets import LOOKS
 from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fit_section
 from .guard import read_text
 from .kit import KITS
 from .theme import (BUILTIN_FONTS, BUNDLED_FAMILIES, DEFAULT_MARGINS, FONT_ROLES, FONT_STYLES,
-                    FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, is_hex, is_length,
-                    resolve_colors)
+                    FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, default_margins, is_hex,
+                    is_length, resolve_colors)
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
 
 CONFIG_NAME = "guide.yaml"
@@ -23,8 +24,8 @@ _PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 # Every key guide.yaml may hold, by section (docs/GUIDE-YAML.md documents each; a test checks).
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
-         "toc_after", "output", "kit", "theme", "metadata", "cover", "cta", "email", "url",
-         "back_page", "fit", "links"},
+         "toc_after", "output", "kit", "look", "theme", "metadata", "cover", "cta", "email",
+         "url", "back_page", "fit", "links"},
     "theme": {"colors", "fonts", "logo"},
     "theme.colors": set(ROLES),
     "theme.fonts": set(FONT_ROLES),
@@ -67,6 +68,9 @@ class CallToAction:
     url: str
 
 
+OUTPUT_FOLDER = "build"  # a guide's builds, beside its sources: never read as a source
+
+
 @dataclass(frozen=True)
 class LinkSettings:
     """Where links to pages that are not chapters point (guide.yaml's ``links:``)."""
@@ -103,10 +107,21 @@ class GuideConfig:
     pages_line: int | None = None  # where guide.yaml promises the page count
     chapters_listed: bool = False  # guide.yaml lists the chapters (else: chapters/*.md, sorted)
     links: LinkSettings = field(default_factory=LinkSettings)
+    output_folder: str = OUTPUT_FOLDER  # inside the guide folder, from guide.yaml's output
+    look: str = "classic"  # one of assets.LOOKS: the built-in design it wears
 
     @property
     def page_size(self) -> str:
         return self.page.name
+
+    @property
+    def output_dir(self) -> Path:
+        """Where builds go: beside the sources, whatever the current directory."""
+        return self.root / self.output_folder
+
+    @property
+    def output_path(self) -> Path:
+        return self.output_dir / self.output
 
     @property
     def config_path(self) -> Path:
@@ -157,6 +172,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
     if toc_after and chapters and toc_after not in chapters:
         reader.fail(f"'toc_after' names '{toc_after}', which is not in 'chapters'",
                     raw.line_of("toc_after"))
+    output_folder, output_name = _output(raw, reader)
     return GuideConfig(
         root=root,
         title=get(raw, "title", str),
@@ -165,7 +181,8 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         language=get(raw, "language", str, "en"),
         page=_page(raw, reader),
         pages=pages,
-        output=_output_name(raw, reader),
+        output=output_name,
+        output_folder=output_folder,
         chapters=chapters,
         chapters_listed="chapters" in raw,
         toc_after=toc_after,
@@ -177,6 +194,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         url=get(raw, "url", str, None),
         back_page=get(raw, "back_page", bool, False),
         kit=_kit(raw, reader),
+        look=_look(raw, reader),
         email=reader.mapping(raw["email"], "email", raw.line_of("email")) if "email" in raw else None,
         fit=_fit(raw, reader),
         signup=_section(raw, "signup", reader),
@@ -255,7 +273,8 @@ def _page(raw: LocatedDict, reader: FieldReader) -> Page:
             reader.fail(f"'page_size' must be Letter, A4, A5 or a size like '6in x 9in' "
                         f"(in, mm, cm or pt), not '{value}'", line)
             return Page("Letter", *PAGE_SIZES["letter"])
-    return Page(name, width, height, _margins(raw, reader))
+    margins = _margins(raw, reader) if "margins" in raw else default_margins(width)
+    return Page(name, width, height, margins)
 
 
 def _margins(raw: LocatedDict, reader: FieldReader) -> tuple[str, str, str, str]:
@@ -285,13 +304,29 @@ def _kit(raw: LocatedDict, reader: FieldReader) -> str | None:
     return name
 
 
-def _output_name(raw: LocatedDict, reader: FieldReader) -> str:
+def _look(raw: LocatedDict, reader: FieldReader) -> str:
+    look = reader.get(raw, "look", str, "classic")
+    if look not in LOOKS:
+        reader.fail(f"unknown look '{look}' (looks: {', '.join(LOOKS)})", raw.line_of("look"))
+        return "classic"
+    return look
+
+
+def _output(raw: LocatedDict, reader: FieldReader) -> tuple[str, str]:
+    """(folder inside the guide, file name): ``name.pdf`` goes to ``build/``; ``dist/name.pdf``
+    to the guide's own ``dist/``. Never outside the guide folder."""
     value = reader.get(raw, "output", str, "guide.pdf")
-    if "/" in value or "\\" in value or not value.endswith(".pdf") or value.startswith("."):
-        reader.fail(f"'output' must be a file name ending in .pdf, not '{value}'",
-                    raw.line_of("output"))
-        return "guide.pdf"
-    return value
+    folder, _, name = value.replace("\\", "/").rpartition("/")
+    parts = [part for part in folder.split("/") if part]
+    if (not name.endswith(".pdf") or name.startswith(".") or value.startswith(("/", "~"))
+            or any(part in (".", "..") or part.startswith(".") for part in parts)
+            or ":" in folder):
+        if "output" in raw:
+            reader.fail(f"'output' must be a file name ending in .pdf, or a folder inside the "
+                        f"guide and a file name (dist/guide.pdf), not '{value}'",
+                        raw.line_of("output"))
+        return OUTPUT_FOLDER, "guide.pdf"
+    return "/".join(parts) or OUTPUT_FOLDER, name
 
 
 def _chapters(root: Path, raw: LocatedDict, reader: FieldReader) -> tuple[str, ...]:

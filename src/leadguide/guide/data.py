@@ -18,7 +18,11 @@ from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
 
 CELL_TYPES = ("text", "number", "checkbox", "date")
 _WIDTH = re.compile(r"^\d+(\.\d+)?(%|in|mm|cm|pt)$")
-_TRACKER = {"title", "label", "rows", "columns", "notes"}
+_TRACKER = {"title", "label", "rows", "columns", "notes", "style", "row_height", "cell_size"}
+# grid: a spreadsheet of cells; checklist: tick box, the row's text, then notes; chart: large
+# square cells to tick, mark or put a sticker in (a child's chart)
+TRACKER_STYLES = ("grid", "checklist", "chart")
+_LENGTH = re.compile(r"^\d+(\.\d+)?(in|mm|cm|pt)$")
 _COLUMN = {"label", "type", "width"}
 
 
@@ -39,6 +43,25 @@ class Tracker:
     rows: tuple[str, ...]
     columns: tuple[Column, ...]
     notes: tuple[str, ...]
+    style: str = "grid"
+    row_height: str = ""  # a CSS length; "" is the style's own
+    cell_size: str = ""
+
+    @property
+    def ordered_columns(self) -> tuple[tuple[int, Column], ...]:
+        """(1-based field number, column) in print order: a checklist puts its tick boxes
+        before the row's text, so the numbers (the fields' names) stay the data's."""
+        numbered = tuple(enumerate(self.columns, start=1))
+        if self.style != "checklist":
+            return numbered
+        return tuple(sorted(numbered, key=lambda item: item[1].type != "checkbox"))
+
+    @property
+    def label_at(self) -> int:
+        """Where the row's label goes among ordered_columns: first, or after the tick boxes."""
+        if self.style != "checklist":
+            return 0
+        return sum(1 for column in self.columns if column.type == "checkbox")
 
     @property
     def labelled(self) -> bool:
@@ -90,8 +113,29 @@ def validate_trackers(raw: LocatedDict, reader: FieldReader) -> dict[str, Tracke
                                  label=reader.get(spec, "label", str, "", name),
                                  rows=_rows(spec, name, reader),
                                  columns=tuple(_columns(spec, name, reader)),
-                                 notes=tuple(_texts(spec, "notes", name, reader)))
+                                 notes=tuple(_texts(spec, "notes", name, reader)),
+                                 style=_style(spec, name, reader),
+                                 row_height=_length(spec, "row_height", name, reader),
+                                 cell_size=_length(spec, "cell_size", name, reader))
     return trackers
+
+
+def _style(spec: LocatedDict, name: str, reader: FieldReader) -> str:
+    style = reader.get(spec, "style", str, "grid", name)
+    if style not in TRACKER_STYLES:
+        reader.fail(f"'{name}.style' must be one of {', '.join(TRACKER_STYLES)}, not '{style}'",
+                    spec.line_of("style"))
+        return "grid"
+    return style
+
+
+def _length(spec: LocatedDict, key: str, name: str, reader: FieldReader) -> str:
+    value = str(reader.get(spec, key, str, "", name) or "")
+    if value and not _LENGTH.match(value):
+        reader.fail(f"'{name}.{key}' must be a length like 28pt or 0.6in, not '{value}'",
+                    spec.line_of(key))
+        return ""
+    return value
 
 
 def _rows(spec: LocatedDict, name: str, reader: FieldReader) -> tuple[str, ...]:

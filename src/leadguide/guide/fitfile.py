@@ -15,7 +15,7 @@ from ..errors import ConfigError, raise_all
 from .yamlsource import FieldReader, LocatedDict, load_yaml
 
 FIT_NAME = "fit.yaml"
-DEFAULT_MIN_FILL = 0.6
+DEFAULT_MIN_FILL = 0.75  # every page at least three quarters full, starters included
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def read_fit_section(raw: LocatedDict, reader: FieldReader) -> tuple[dict[str, t
             bounds[name] = pair
     min_fill = reader.get(raw, "min_fill", float, DEFAULT_MIN_FILL, "fit")
     if min_fill is not None and not 0 <= min_fill <= 1:
-        reader.fail("'fit.min_fill' must be a share of the page from 0 to 1, like 0.6",
+        reader.fail("'fit.min_fill' must be a share of the page from 0 to 1, like 0.75",
                     raw.line_of("min_fill"))
         min_fill = DEFAULT_MIN_FILL
     return bounds, min_fill

@@ -219,7 +219,7 @@ class Theme:
     logo: str | None = None
 
 
-def theme_css(theme: Theme, page: Page) -> str:
+def theme_css(theme: Theme, page: Page, cover_extras: tuple[str, ...] = ()) -> str:
     """The theme and page as CSS custom properties, plus @font-face for a guide's own fonts."""
     faces = [_font_face(font.family, style, path) for font in theme.fonts.values()
              for style, path in font.files.items()]
@@ -230,7 +230,52 @@ def theme_css(theme: Theme, page: Page) -> str:
     lines += [f"--page-width: {page.width};", f"--page-height: {page.height};",
               f"--page-margin: {top} {right} {bottom} {left};",
               f"--page-margin-top: {top};", f"--page-margin-x: {left};"]
+    lines += [f"--page-{name}: {value};"
+              for name, value in page_design(page, cover_extras).items()]
     return "\n".join([*faces, ":root { " + " ".join(lines) + " }"])
+
+
+# ---- the design derived from the page size: styles read these as var(--page-NAME, default),
+# so a guide's extra.css can still set --text-indent or --size-h1 itself
+LETTER_TEXT_WIDTH = 7.1 * 72  # the text width the design was drawn for (Letter, 0.7in margins)
+SIDE_INDENT = 1.9 * 72  # the side-head column and its gutter
+MIN_COLUMN = 3.8 * 72  # narrower than this (about 52 characters) and the side column goes
+COVER_RESERVE = 5.2 * 72  # the cover's brand row, title, subtitle and footer, at Letter size
+COVER_EXTRAS = {"eyebrow": 0.8 * 72, "byline": 0.3 * 72}  # lines a cover may add above its art
+
+
+def default_margins(width: str) -> tuple[str, str, str, str]:
+    """The built-in margins, narrowed on a small page (A5, 6x9 in) so the text keeps its
+    measure: to 70 % of Letter's at most."""
+    share = min(1.0, max(0.7, points(width) / (8.27 * 72)))  # A4 and wider: as drawn
+    return tuple(f"{round(points(m) * share / 72, 3):g}in" for m in DEFAULT_MARGINS)
+
+
+def page_design(page: Page, cover_extras: tuple[str, ...] = ()) -> dict[str, str]:
+    """Type scale, side-head column (or none), and cover measures for this page size: Letter
+    and A4 keep the design as drawn; a narrow page sets its side-heads above the text and
+    scales headings and the cover down with its width. ``cover_extras`` (eyebrow, byline)
+    take their room from the art, so it never runs into the footer."""
+    width, height = page.size_points
+    text = width - points(page.margins[1]) - points(page.margins[3])
+    scale = round(min(1.0, max(0.72, text / LETTER_TEXT_WIDTH)), 3)
+    side = text - SIDE_INDENT >= MIN_COLUMN
+    cover_pad = round(0.8 * min(1.0, max(0.6, width / (8.5 * 72))), 3)
+    art_width = min(5.6 * 72, width - 2 * cover_pad * 72)
+    reserve = COVER_RESERVE + sum(COVER_EXTRAS[extra] for extra in cover_extras)
+    design = {
+        "type-scale": f"{scale:g}",
+        "text-indent": "1.9in" if side else "0in",
+        "sidehead-width": "calc(1.9in - 0.22in)" if side else "auto",
+        "sidehead-size": "12pt" if side else "var(--size-h2)",
+        "sidehead-lift": "-14.4pt" if side else "0.35em",
+        "cover-pad-x": f"{cover_pad:g}in",
+        "cover-art-width": f"{round(art_width, 1):g}pt",
+        # what the cover's top, title, subtitle and footer leave for the art
+        # (the footer keeps its size on a small page, and wraps: the room shrinks less)
+        "cover-art-height": f"{round(max(1.2 * 72, height - reserve * max(scale, 0.85)), 1):g}pt",
+    }
+    return design
 
 
 def _rgb_triplet(hex_colour: str) -> str:

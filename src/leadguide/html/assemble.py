@@ -16,7 +16,7 @@ from ..guide.config import GuideConfig
 from ..guide.fitfile import fit_css
 from ..guide.guard import CONTROL_CHARACTER, describe_control
 from ..guide.nesting import MAX_DEPTH, html_depth_problem
-from ..guide.theme import theme_css as _theme_css
+from ..guide.theme import COVER_EXTRAS, theme_css as _theme_css
 from .chapter import RenderedChapter, chapter_view, macro_functions, render_chapter
 from .qr import qr_data_uri
 from .references import file_links, resolve_chapters
@@ -127,7 +127,8 @@ def render_chapters(config: GuideConfig, chapters: list[Chapter], data: dict[str
 def theme_css(config: GuideConfig) -> str:
     """guide.yaml's theme and page as CSS custom properties, overriding theme.css, then the
     typography fit.yaml gives each fitted chapter."""
-    rules = [_theme_css(config.theme, config.page)]
+    extras = tuple(key for key in COVER_EXTRAS if config.cover.get(key))
+    rules = [_theme_css(config.theme, config.page, extras)]
     rules += [fit_css(chapter_anchor(name, config.chapters.index(name) + 1), values)
               for name, values in config.fit.chapters.items() if values]
     return "\n".join(rules)
@@ -157,7 +158,7 @@ def assemble(config: GuideConfig, chapters: list[Chapter], data: dict[str, Any],
     if too_deep:
         raise TemplateError(f"the page templates make {too_deep[1]}", page_template)
     raise_all([_file_link_error(config, url, page_template) for url in file_links(html)])
-    return GuideHtml(html, config.root.as_uri() + "/", stylesheets(config.root, config.kit),
+    return GuideHtml(html, config.root.as_uri() + "/", stylesheets(config.root, config.kit, config.look),
                      tuple(rendered))
 
 

@@ -34,14 +34,15 @@ class NewGuideReport:
 
 def guide_from_sources(target: Path | str, sources: list[str], posts: tuple[str, ...] = (),
                        pages: int | None = None, limits: Limits = DEFAULT_LIMITS,
-                       progress: Callable[[str], None] | None = None) -> NewGuideReport:
+                       progress: Callable[[str], None] | None = None,
+                       look: str = "classic") -> NewGuideReport:
     """A new guide in ``target`` from ``sources``. Nothing is written when a source is bad;
     a guide that then fails to build strictly is kept, to be fixed, and the error raised."""
     say = progress or (lambda message: None)
     drafts = read_sources(list(sources), posts, limits)
     target = Path(target)
     first = drafts[0]
-    new_guide(target, "ebook", title=first.title, subtitle=first.description or "",
+    new_guide(target, "ebook", look, title=first.title, subtitle=first.description or "",
               author=first.site_name or str(first.front.get("author", "")) or None)
     try:
         for placeholder in _PLACEHOLDERS:

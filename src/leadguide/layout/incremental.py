@@ -198,7 +198,8 @@ def _fills(results: list[PartLayout]) -> list[PageFill]:
         for fill in result.fills:
             ends = PART_END if fill["ends"] == LAST and not final else fill["ends"]
             fills.append(PageFill(**{**fill, "page": len(fills) + 1, "ends": ends,
-                                     "one_word_lines": tuple(fill["one_word_lines"])}))
+                                     "one_word_lines": tuple(fill["one_word_lines"]),
+                                     "boxes": tuple(tuple(b) for b in fill["boxes"])}))
     return fills
 
 

@@ -43,7 +43,7 @@ def chapter_document(config: GuideConfig, env: jinja2.Environment, data: dict[st
     page = env.from_string(_LAYOUT_PAGE).render({
         **template_context(config, data), "theme_css": f"{theme_css(config)}\n{extra_css}",
         "section": section})
-    return GuideHtml(page, config.root.as_uri() + "/", stylesheets(config.root, config.kit), ())
+    return GuideHtml(page, config.root.as_uri() + "/", stylesheets(config.root, config.kit, config.look), ())
 
 
 def lay_out_document(document: GuideHtml, roots: tuple[Path, ...], source: Path) -> Layout:

@@ -37,6 +37,8 @@ class PageFill:
     widow: str = ""
     heading_at_foot: str = ""
     one_word_lines: tuple[str, ...] = ()
+    # the cover's parts as (class, x0, y0, x1, y1) border boxes in CSS px, for the cover check
+    boxes: tuple[tuple[str, float, float, float, float], ...] = ()
 
 
 def page_fills(pages: list, part_starts: set[int]) -> list[PageFill]:
@@ -51,7 +53,8 @@ def page_fills(pages: list, part_starts: set[int]) -> list[PageFill]:
     for index, boxes in enumerate(boxes_per_page):
         number = index + 1
         fill = _fill(pages[index]._page_box, boxes)
-        quality = _quality(lines_per_page, index, number + 1 in part_starts)
+        quality = {**_quality(lines_per_page, index, number + 1 in part_starts),
+                   "boxes": labelled_boxes(boxes)}
         if number == len(pages):
             fills.append(PageFill(number, fill, LAST, **quality))
         elif number + 1 in part_starts:
@@ -109,6 +112,27 @@ def _quality(lines_per_page: list[dict[int, _Lines]], index: int,
                not chapter_ends and last[0] not in after else "")
     return {"orphan": orphan, "widow": widow, "heading_at_foot": heading,
             "one_word_lines": runts}
+
+
+LABELLED = ("cover-top", "cover-eyebrow", "cover-title", "cover-subtitle", "cover-byline",
+            "cover-art", "cover-footer")
+
+
+def labelled_boxes(boxes: list[Any]) -> tuple[tuple[str, float, float, float, float], ...]:
+    """The border box of each element of a LABELLED class on the page (its boxes joined)."""
+    found: dict[str, list[float]] = {}
+    for box in boxes:
+        element = box.element
+        if element is None or box.element_tag != element.tag:
+            continue
+        label = next((c for c in (element.get("class") or "").split() if c in LABELLED), None)
+        if label is None or not hasattr(box, "border_box_x"):
+            continue
+        x0, y0 = box.border_box_x(), box.border_box_y()
+        x1, y1 = x0 + box.border_width(), y0 + box.border_height()
+        seen = found.setdefault(label, [x0, y0, x1, y1])
+        found[label] = [min(seen[0], x0), min(seen[1], y0), max(seen[2], x1), max(seen[3], y1)]
+    return tuple((label, *(round(v, 2) for v in box)) for label, box in found.items())
 
 
 def _one_word(text: str) -> bool:

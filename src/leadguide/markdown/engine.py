@@ -14,6 +14,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from .labels import ReferenceLabelsExtension
 from .lists import CommonMarkListsExtension
+from .sideheads import SideHeads
 
 EXTENSIONS = [
     "tables", "attr_list", "footnotes", "def_list", "admonition", "smarty", "md_in_html",
@@ -57,7 +58,7 @@ def converter(slug: str) -> markdown.Markdown:
                            extension_configs=configs)
     md.postprocessors.register(CodeLines(md), "code_lines", 5)  # after raw HTML is back (30)
     md.treeprocessors.register(CalloutLooks(md), "callout_looks", 19)  # after quotes (19.99)
-    md.treeprocessors.register(LongSideHeads(md), "long_side_heads", 4)  # after attr_list (8)
+    md.treeprocessors.register(SideHeads(md), "side_heads", 7)  # after attr_list's classes (8)
     return md
 
 
@@ -81,21 +82,6 @@ class CalloutLooks(Treeprocessor):
         return root
 
 
-SIDE_HEAD_CHARACTERS = 24  # a side-head longer than this would wrap to three lines or more
-
-
-class LongSideHeads(Treeprocessor):
-    """A ``##`` heading too long for the side column (pasted posts' "3: Improved Quad
-    Strength/Development and Ankle Mobility") is set above its text, full width, as
-    ``{: .stacked }`` would: hanging in the indent it wrapped to four lines beside a gap."""
-
-    def run(self, root):  # type: ignore[no-untyped-def]
-        for heading in root.iter("h2"):
-            classes = (heading.get("class") or "").split()
-            text = " ".join("".join(heading.itertext()).split())
-            if "stacked" not in classes and len(text) > SIDE_HEAD_CHARACTERS:
-                heading.set("class", " ".join([*classes, "stacked"]))
-        return root
 
 
 def _open_details(element) -> None:  # type: ignore[no-untyped-def]

@@ -132,7 +132,7 @@ class SitePages:
     def _page_values(self, config: GuideConfig) -> dict[str, Any]:
         """What every preview template reads besides the guide: styles, the PDF, links."""
         preview = self.preview
-        sheets = (*stylesheet_names(config.root, config.kit), SCREEN_STYLESHEET)
+        sheets = (*stylesheet_names(config.root, config.kit, config.look), SCREEN_STYLESHEET)
         return {"theme_css": theme_css(config),
                 "stylesheets": [f"styles/{name}?v={preview.styles_stamp}" for name in sheets],
                 "last_build": preview.last_build, "index": INDEX, "pdf_href": preview.pdf_href,

@@ -6,9 +6,12 @@ import os
 import re
 from pathlib import Path
 
-from ..guide.assets import BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, outside_the_pdf
+from ..errors import GuideError
+from ..guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, output_dirs,
+                            outside_the_pdf)
+from ..guide.config import load_config
 
-DEFAULT_OUT = Path("build/preview")
+PREVIEW_FOLDER = "preview"  # in the guide's output folder
 SCREEN_STYLESHEET = "screen.css"
 INDEX = "index.html"
 PAGES_DIR = "pages"
@@ -27,6 +30,20 @@ _RELATIVE_URL = re.compile(
     r"""(\s(?:src|href|poster)=)(["'])(?![a-zA-Z][a-zA-Z0-9+.-]*:|[#/?])([^"']+)\2""")
 
 
+def default_out(guide_dir: Path | str) -> Path:
+    """``<guide>/build/preview`` (or under guide.yaml's output folder), whatever the current
+    directory."""
+    return output_dir(guide_dir) / PREVIEW_FOLDER
+
+
+def output_dir(guide_dir: Path | str) -> Path:
+    """The guide's output folder; ``build/`` in it while its guide.yaml cannot be read."""
+    try:
+        return load_config(guide_dir).output_dir
+    except GuideError:
+        return Path(guide_dir).resolve() / "build"
+
+
 def page_name(stem: str) -> str:
     """The preview file of a chapter file stem; never the index."""
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "chapter"
@@ -41,10 +58,11 @@ def rebase_urls(markup: str, prefix: str) -> str:
 def newest_edit(root: Path, since: float, *skip: Path) -> Path | None:
     """The newest file the PDF is made from that changed after ``since`` (None if none)."""
     newest, when = None, since
+    outputs = output_dirs(root, output_dir(root))
     for folder in (root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
         for path in folder.rglob("*"):
             if (path.name.startswith(".") or path.suffix.lower() not in
-                    SOURCE_SUFFIXES | ASSET_SUFFIXES or outside_the_pdf(path)
+                    SOURCE_SUFFIXES | ASSET_SUFFIXES or outside_the_pdf(path, outputs)
                     or any(path.is_relative_to(s) for s in skip)):
                 continue
             mtime = _mtime(path)

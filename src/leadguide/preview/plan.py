@@ -7,7 +7,7 @@ from typing import Iterable
 
 from ..build import manifest_path
 from ..errors import GuideError
-from ..guide.assets import BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES
+from ..guide.assets import BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, output_dirs
 from ..guide.config import GuideConfig
 from .paths import ASSET_SUFFIXES, SOURCE_SUFFIXES
 from .status import shown_error, unique
@@ -32,10 +32,12 @@ def plan_update(changed: Iterable[Path], root: Path, config: GuideConfig | None,
     """Sort changed files: a chapter → that chapter; data, templates, styles, config → all."""
     full, last_build, reload, chapters = False, False, False, set()
     built = {pdf.resolve(), manifest_path(pdf).resolve()}
+    outputs = output_dirs(root, *((config.output_dir,) if config else ()))
     for path in (Path(p).resolve() for p in changed):
         if path in built:
             last_build = True
         elif (path.is_relative_to(out) or path.name.startswith(".")
+              or any(path.is_relative_to(folder) for folder in outputs)
               or path.suffix.lower() not in SOURCE_SUFFIXES | ASSET_SUFFIXES):
             continue
         elif any(path.is_relative_to(folder) for folder in

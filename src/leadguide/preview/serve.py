@@ -12,7 +12,7 @@ from .site import Preview
 from .watch import watch
 
 
-def serve(guide_dir: Path | str, out: Path | str, host: str = "127.0.0.1", port: int = 8000,
+def serve(guide_dir: Path | str, out: Path | str | None, host: str = "127.0.0.1", port: int = 8000,
           pdf: Path | str | None = None, log: Log = print,
           ready: Callable[[str], None] | None = None) -> None:
     """Build the preview, then serve and rebuild it until interrupted (Ctrl+C)."""

@@ -20,7 +20,7 @@ from ..html.references import resolve_chapter
 from ..layout.pagebreaks import Layouter, chapter_document, lay_out_document
 from .lastbuild import LastBuild, PageImages, read_last_build
 from .pages import SitePages
-from .paths import DEFAULT_OUT, PAGES_DIR, relative_url, shown
+from .paths import PAGES_DIR, default_out, relative_url, shown
 from .plan import Update, plan_update
 from .status import ChapterState, PdfState, shown_error, unique
 from .styles import copy_styles
@@ -29,11 +29,11 @@ from .styles import copy_styles
 class Preview:
     """The preview site of one guide, kept up to date file by file."""
 
-    def __init__(self, guide_dir: Path | str, out: Path | str = DEFAULT_OUT,
+    def __init__(self, guide_dir: Path | str, out: Path | str | None = None,
                  pdf: Path | str | None = None, live: bool = False):
         self.guide_dir = Path(guide_dir)
         self.root = self.guide_dir.resolve()
-        self.out = Path(out).resolve()
+        self.out = Path(out if out is not None else default_out(guide_dir)).resolve()
         self._pdf = Path(pdf) if pdf is not None else None
         self.live = live and pdf is None  # serve builds a draft PDF into ``out`` after saves
         self.config: GuideConfig | None = None
@@ -53,11 +53,11 @@ class Preview:
     # ----- what the server needs to know -----
     @property
     def pdf(self) -> Path:
-        """The PDF whose manifest gives page spans (default: ``build/<output>``, or the live
-        PDF in the preview folder)."""
+        """The PDF whose manifest gives page spans (default: ``<guide>/build/<output>``, or
+        the live PDF in the preview folder)."""
         if self._pdf is not None:
             return self._pdf.resolve()
-        name = default_output(self.config) if self.config else Path("build/guide.pdf")
+        name = default_output(self.config) if self.config else self.root / "build/guide.pdf"
         return self.out / name.name if self.live else name.resolve()
 
     @property
@@ -210,7 +210,7 @@ class Preview:
         return [s.rendered for s in self.states.values() if s.rendered and not s.missing]
 
 
-def build_preview(guide_dir: Path | str, out: Path | str = DEFAULT_OUT,
+def build_preview(guide_dir: Path | str, out: Path | str | None = None,
                   pdf: Path | str | None = None, quick: bool = False) -> Update:
     """Write the whole preview once: index, a page per chapter with its page breaks, styles,
     and the last PDF's pages as images (``quick``: the HTML alone)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GuideError
+from ..guide.assets import LOOKS
 
 STARTERS = Path(__file__).resolve().parent
 
@@ -40,13 +41,16 @@ class ScaffoldError(GuideError):
     """The starter cannot be written where asked."""
 
 
-def new_guide(target: Path | str, kind: str = "ebook", title: str | None = None,
-              subtitle: str | None = None, author: str | None = None) -> Path:
-    """Write a starter guide of ``kind`` into the new or empty folder ``target`` (its title,
-    subtitle and author, when given, instead of the starter's)."""
+def new_guide(target: Path | str, kind: str = "ebook", look: str = "classic",
+              title: str | None = None, subtitle: str | None = None,
+              author: str | None = None) -> Path:
+    """Write a starter guide of ``kind`` wearing ``look`` into the new or empty folder
+    ``target`` (its title, subtitle and author, when given, instead of the starter's)."""
     target = Path(target)
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
+    if look not in LOOKS:
+        raise ScaffoldError(f"unknown look '{look}' (looks: {', '.join(LOOKS)})")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError("already exists and is not empty: choose a new folder", target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,8 +59,8 @@ def new_guide(target: Path | str, kind: str = "ebook", title: str | None = None,
     try:
         for folder in (STARTERS / "common", STARTERS / kind):
             shutil.copytree(folder, temp, dirs_exist_ok=True)
-        (temp / "guide.yaml").write_text(guide_yaml(target.name, kind, title, subtitle, author),
-                                         encoding="utf-8")
+        (temp / "guide.yaml").write_text(guide_yaml(target.name, kind, look, title, subtitle,
+                                                    author), encoding="utf-8")
         os.chmod(temp, 0o777 & ~_umask())
         if target.exists():
             target.rmdir()
@@ -73,7 +77,7 @@ def _umask() -> int:
     return mask
 
 
-def guide_yaml(folder_name: str, kind: str, title: str | None = None,
+def guide_yaml(folder_name: str, kind: str, look: str = "classic", title: str | None = None,
                subtitle: str | None = None, author: str | None = None) -> str:
     spec = KINDS[kind]
     output = re.sub(r"[^a-z0-9]+", "-", folder_name.lower()).strip("-") or "guide"
@@ -83,7 +87,7 @@ def guide_yaml(folder_name: str, kind: str, title: str | None = None,
             spec.subtitle if subtitle is None else subtitle),
         author=_yaml_text(author or "Your Business Name"), badge=spec.badge, pages=spec.pages,
         back_page=str(spec.back_page).lower(), page_size="Letter", output=f"{output}.pdf",
-        primary="#1B2A41", accent="#E8603C")
+        look=look, primary="#1B2A41", accent="#E8603C")
 
 
 def _yaml_text(text: str) -> str:
@@ -97,12 +101,23 @@ def _yaml_text(text: str) -> str:
 _WORDS = re.compile(r"[A-Za-z']+")
 _ADDRESS = re.compile(r"\S+://\S+|\S+@\S+")
 _MIN_WORDS = 5
+# A list of short labels ([Mon, Tue, Wed, Thu, Fri, Sat, Sun], [Week, Date, Score]) is how
+# anyone names rows and columns, not the starter's words: never a phrase.
+_LABELS = re.compile(r"\[[^\[\]\n]*\]|(?:^|(?<=\s))[^\s,:\[\]]+(?:\s+[^\s,:\[\]]+)?"
+                     r"(?:\s*,\s*[^\s,:\[\]]+(?:\s+[^\s,:\[\]]+)?){2,}(?=\s*$)", re.M)
+
+
+def _labels_only(match: re.Match[str]) -> str:
+    items = match.group(0).strip("[]").split(",")
+    return " " if all(len(item.split()) <= 2 for item in items) else match.group(0)
 
 
 def _phrases(text: str) -> set[str]:
-    """Sentences (and list items) of five words or more, normalised for comparison."""
+    """Sentences (and list items) of five words or more, normalised for comparison; lists
+    of short labels left out."""
     found = set()
-    for piece in re.split(r"[.!?:\n]|\{\{|\}\}|\"", _ADDRESS.sub(" ", text)):
+    text = _LABELS.sub(_labels_only, _ADDRESS.sub(" ", text))
+    for piece in re.split(r"[.!?:\n]|\{\{|\}\}|\"", text):
         words = _WORDS.findall(piece)
         if len(words) >= _MIN_WORDS:
             found.add(" ".join(words).lower())
