@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import assert_pdf_ua_1
 from pypdf import PdfReader
 
 from leadguide.build import build
@@ -30,6 +31,11 @@ def text(default_pdf) -> str:
     # Table cells wrap their text: fold all white space to single spaces.
     folded = " ".join(" ".join(page.extract_text() for page in default_pdf.pages).split())
     return re.sub(r"(?<=\w)- (?=\w)", "-", folded)  # a line broken after a hyphen
+
+
+def test_page_validation_passes_pdf_ua_1_and_the_claim_is_kept(default_build):
+    # Before: a ToUnicode entry to U+FEFF (Inter) and an L holding two TOCs failed it.
+    assert_pdf_ua_1(default_build.output)
 
 
 def test_exactly_24_letter_pages(default_pdf):

@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import assert_pdf_ua_1
 from pypdf import PdfReader
 
 from leadguide.build import build
@@ -27,6 +28,11 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     result = build(guide, out=guide.parent / "markdown.pdf")  # strict: any problem raises
     assert result.pages == 7
     return guide, result.output
+
+
+def test_the_markdown_guide_passes_pdf_ua_1(built):
+    # Before: Markdown list items holding P and Div straight under LI failed it.
+    assert_pdf_ua_1(built[1])
 
 
 @pytest.fixture(scope="module")

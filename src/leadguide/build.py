@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote
 
 from .cache import FOLDER as CACHE, BuildCache, Unchanged
-from .errors import GuideError, PagePromiseError, raise_all
+from .errors import ConformanceError, GuideError, PagePromiseError, raise_all
 from .guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
                            asset_fallbacks, outside_the_pdf)
 from .guide.config import GuideConfig, load_config
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .guide.chapters import Chapter
     from .html.assemble import GuideHtml
     from .layout.render import Rendered
+    from .pdf.conformance import Failure
 
 Progress = Callable[[str, float], None]
 
@@ -113,16 +114,36 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
             raise page_error
 
     started = time.perf_counter()
-    from .pdf.write import write_atomically
+    from .pdf.write import Unconforming, write_atomically
 
-    size = write_atomically(laid_out.pdf, target, config.language, verify)
-    result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
-                         list(laid_out.warnings), page_error, fills, laid_out.parts)
+    try:
+        written = write_atomically(laid_out.pdf, target, config.language, verify,
+                                   strict=not draft)
+    except Unconforming as refused:
+        raise_all(unconforming(refused.failures, spans, config))
+    warnings = [*laid_out.warnings, *unconforming(written.failures, spans, config)]
+    result = BuildResult(target, laid_out.page_count, written.size, spans, watch.timings,
+                         warnings, page_error, fills, laid_out.parts)
     write_manifest(result, config)
     if cache:
         cache.remember(config, draft, result)
     watch.lap("write", started)
     return result
+
+
+def unconforming(failures: list["Failure"], spans: list[ChapterSpan],
+                 config: GuideConfig) -> list[GuideError]:
+    """The validator's failures as errors naming the chapter whose pages break the rule
+    (guide.yaml for the document as a whole, the cover, contents and back)."""
+    errors: list[GuideError] = []
+    for failure in failures:
+        span = next((s for s in spans if failure.page and s.first <= failure.page <= s.last),
+                    None)
+        where = f" (p. {failure.page})" if failure.page else ""
+        errors.append(ConformanceError(
+            f"not PDF/UA-1{where}, so the PDF does not claim it: {failure}",
+            span.path if span else config.config_path))
+    return errors
 
 
 CACHE_FOLDER = CACHE

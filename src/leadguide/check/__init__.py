@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..build import BuildResult, Progress, build_if_stale
 from ..errors import GuideError
-from . import bounds, content, document, links, tags, technical, typography
+from . import bounds, conformance, content, document, links, tags, technical, typography
 from .facts import Facts, PreflightError
 from .model import FAIL, PASS, WARN, Check, CheckResult
 from .report import counts, fit_to_send, summary, table, to_json
@@ -40,6 +40,8 @@ CHECKS: tuple[Check, ...] = (
           f"raster images print at {technical.MIN_DPI} dpi or more"),
     Check("metadata", technical.check_metadata, True, "title, author and language are set"),
     Check("tagged", technical.check_tagged, True, "the PDF is tagged for screen readers"),
+    Check("pdf-ua", conformance.check_conformance, False,
+          "page-validation (an independent validator) passes PDF/UA-1; the claim is honest"),
     Check("tagged-text", tags.check_reachable_text, False,
           "every visible text is in the tag tree or an artifact"),
     Check("link-tags", tags.check_link_tags, False,

@@ -1,20 +1,40 @@
-"""The finished PDF written beside its target and renamed into place, its tags fixed first."""
+"""The finished PDF written beside its target and renamed into place, its tags fixed first and
+its conformance claim kept only if an independent validator passes it."""
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..atomic import umask
 from ..layout.litter import clean_dead_temp_pdfs, temp_prefix
 from ..layout.render import RENDER_OPTIONS, Rendered
+from .conformance import UA_1, Failure, claim
 from .tags import fix_tags
 
 
+@dataclass(frozen=True)
+class Written:
+    """The PDF on disk: its size, and the rules it breaks (then it claims no conformance)."""
+
+    size: int
+    failures: list[Failure] = field(default_factory=list)
+
+
+class Unconforming(Exception):
+    """A strict write refused a PDF that breaks the standard it would claim."""
+
+    def __init__(self, failures: list[Failure]):
+        super().__init__("; ".join(str(failure) for failure in failures))
+        self.failures = failures
+
+
 def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
-                     verify: Callable[[Path], None] | None = None) -> int:
-    """Write the PDF beside ``target`` and rename it into place; return its size in bytes.
+                     verify: Callable[[Path], None] | None = None,
+                     strict: bool = False) -> Written:
+    """Write the PDF beside ``target`` and rename it into place.
 
     ``rendered`` is a whole laid-out document or the bytes of a joined one (layout.incremental):
     every finished PDF goes through here. Its tag tree is fixed for screen readers first
@@ -22,6 +42,10 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
 
     ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
     at ``target`` is left as it was.
+
+    The fixed PDF is judged by page-validation (``conformance.claim``): a PDF that breaks
+    PDF/UA-1 loses its ``pdfuaid`` claim and its failures are returned; ``strict`` raises
+    ``Unconforming`` instead, leaving the previous PDF in place.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_dead_temp_pdfs(target)
@@ -31,7 +55,10 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
         with os.fdopen(handle, "wb") as stream:
             pdf = rendered if isinstance(rendered, bytes) else \
                 rendered.document.write_pdf(**RENDER_OPTIONS)
-            stream.write(fix_tags(pdf, language))
+            fixed, failures = claim(fix_tags(pdf, language), UA_1)
+            if failures and strict:
+                raise Unconforming(failures)
+            stream.write(fixed)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, 0o666 & ~umask())  # mkstemp makes it private; a PDF is to share
@@ -41,4 +68,4 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    return target.stat().st_size
+    return Written(target.stat().st_size, failures)
