@@ -11,6 +11,7 @@ import pikepdf
 import pytest
 import weasyprint
 from conftest import assert_pdf_ua_1
+from tagtexts import field_cell_headers as cell_headers
 
 from leadguide.build import unconforming
 from leadguide.check import run_checks
@@ -137,3 +138,27 @@ def test_check_reports_each_failure_with_its_page(sample_guide: Path, tmp_path: 
 
 def test_the_sample_guide_passes_pdf_ua_1(built_sample):
     assert_pdf_ua_1(built_sample[0].output)
+
+
+SPANNED = """<html lang="en"><head><title>Sales</title></head><body><table>
+<thead><tr><th rowspan="2">Region</th><th colspan="2">Q1</th><th colspan="2">Q2</th></tr>
+<tr><th>Jan</th><th>Feb</th><th>Apr</th><th>May</th></tr></thead>
+<tbody><tr><th colspan="5">Europe</th></tr>
+<tr><th rowspan="2">North</th><td>n-jan</td><td rowspan="2">n-feb</td><td>n-apr</td><td>n-may</td></tr>
+<tr><td>n2-jan</td><td colspan="2">n2-apr-may</td></tr>
+<tr><th>South</th><td>s-jan</td><td>s-feb</td><td>s-apr</td><td>s-may</td></tr></tbody>
+<tfoot><tr><th>Total</th><td colspan="4">all</td></tr></tfoot></table></body></html>"""
+
+
+def test_cells_after_rowspans_and_colspans_name_their_headers(tmp_path: Path):
+    pdf = tmp_path / "spanned.pdf"
+    pdf.write_bytes(fix_tags(_render(SPANNED), "en"))
+    cells, scopes = cell_headers(pdf)
+    assert sorted(scopes) == ["/Column"] * 7 + ["/Row"] * 4
+    assert cells["n-jan"] == ["Europe", "North", "Q1", "Jan"]
+    assert cells["n-feb"] == ["Europe", "North", "Q1", "Feb"]
+    assert cells["n2-jan"] == ["Europe", "North", "Q1", "Jan"]  # after North's rowspan
+    assert cells["n2-apr-may"] == ["Europe", "North", "Q2", "Apr", "May"]  # after n-feb's
+    assert cells["s-apr"] == ["Europe", "South", "Q2", "Apr"]
+    assert cells["all"] == ["Total", "Q1", "Q2", "Jan", "Feb", "Apr", "May"]  # row by row
+    assert _rules(pdf.read_bytes()) == set()

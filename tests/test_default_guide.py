@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_pdf_ua_1
+from tagtexts import field_cell_headers
 from pypdf import PdfReader
 
 from leadguide.build import build
@@ -36,6 +37,29 @@ def text(default_pdf) -> str:
 def test_page_validation_passes_pdf_ua_1_and_the_claim_is_kept(default_build):
     # Before: a ToUnicode entry to U+FEFF (Inter) and an L holding two TOCs failed it.
     assert_pdf_ua_1(default_build.output)
+
+
+def test_every_tracker_cell_names_its_row_and_column_headers(default_build):
+    # Before: 356 data cells named the wrong headers (after rowspans "Mon / Her" read as
+    # "Mon, Him"; set 1 as "Set 2"), and no header cell had /Scope.
+    cells, scopes = field_cell_headers(default_build.output)
+    assert scopes and set(scopes) <= {"/Row", "/Column"}
+    days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+    habits = {name: heads for name, heads in cells.items() if name.startswith("habit-")
+              and name.split("-")[2] in days}
+    assert len(habits) == 7 * 14  # seven habits, her and him each day
+    for name, heads in habits.items():
+        _, _, day, who = name.split("-")
+        assert len(heads) == 3 and heads[1:] == [day.title(), who.title()], (name, heads)
+    assert cells["checkin-5-sleep"] == ["5", "Avg sleep"]
+    assert cells["checkin-12-waist-him"] == ["12", "Waist", "Him"]
+    logs = {name: heads for name, heads in cells.items()
+            if name.startswith("log-") and name.rsplit("-", 1)[-1].isdigit()}
+    assert logs
+    for name, heads in logs.items():
+        who, number = name.split("-")[-2:]
+        assert heads[0].startswith(f"Day {name.split('-')[1][0].upper()} ·"), (name, heads)
+        assert heads[2:] == [f"{who.title()}: load × reps", f"Set {number}"], (name, heads)
 
 
 def test_exactly_24_letter_pages(default_pdf):

@@ -47,6 +47,8 @@ CHECKS: tuple[Check, ...] = (
     Check("link-tags", tags.check_link_tags, False,
           "links are Link elements described in words"),
     Check("table-headers", tags.check_empty_headers, False, "no empty table header cell"),
+    Check("table-header-map", tags.check_header_map, False,
+          "header cells have /Scope; each data cell names the headers of its row and column"),
     Check("contents-tags", tags.check_contents_tags, False,
           "the contents is tagged as a table of contents (TOC/TOCI)"),
     Check("xmp-language", tags.check_xmp_language, False,

@@ -14,7 +14,9 @@ WeasyPrint 70's PDF/UA output leaves gaps a screen reader falls into; each step 
   ``Caption``), and whatever a list item holds beside its label goes into its ``LBody``
   (``lists``);
 - a list whose every item links into the document is the contents: ``TOC``/``TOCI``;
-- a table header cell with nothing in it is a plain cell;
+- a table header cell with nothing in it is a plain cell; every header cell gets its
+  ``/Scope`` and every data cell the ``/Headers`` its place in the grid gives it, spans
+  included (``tables``);
 - the XMP metadata gets ``dc:language``;
 - no font's ToUnicode map gives U+0000, U+FEFF or U+FFFE (``unicode``).
 
@@ -34,6 +36,7 @@ from .linktags import is_internal_link, is_objr, join_links
 from .lists import mend_item_kids, mend_list_kids
 from .marked import CONTENT_ITEMS, TextPages, Texts
 from .structtree import Element, Tree
+from .tables import fix_table_headers
 from .unicode import clean_to_unicode
 
 
@@ -56,6 +59,7 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
         mend_item_kids(document, tree)
         tag_contents_lists(document, tree)
         demote_empty_headers(tree)
+        fix_table_headers(tree)
         set_language(document, language)
         clean_to_unicode(document)
         out = BytesIO()
