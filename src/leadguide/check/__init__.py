@@ -44,6 +44,8 @@ CHECKS: tuple[Check, ...] = (
           "page-validation (an independent validator) passes PDF/UA-1; the claim is honest"),
     Check("tagged-text", tags.check_reachable_text, False,
           "every visible text is in the tag tree or an artifact"),
+    Check("parent-tree", tags.check_parent_tree, False,
+          "each marked text's parent-tree entry is the element that holds it"),
     Check("link-tags", tags.check_link_tags, False,
           "links are Link elements described in words"),
     Check("table-headers", tags.check_empty_headers, False, "no empty table header cell"),

@@ -10,7 +10,7 @@ from ..pdf.structtree import Tree
 from ..pdf.tables import misnamed_cells
 from .facts import Facts
 from .model import PASS, WARN, CheckResult, pages, plural
-from .tagtree import TagTree, described, read_tag_tree
+from .tagtree import TagTree, described, read_tag_tree, stale_parent_entries
 
 
 @lru_cache(maxsize=4)
@@ -34,6 +34,19 @@ def check_reachable_text(facts: Facts) -> list[CheckResult]:
                         "artifact (running heads, text drawn with CSS opacity): a screen "
                         "reader skips it", pages(list(unreachable)),
                         {"pages": unreachable})]
+
+
+def check_parent_tree(facts: Facts) -> list[CheckResult]:
+    with pikepdf.open(facts.pdf) as pdf:
+        stale = stale_parent_entries(pdf)
+    if not stale:
+        return [CheckResult("parent-tree", PASS, "every marked text's parent-tree entry is "
+                            "the element that holds it")]
+    runs = sum(stale.values())
+    return [CheckResult("parent-tree", WARN, f"{plural(runs, 'text run')} whose parent-tree "
+                        "entry names an element that does not hold it (a link joined over "
+                        "lines left a stale one): going from the text to its tag finds none",
+                        pages(list(stale)), {"pages": stale})]
 
 
 def check_link_tags(facts: Facts) -> list[CheckResult]:

@@ -13,6 +13,8 @@ WeasyPrint 70's PDF/UA output leaves gaps a screen reader falls into; each step 
   element straight inside a list gets its ``LI``/``LBody`` (an ``L`` holds only ``LI`` and
   ``Caption``), and whatever a list item holds beside its label goes into its ``LBody``
   (``lists``);
+- a footnote list (every item ends with a back-link drawn as an arrow) is ``Note``s, its
+  links read "Back to the text (page 5)" and "Note 1 (page 6)" (``notes``);
 - a list whose every item links into the document is the contents: ``TOC``/``TOCI``;
 - a table header cell with nothing in it is a plain cell; every header cell gets its
   ``/Scope`` and every data cell the ``/Headers`` its place in the grid gives it, spans
@@ -35,6 +37,7 @@ from .content import leaders, make_artifacts, map_form_content, orphans
 from .linktags import is_internal_link, is_objr, join_links
 from .lists import mend_item_kids, mend_list_kids
 from .marked import CONTENT_ITEMS, TextPages, Texts
+from .notes import tag_notes
 from .structtree import Element, Tree
 from .tables import fix_table_headers
 from .unicode import clean_to_unicode
@@ -57,6 +60,7 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
         map_form_content(document, parents, tree)
         mend_list_kids(document, tree)
         mend_item_kids(document, tree)
+        tag_notes(tree, texts)
         tag_contents_lists(document, tree)
         demote_empty_headers(tree)
         fix_table_headers(tree)
