@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from conftest import assert_pdf_ua_1
 from tagtexts import field_cell_headers
@@ -60,6 +62,22 @@ def test_every_tracker_cell_names_its_row_and_column_headers(default_build):
         who, number = name.split("-")[-2:]
         assert heads[0].startswith(f"Day {name.split('-')[1][0].upper()} ·"), (name, heads)
         assert heads[2:] == [f"{who.title()}: load × reps", f"Set {number}"], (name, heads)
+
+
+SPACED_LETTERS = re.compile(r"\b(?:[A-Z] ){3,}[A-Z]\b")  # "I N T H I S"
+
+
+def test_letter_spaced_labels_extract_as_words(default_build):
+    # Before: 50 lines in pdftotext, 34 runs in PDFium read as single letters.
+    poppler = subprocess.run(["pdftotext", str(default_build.output), "-"], check=True,
+                             capture_output=True, text=True).stdout
+    document = pdfium.PdfDocument(default_build.output)
+    pdfium_text = "\n".join(page.get_textpage().get_text_range() for page in document)
+    document.close()
+    for text in (poppler, pdfium_text):
+        assert not SPACED_LETTERS.findall(text)
+        assert "IN THIS CHAPTER" in text and "BEFORE YOU START" in text
+        assert "INSIDE OUT STRENGTH" in text  # the running head, an artifact
 
 
 def test_exactly_24_letter_pages(default_pdf):

@@ -20,7 +20,8 @@ WeasyPrint 70's PDF/UA output leaves gaps a screen reader falls into; each step 
   ``/Scope`` and every data cell the ``/Headers`` its place in the grid gives it, spans
   included (``tables``);
 - the XMP metadata gets ``dc:language``;
-- no font's ToUnicode map gives U+0000, U+FEFF or U+FFFE (``unicode``).
+- no font's ToUnicode map gives U+0000, U+FEFF or U+FFFE (``unicode``);
+- letter-spaced text carries its words as ``/ActualText`` (``spacing``).
 
 A pure function of the PDF's bytes and the guide's language, so a build that joins part PDFs
 applies it to the joined file the same way.
@@ -38,6 +39,7 @@ from .linktags import is_internal_link, is_objr, join_links
 from .lists import mend_item_kids, mend_list_kids
 from .marked import CONTENT_ITEMS, TextPages, Texts
 from .notes import tag_notes
+from .spacing import give_spaced_text_words
 from .structtree import Element, Tree
 from .tables import fix_table_headers
 from .unicode import clean_to_unicode
@@ -66,6 +68,7 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
         fix_table_headers(tree)
         set_language(document, language)
         clean_to_unicode(document)
+        give_spaced_text_words(document)
         out = BytesIO()
         document.save(out)
         return out.getvalue()
