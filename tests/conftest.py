@@ -36,6 +36,13 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildResult,
 
 
 BAKERY = Path(__file__).parent / "bakery_guide"
+DEFAULT = Path(__file__).parents[1] / "guide"
+
+
+@pytest.fixture(scope="session")
+def built_default(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The shipped default guide built once, strictly."""
+    return build(DEFAULT, out=tmp_path_factory.mktemp("default") / "guide.pdf")
 
 
 @pytest.fixture(scope="session")

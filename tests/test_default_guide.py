@@ -8,18 +8,17 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from conftest import assert_pdf_ua_1
-from tagtexts import field_cell_headers
 from pypdf import PdfReader
+from tagtexts import field_cell_headers
 
-from leadguide.build import build
 from leadguide.guide.data import load_data
 
 GUIDE = Path(__file__).parents[1] / "guide"
 
 
 @pytest.fixture(scope="module")
-def default_build(tmp_path_factory):
-    result = build(GUIDE, out=tmp_path_factory.mktemp("default") / "guide.pdf")  # strict
+def default_build(built_default):
+    result = built_default  # strict
     assert result.warnings == [] and result.page_error is None
     return result
 

@@ -12,6 +12,7 @@ from ..atomic import umask
 from ..layout.litter import clean_dead_temp_pdfs, temp_prefix
 from ..layout.render import RENDER_OPTIONS, Rendered
 from .conformance import UA_1, Failure, claim
+from .forms import fill_ready
 from .tags import fix_tags
 
 
@@ -38,7 +39,8 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
 
     ``rendered`` is a whole laid-out document or the bytes of a joined one (layout.incremental):
     every finished PDF goes through here. Its tag tree is fixed for screen readers first
-    (``tags.fix_tags``, with the guide's ``language``).
+    (``tags.fix_tags``, with the guide's ``language``), its form fields made to fill in any
+    viewer (``forms.fill_ready``).
 
     ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
     at ``target`` is left as it was.
@@ -55,7 +57,7 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
         with os.fdopen(handle, "wb") as stream:
             pdf = rendered if isinstance(rendered, bytes) else \
                 rendered.document.write_pdf(**RENDER_OPTIONS)
-            fixed, failures = claim(fix_tags(pdf, language), UA_1)
+            fixed, failures = claim(fill_ready(fix_tags(pdf, language)), UA_1)
             if failures and strict:
                 raise Unconforming(failures)
             stream.write(fixed)
