@@ -13,11 +13,12 @@ import weasyprint
 from conftest import assert_pdf_ua_1
 from tagtexts import field_cell_headers as cell_headers
 
-from leadguide.build import unconforming
+from leadguide.build import build, unconforming
 from leadguide.check import run_checks
-from leadguide.errors import ConformanceError
-from leadguide.guide.config import load_config
+from leadguide.errors import ConformanceError, GuideError
+from leadguide.guide.config import PDF_STANDARDS, load_config
 from leadguide.pdf.conformance import Failure, claims, validate
+from leadguide.pdf.standards import STANDARDS
 from leadguide.pdf.tags import fix_tags
 from leadguide.pdf.unicode import read_cmap
 from leadguide.pdf.write import Unconforming, write_atomically
@@ -162,3 +163,43 @@ def test_cells_after_rowspans_and_colspans_name_their_headers(tmp_path: Path):
     assert cells["s-apr"] == ["Europe", "South", "Q2", "Apr"]
     assert cells["all"] == ["Total", "Q1", "Q2", "Jan", "Feb", "Apr", "May"]  # row by row
     assert _rules(pdf.read_bytes()) == set()
+
+
+def test_a_guide_can_claim_pdf_a_3a_with_pdf_ua_1(sample_guide: Path, tmp_path: Path):
+    config = sample_guide / "guide.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "pdf_standard: a-3a+ua-1\n",
+                      encoding="utf-8")
+    result = build(sample_guide, out=tmp_path / "archive.pdf")  # strict: a failure raises
+    data = result.output.read_bytes()
+    for profile in ("3a", "ua1"):
+        report = page.validate_pdf_bytes(data, profile=profile)
+        assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
+    assert claims(data) == {"pdfuaid:part": "1", "pdfaid:part": "3", "pdfaid:conformance": "A"}
+    with pikepdf.open(result.output) as pdf:
+        [intent] = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFA1" and intent.DestOutputProfile.N == 3
+        assert "/NeedAppearances" not in pdf.Root.get("/AcroForm", {})
+    found = [r for r in run_checks(sample_guide, result.output) if r.name == "pdf-ua"]
+    assert [r.status for r in found] == ["pass"] and "PDF/A-3a" in found[0].message
+
+
+def test_pdf_a_2b_claims_pdf_a_alone(built_sample, tmp_path: Path):
+    target = tmp_path / "a2b.pdf"
+    written = write_atomically(built_sample[0].output.read_bytes(), target, "en", strict=True,
+                               standard="a-2b")
+    assert written.failures == []
+    assert claims(target.read_bytes()) == {"pdfaid:part": "2", "pdfaid:conformance": "B"}
+    assert page.validate_pdf(target, profile="2b").is_compliant
+
+
+def test_an_unknown_pdf_standard_is_an_error_with_its_line(sample_guide: Path):
+    config = sample_guide / "guide.yaml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    config.write_text("\n".join([*lines, "pdf_standard: pdf/x-4"]) + "\n", encoding="utf-8")
+    with pytest.raises(GuideError) as raised:
+        load_config(sample_guide)
+    assert raised.value.line == len(lines) + 1 and "a-3a+ua-1" in str(raised.value)
+
+
+def test_the_standards_guide_yaml_accepts_are_the_ones_the_pdf_knows():
+    assert set(PDF_STANDARDS) == set(STANDARDS)

@@ -118,7 +118,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
 
     try:
         written = write_atomically(laid_out.pdf, target, config.language, verify,
-                                   strict=not draft)
+                                   strict=not draft, standard=config.pdf_standard)
     except Unconforming as refused:
         raise_all(unconforming(refused.failures, spans, config))
     warnings = [*laid_out.warnings, *unconforming(written.failures, spans, config)]
@@ -135,13 +135,17 @@ def unconforming(failures: list["Failure"], spans: list[ChapterSpan],
                  config: GuideConfig) -> list[GuideError]:
     """The validator's failures as errors naming the chapter whose pages break the rule
     (guide.yaml for the document as a whole, the cover, contents and back)."""
+    from .pdf.standards import STANDARDS
+
+    label = STANDARDS[config.pdf_standard].label
     errors: list[GuideError] = []
     for failure in failures:
         span = next((s for s in spans if failure.page and s.first <= failure.page <= s.last),
                     None)
         where = f" (p. {failure.page})" if failure.page else ""
         errors.append(ConformanceError(
-            f"not PDF/UA-1{where}, so the PDF does not claim it: {failure}",
+            f"not {label}{where}, so the PDF does not claim it: "
+            f"{failure}",
             span.path if span else config.config_path))
     return errors
 

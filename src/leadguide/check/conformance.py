@@ -1,19 +1,23 @@
-"""PDF/UA-1 as an independent validator judges it (page-validation, via ``pdf.conformance``),
-each failure placed on its page and the chapter that made that page."""
+"""The standards guide.yaml's ``pdf_standard`` claims (PDF/UA-1 by default, PDF/A on request)
+as an independent validator judges them (page-validation, via ``pdf.conformance``), each
+failure placed on its page and the chapter that made that page."""
 from __future__ import annotations
 
 from ..layout.spans import chapter_spans
-from ..pdf.conformance import UA_1, claims, validate
+from ..pdf.conformance import claims, validate
+from ..pdf.standards import STANDARDS
 from .facts import Facts
 from .model import FAIL, PASS, CheckResult, page
 
 
 def check_conformance(facts: Facts) -> list[CheckResult]:
-    failures = validate(facts.data, UA_1)
-    claimed = claims(facts.data).get("pdfuaid:part")
+    standard = STANDARDS[facts.config.pdf_standard]
+    failures = [f for profile in standard.profiles for f in validate(facts.data, profile)]
+    found = claims(facts.data)
+    claimed = found.get("pdfuaid:part") if standard.ua else found.get("pdfaid:part")
     if not failures:
-        note = "and claims it (pdfuaid:part 1)" if claimed else "but does not claim it"
-        return [CheckResult("pdf-ua", PASS, f"page-validation passes PDF/UA-1 {note}")]
+        note = "and claims it" if claimed else "but does not claim it"
+        return [CheckResult("pdf-ua", PASS, f"page-validation passes {standard.label} {note}")]
     spans = chapter_spans(facts.chapters, facts.anchor_pages, facts.page_count)
     results = []
     for failure in failures:
@@ -23,6 +27,6 @@ def check_conformance(facts: Facts) -> list[CheckResult]:
         results.append(CheckResult("pdf-ua", FAIL, f"{failure.rule}: {failure.message}",
                                    where, {"rule": failure.rule, "page": failure.page}))
     if claimed:
-        results.append(CheckResult("pdf-ua", FAIL, "the XMP claims PDF/UA-1 (pdfuaid:part) "
-                                   "but the file breaks it"))
+        results.append(CheckResult("pdf-ua", FAIL, f"the XMP claims {standard.label} "
+                                   "(pdfuaid/pdfaid) but the file breaks it"))
     return results

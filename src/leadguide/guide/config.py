@@ -23,7 +23,7 @@ _PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "theme", "metadata", "cover", "cta", "email", "url",
-         "back_page", "fit"},
+         "back_page", "fit", "pdf_standard"},
     "theme": {"colors", "fonts", "logo"},
     "theme.colors": set(ROLES),
     "theme.fonts": set(FONT_ROLES),
@@ -85,6 +85,7 @@ class GuideConfig:
     fit: FitSettings = field(default_factory=FitSettings)
     signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
     pages_line: int | None = None  # where guide.yaml promises the page count
+    pdf_standard: str = "ua-1"  # what the PDF claims (pdf.standards.STANDARDS)
 
     @property
     def page_size(self) -> str:
@@ -162,7 +163,20 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         fit=_fit(raw, reader),
         signup=_section(raw, "signup", reader),
         pages_line=raw.line_of("pages"),
+        pdf_standard=_pdf_standard(raw, reader),
     )
+
+
+PDF_STANDARDS = ("ua-1", "a-3a+ua-1", "a-2b")
+
+
+def _pdf_standard(raw: LocatedDict, reader: FieldReader) -> str:
+    value = reader.get(raw, "pdf_standard", str, "ua-1")
+    if value not in PDF_STANDARDS:
+        reader.fail(f"'pdf_standard' must be one of {', '.join(PDF_STANDARDS)}, not "
+                    f"'{value}'", raw.line_of("pdf_standard"))
+        return "ua-1"
+    return value
 
 
 def _fit(raw: LocatedDict, reader: FieldReader) -> FitSettings:

@@ -80,10 +80,10 @@ def _resources(resources, number: int, found: dict, depth: int) -> None:
                     _resources(item.get("/Resources"), number, found, depth + 1)
 
 
-def claim(pdf: bytes, profile: str = UA_1) -> tuple[bytes, list[Failure]]:
-    """The PDF with its conformance claim kept if it passes ``profile``, else without the
-    claim; and the failures."""
-    failures = validate(pdf, profile)
+def claim(pdf: bytes, profiles: tuple[str, ...] = (UA_1,)) -> tuple[bytes, list[Failure]]:
+    """The PDF with its conformance claims kept if it passes every one of ``profiles``, else
+    without any claim; and the failures."""
+    failures = [failure for profile in profiles for failure in validate(pdf, profile)]
     return (drop_claims(pdf) if failures else pdf), failures
 
 

@@ -40,7 +40,9 @@ def fill_ready(pdf: bytes) -> bytes:
             return pdf
         complete_fields(document)
         out = BytesIO()
-        document.save(out)
+        # fresh object streams: qpdf's preserved ones made page-validation's PDF/A stream
+        # length rule fail once the appearances were added (and the file is smaller)
+        document.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
 
 

@@ -11,8 +11,9 @@ from typing import Callable
 from ..atomic import umask
 from ..layout.litter import clean_dead_temp_pdfs, temp_prefix
 from ..layout.render import RENDER_OPTIONS, Rendered
-from .conformance import UA_1, Failure, claim
+from .conformance import Failure, claim
 from .forms import fill_ready
+from .standards import DEFAULT, STANDARDS, apply_standard
 from .tags import fix_tags
 
 
@@ -34,7 +35,7 @@ class Unconforming(Exception):
 
 def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
                      verify: Callable[[Path], None] | None = None,
-                     strict: bool = False) -> Written:
+                     strict: bool = False, standard: str = DEFAULT) -> Written:
     """Write the PDF beside ``target`` and rename it into place.
 
     ``rendered`` is a whole laid-out document or the bytes of a joined one (layout.incremental):
@@ -45,9 +46,10 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
     ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
     at ``target`` is left as it was.
 
-    The fixed PDF is judged by page-validation (``conformance.claim``): a PDF that breaks
-    PDF/UA-1 loses its ``pdfuaid`` claim and its failures are returned; ``strict`` raises
-    ``Unconforming`` instead, leaving the previous PDF in place.
+    The PDF is given what its ``standard`` (guide.yaml's ``pdf_standard``) needs
+    (``standards.apply_standard``) and judged by page-validation (``conformance.claim``): a
+    PDF that breaks it loses its ``pdfuaid``/``pdfaid`` claims and its failures are returned;
+    ``strict`` raises ``Unconforming`` instead, leaving the previous PDF in place.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_dead_temp_pdfs(target)
@@ -57,7 +59,9 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
         with os.fdopen(handle, "wb") as stream:
             pdf = rendered if isinstance(rendered, bytes) else \
                 rendered.document.write_pdf(**RENDER_OPTIONS)
-            fixed, failures = claim(fill_ready(fix_tags(pdf, language)), UA_1)
+            wanted = STANDARDS[standard]
+            finished = apply_standard(fill_ready(fix_tags(pdf, language)), wanted)
+            fixed, failures = claim(finished, wanted.profiles)
             if failures and strict:
                 raise Unconforming(failures)
             stream.write(fixed)
