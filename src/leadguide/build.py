@@ -6,11 +6,12 @@ import os
 import re
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote
 
+from .atomic import write_bytes
 from .cache import FOLDER as CACHE, BuildCache, Unchanged
 from .errors import ConformanceError, GuideError, PagePromiseError, raise_all
 from .guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
@@ -42,6 +43,7 @@ class BuildResult:
     fills: list[PageFill] = field(default_factory=list)
     # Parts laid out by this build and parts in all (None: laid out whole, or nothing changed)
     laid_out: tuple[int, int] | None = None
+    print_output: Path | None = None  # the print edition, when asked for
 
     def manifest_path(self) -> Path:
         return manifest_path(self.output)
@@ -69,7 +71,7 @@ class _Stopwatch:
 def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool = False,
           progress: Progress | None = None,
           verify: Callable[[Path], None] | None = None, whole: bool = False,
-          jobs: int | None = None) -> BuildResult:
+          jobs: int | None = None, print_edition: bool = False) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
     The stages in order: sources → HTML → layout → page promise → PDF. Unless ``whole``, the
@@ -78,7 +80,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     chapters, back) are laid out on ``jobs`` processes (default: one per core), so a rebuild
     lays out only what changed; ``whole`` lays the guide out as one document, the reference
     the parts' join is tested against. ``verify`` sees the written file before it replaces the
-    last one (see ``pdf.write.write_atomically``).
+    last one (see ``pdf.write.write_atomically``). With ``print_edition`` (or guide.yaml's
+    ``print: true``) the print edition is written beside it (``pdf.printed``).
     """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
@@ -90,7 +93,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     clean_dead_font_folders()
     if cache and (unchanged := cache.unchanged(config, draft)):
         watch.lap("unchanged", started)
-        return _unchanged_result(unchanged, target, config, watch)
+        return _with_print(_unchanged_result(unchanged, target, config, watch),
+                           print_edition or config.print_edition)
     with _part_workers(config, whole, jobs) as workers:
         from .html.assemble import assemble  # Jinja2 and Markdown: not needed when unchanged
 
@@ -128,7 +132,18 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     if cache:
         cache.remember(config, draft, result)
     watch.lap("write", started)
-    return result
+    return _with_print(result, print_edition or config.print_edition)
+
+
+def _with_print(result: BuildResult, wanted: bool) -> BuildResult:
+    """The result, with the print edition written beside its PDF when ``wanted``."""
+    if not wanted:
+        return result
+    from .pdf.printed import print_edition, print_path
+
+    target = print_path(result.output)
+    write_bytes(target, print_edition(result.output.read_bytes()))
+    return replace(result, print_output=target)
 
 
 def unconforming(failures: list["Failure"], spans: list[ChapterSpan],

@@ -23,7 +23,7 @@ _PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "theme", "metadata", "cover", "cta", "email", "url",
-         "back_page", "fit", "pdf_standard"},
+         "back_page", "fit", "pdf_standard", "print"},
     "theme": {"colors", "fonts", "logo"},
     "theme.colors": set(ROLES),
     "theme.fonts": set(FONT_ROLES),
@@ -86,6 +86,7 @@ class GuideConfig:
     signup: LocatedDict | None = None  # the raw ``signup:`` mapping, read by leadguide.signup
     pages_line: int | None = None  # where guide.yaml promises the page count
     pdf_standard: str = "ua-1"  # what the PDF claims (pdf.standards.STANDARDS)
+    print_edition: bool = False  # also write <output>.print.pdf (pdf.printed)
 
     @property
     def page_size(self) -> str:
@@ -164,6 +165,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         signup=_section(raw, "signup", reader),
         pages_line=raw.line_of("pages"),
         pdf_standard=_pdf_standard(raw, reader),
+        print_edition=get(raw, "print", bool, False),
     )
 
 

@@ -17,7 +17,7 @@ import pikepdf
 
 UA_1 = "ua1"
 _PAGE_IN_MESSAGE = re.compile(r"\bpage (\d+)\b")
-_CLAIMS = ("pdfuaid:part", "pdfaid:part", "pdfaid:conformance", "pdfaid:amd")
+CLAIMS = ("pdfuaid:part", "pdfaid:part", "pdfaid:conformance", "pdfaid:amd")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def drop_claims(pdf: bytes) -> bytes:
     """The PDF without ``pdfuaid``/``pdfaid`` identification in its XMP metadata."""
     with pikepdf.open(BytesIO(pdf)) as document:
         with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-            for name in _CLAIMS:
+            for name in CLAIMS:
                 if name in meta:
                     del meta[name]
         out = BytesIO()
@@ -103,4 +103,4 @@ def claims(pdf: bytes) -> dict[str, str]:
     """The identification the XMP metadata claims (``pdfuaid:part`` → ``1`` …)."""
     with pikepdf.open(BytesIO(pdf)) as document:
         meta = document.open_metadata()
-        return {name: str(meta[name]) for name in _CLAIMS if name in meta}
+        return {name: str(meta[name]) for name in CLAIMS if name in meta}

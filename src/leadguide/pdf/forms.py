@@ -102,12 +102,21 @@ def _drawn_value(value: str, name: str, font, width: float, height: float,
                  appearance: str) -> bytes:
     """The value drawn on one line in the field's font and colour, sized to the box's
     height (a viewer redraws it, sized to fit, once the reader edits it)."""
-    encoded = b"".join(_encoder(font).get(char, b"") for char in value)
+    encoded = encode_text(font, value)
     size = round(min(height * 0.7, 10.0), 2)
     colour = _COLOUR.search(appearance)
     return (b"/Tx BMC\nq\nBT\n" + (colour.group(0).encode() if colour else b"0 g")
             + b"\n" + name.encode() + b" %g Tf\n2 %g Td\n<" % (size, (height - size * 0.7) / 2)
             + encoded.hex().encode() + b"> Tj\nET\nQ\nEMC\n")
+
+
+def encode_text(font, text: str) -> bytes:
+    """``text`` as the font's codes: through its ToUnicode map, or WinAnsi for a simple
+    standard font; a character the font lacks is left out."""
+    if not isinstance(font.get("/ToUnicode"), pikepdf.Stream):
+        return text.encode("cp1252", "ignore")
+    codes = _encoder(font)
+    return b"".join(codes.get(char, b"") for char in text)
 
 
 def _encoder(font) -> dict[str, bytes]:
