@@ -4,6 +4,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import page
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -34,6 +36,13 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildResult,
 
 
 BAKERY = Path(__file__).parent / "bakery_guide"
+DEFAULT = Path(__file__).parents[1] / "guide"
+
+
+@pytest.fixture(scope="session")
+def built_default(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The shipped default guide built once, strictly."""
+    return build(DEFAULT, out=tmp_path_factory.mktemp("default") / "guide.pdf")
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +52,12 @@ def built_bakery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildR
     guide = root / "guide"
     shutil.copytree(BAKERY, guide)
     return guide, build(guide, out=root / "out" / "bakery.pdf")
+
+
+def assert_pdf_ua_1(pdf: Path) -> None:
+    """page-validation (independent of leadguide) passes the PDF as PDF/UA-1, and the XMP
+    claims it."""
+    report = page.validate_pdf(pdf, profile="ua1")
+    assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
+    with pikepdf.open(pdf) as document:
+        assert document.open_metadata().get("pdfuaid:part") == "1"

@@ -9,7 +9,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
-from conftest import BAKERY, SAMPLE
+from conftest import BAKERY, SAMPLE, assert_pdf_ua_1
 from pypdf import PdfReader
 
 from leadguide.build import build
@@ -39,6 +39,10 @@ def test_the_bakery_builds_on_a4_to_its_promised_pages(built_bakery):
     assert result.pages == 6 and not result.warnings and result.page_error is None
     for page in PdfReader(result.output).pages:
         assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=0.5)
+
+
+def test_the_bakery_pdf_passes_pdf_ua_1(built_bakery):
+    assert_pdf_ua_1(built_bakery[1].output)
 
 
 def test_the_bakery_pdf_has_no_kit_or_clinic_word(built_bakery):
@@ -180,6 +184,7 @@ def test_leadguide_new_builds_strictly_on_the_first_run(kind, tmp_path, capsys):
     assert any(r.where.endswith("guide.yaml:" + r.where.rsplit(":", 1)[1]) for r in scaffold)
     assert not [r for r in results if r.status == "fail"], [r for r in results if r.status == "fail"]
     assert not KIT_WORDS.findall(_pdf_text(tmp_path / "out.pdf"))
+    assert_pdf_ua_1(tmp_path / "out.pdf")
 
 
 def test_leadguide_new_refuses_a_folder_that_is_not_empty(tmp_path, capsys):

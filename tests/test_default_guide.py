@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
+from conftest import assert_pdf_ua_1
 from pypdf import PdfReader
+from tagtexts import field_cell_headers
 
-from leadguide.build import build
 from leadguide.guide.data import load_data
 
 GUIDE = Path(__file__).parents[1] / "guide"
 
 
 @pytest.fixture(scope="module")
-def default_build(tmp_path_factory):
-    result = build(GUIDE, out=tmp_path_factory.mktemp("default") / "guide.pdf")  # strict
+def default_build(built_default):
+    result = built_default  # strict
     assert result.warnings == [] and result.page_error is None
     return result
 
@@ -30,6 +33,50 @@ def text(default_pdf) -> str:
     # Table cells wrap their text: fold all white space to single spaces.
     folded = " ".join(" ".join(page.extract_text() for page in default_pdf.pages).split())
     return re.sub(r"(?<=\w)- (?=\w)", "-", folded)  # a line broken after a hyphen
+
+
+def test_page_validation_passes_pdf_ua_1_and_the_claim_is_kept(default_build):
+    # Before: a ToUnicode entry to U+FEFF (Inter) and an L holding two TOCs failed it.
+    assert_pdf_ua_1(default_build.output)
+
+
+def test_every_tracker_cell_names_its_row_and_column_headers(default_build):
+    # Before: 356 data cells named the wrong headers (after rowspans "Mon / Her" read as
+    # "Mon, Him"; set 1 as "Set 2"), and no header cell had /Scope.
+    cells, scopes = field_cell_headers(default_build.output)
+    assert scopes and set(scopes) <= {"/Row", "/Column"}
+    days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+    habits = {name: heads for name, heads in cells.items() if name.startswith("habit-")
+              and name.split("-")[2] in days}
+    assert len(habits) == 7 * 14  # seven habits, her and him each day
+    for name, heads in habits.items():
+        _, _, day, who = name.split("-")
+        assert len(heads) == 3 and heads[1:] == [day.title(), who.title()], (name, heads)
+    assert cells["checkin-5-sleep"] == ["5", "Avg sleep"]
+    assert cells["checkin-12-waist-him"] == ["12", "Waist", "Him"]
+    logs = {name: heads for name, heads in cells.items()
+            if name.startswith("log-") and name.rsplit("-", 1)[-1].isdigit()}
+    assert logs
+    for name, heads in logs.items():
+        who, number = name.split("-")[-2:]
+        assert heads[0].startswith(f"Day {name.split('-')[1][0].upper()} ·"), (name, heads)
+        assert heads[2:] == [f"{who.title()}: load × reps", f"Set {number}"], (name, heads)
+
+
+SPACED_LETTERS = re.compile(r"\b(?:[A-Z] ){3,}[A-Z]\b")  # "I N T H I S"
+
+
+def test_letter_spaced_labels_extract_as_words(default_build):
+    # Before: 50 lines in pdftotext, 34 runs in PDFium read as single letters.
+    poppler = subprocess.run(["pdftotext", str(default_build.output), "-"], check=True,
+                             capture_output=True, text=True).stdout
+    document = pdfium.PdfDocument(default_build.output)
+    pdfium_text = "\n".join(page.get_textpage().get_text_range() for page in document)
+    document.close()
+    for text in (poppler, pdfium_text):
+        assert not SPACED_LETTERS.findall(text)
+        assert "IN THIS CHAPTER" in text and "BEFORE YOU START" in text
+        assert "INSIDE OUT STRENGTH" in text  # the running head, an artifact
 
 
 def test_exactly_24_letter_pages(default_pdf):

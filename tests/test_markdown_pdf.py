@@ -8,13 +8,17 @@ import shutil
 import zlib
 from pathlib import Path
 
+import pikepdf
 import pytest
+from conftest import assert_pdf_ua_1
 from pypdf import PdfReader
 
 from leadguide.build import build
 from leadguide.check import run_checks
 from leadguide.check.facts import Facts
 from leadguide.check.structure import drawn_objects, object_text
+from leadguide.check.tagtree import stale_parent_entries
+from leadguide.pdf.structtree import Tree
 
 GUIDE = Path(__file__).parent / "markdown_guide"
 README = GUIDE / "chapters" / "01-readme.md"
@@ -27,6 +31,46 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     result = build(guide, out=guide.parent / "markdown.pdf")  # strict: any problem raises
     assert result.pages == 7
     return guide, result.output
+
+
+def test_the_markdown_guide_passes_pdf_ua_1(built):
+    # Before: Markdown list items holding P and Div straight under LI failed it.
+    assert_pdf_ua_1(built[1])
+
+
+def _link_contents(pdf: Path) -> list[tuple[int, str]]:
+    with pikepdf.open(pdf) as document:
+        return [(number, str(annotation.get("/Contents", "")))
+                for number, page in enumerate(document.pages, start=1)
+                for annotation in page.obj.get("/Annots", [])
+                if annotation.get("/Subtype") == "/Link"]
+
+
+def test_a_link_wrapped_over_lines_is_whole(built):
+    # Before: its /Contents read "download/ v2.4.1" and 2 of its runs kept a parent-tree
+    # entry naming a fragment merged away.
+    url = ("https://example.com/mdtool/releases/download/v2.4.1/"
+           "changelog-and-migration-notes-for-every-release-since-version-one.html")
+    wrapped = [text for _, text in _link_contents(built[1]) if "changelog" in text]
+    assert len(wrapped) == 3 and set(wrapped) == {f"{url} (opens example.com)"}
+    with pikepdf.open(built[1]) as document:
+        assert stale_parent_entries(document) == {}
+
+
+def test_footnotes_are_notes_and_their_links_read_as_words(built):
+    # Before: the footnote list was retagged TOC and its back-link read "↩ (page 5)".
+    contents = dict((text.split(" (")[0], (page, text)) for page, text in _link_contents(built[1]))
+    assert "↩" not in contents
+    assert contents["Back to the text"] == (6, "Back to the text (page 5)")
+    assert contents["Note 1"] == (5, "Note 1 (page 6)")
+    with pikepdf.open(built[1]) as document:
+        tree = Tree(document.Root.StructTreeRoot,
+                    {page.objgen: index for index, page in enumerate(document.pages)})
+        notes = [element for element, _ in tree.elements if element.tag == "/Note"]
+        assert len(notes) == 1 and notes[0].page == 5 and "/ID" in notes[0].obj
+        inside_toc = [element for element, ancestors in tree.elements
+                      if element.page == 5 and any(a.tag == "/TOC" for a in ancestors)]
+        assert not inside_toc
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,14 @@ import os
 import re
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import unquote
 
+from .atomic import write_bytes
 from .cache import FOLDER as CACHE, BuildCache, Unchanged
-from .errors import GuideError, PagePromiseError, raise_all
+from .errors import ConformanceError, GuideError, PagePromiseError, raise_all
 from .guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, allowed_roots,
                            asset_fallbacks, output_dirs, outside_the_pdf)
 from .guide.config import GuideConfig, load_config
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .guide.chapters import Chapter
     from .html.assemble import GuideHtml
     from .layout.render import Rendered
+    from .pdf.conformance import Failure
 
 Progress = Callable[[str, float], None]
 
@@ -43,6 +45,7 @@ class BuildResult:
     # Parts laid out by this build and parts in all (None: laid out whole, or nothing changed)
     laid_out: tuple[int, int] | None = None
     notices: list[GuideError] = field(default_factory=list)  # what reading did for the author
+    print_output: Path | None = None  # the print edition, when asked for
 
     def manifest_path(self) -> Path:
         return manifest_path(self.output)
@@ -72,7 +75,8 @@ class _Stopwatch:
 def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool = False,
           progress: Progress | None = None,
           verify: Callable[[Path], None] | None = None, whole: bool = False,
-          jobs: int | None = None, cache_home: Path | None = None) -> BuildResult:
+          jobs: int | None = None, cache_home: Path | None = None,
+          print_edition: bool = False) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
     The stages in order: sources → HTML → layout → page promise → PDF. Unless ``whole``, the
@@ -83,6 +87,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     the parts' join is tested against. ``verify`` sees the written file before it replaces the
     last one (see ``pdf.write.write_atomically``). ``cache_home`` is the folder whose
     ``.cache/`` is used (default: the PDF's own folder): serve's live PDF shares the guide's.
+    With ``print_edition`` (or guide.yaml's
+    ``print: true``) the print edition is written beside it (``pdf.printed``).
     """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
@@ -95,7 +101,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     clean_dead_font_folders()
     if cache and (unchanged := cache.unchanged(config, draft)):
         watch.lap("unchanged", started)
-        return _unchanged_result(unchanged, target, config, watch, sources)
+        return _with_print(_unchanged_result(unchanged, target, config, watch, sources),
+                           print_edition or config.print_edition)
     with _part_workers(config, whole, jobs) as workers:
         from .html.assemble import assemble  # Jinja2 and Markdown: not needed when unchanged
 
@@ -121,17 +128,53 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
             raise page_error
 
     started = time.perf_counter()
-    from .pdf.write import write_atomically
+    from .pdf.write import Unconforming, write_atomically
 
-    size = write_atomically(laid_out.pdf, target, config.language, verify, draft)
-    result = BuildResult(target, laid_out.page_count, size, spans, watch.timings,
-                         [*guide_html.warnings, *laid_out.warnings], page_error, fills,
-                         laid_out.parts, [n for chapter in chapters for n in chapter.notices])
+    try:
+        written = write_atomically(laid_out.pdf, target, config.language, verify,
+                                   strict=not draft, standard=config.pdf_standard, draft=draft)
+    except Unconforming as refused:
+        raise_all(unconforming(refused.failures, spans, config))
+    warnings = [*guide_html.warnings, *laid_out.warnings,
+                *unconforming(written.failures, spans, config)]
+    result = BuildResult(target, laid_out.page_count, written.size, spans, watch.timings,
+                         warnings, page_error, fills, laid_out.parts,
+                         [n for chapter in chapters for n in chapter.notices])
     write_manifest(result, config, sources)
     if cache:
         cache.remember(config, draft, result)
     watch.lap("write", started)
-    return result
+    return _with_print(result, print_edition or config.print_edition)
+
+
+def _with_print(result: BuildResult, wanted: bool) -> BuildResult:
+    """The result, with the print edition written beside its PDF when ``wanted``."""
+    if not wanted:
+        return result
+    from .pdf.printed import print_edition, print_path
+
+    target = print_path(result.output)
+    write_bytes(target, print_edition(result.output.read_bytes()))
+    return replace(result, print_output=target)
+
+
+def unconforming(failures: list["Failure"], spans: list[ChapterSpan],
+                 config: GuideConfig) -> list[GuideError]:
+    """The validator's failures as errors naming the chapter whose pages break the rule
+    (guide.yaml for the document as a whole, the cover, contents and back)."""
+    from .pdf.standards import STANDARDS
+
+    label = STANDARDS[config.pdf_standard].label
+    errors: list[GuideError] = []
+    for failure in failures:
+        span = next((s for s in spans if failure.page and s.first <= failure.page <= s.last),
+                    None)
+        where = f" (p. {failure.page})" if failure.page else ""
+        errors.append(ConformanceError(
+            f"not {label}{where}, so the PDF does not claim it: "
+            f"{failure}",
+            span.path if span else config.config_path))
+    return errors
 
 
 CACHE_FOLDER = CACHE

@@ -59,6 +59,10 @@ class PagePromiseError(GuideError):
         return f"{super().__str__()}\n{self.table}"
 
 
+class ConformanceError(GuideError):
+    """The PDF breaks a rule of the standard it would claim (PDF/UA-1, PDF/A)."""
+
+
 class ErrorGroup(GuideError):
     """Several problems found in one pass, reported together before one abort."""
 

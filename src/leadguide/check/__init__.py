@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..build import BuildResult, Progress, build_if_stale
 from ..errors import GuideError
-from . import bounds, content, cover, document, links, tags, technical, typography
+from . import bounds, conformance, content, cover, document, links, tags, technical, typography
 from .facts import Facts, PreflightError
 from .model import FAIL, PASS, WARN, Check, CheckResult
 from .report import counts, fit_to_send, summary, table, to_json
@@ -37,16 +37,24 @@ CHECKS: tuple[Check, ...] = (
           "external links listed; calls to action carry UTM tags"),
     Check("trim-box", bounds.check_trim_box, True,
           "no text or image is drawn outside the page's trim box"),
+    Check("print-edition", bounds.check_print_edition, False,
+          "the print edition (if built) has trim and bleed boxes on every page, no fields"),
     Check("fonts", technical.check_fonts, True, "every font is embedded"),
     Check("image-resolution", technical.check_image_resolution, False,
           f"raster images print at {technical.MIN_DPI} dpi or more"),
     Check("metadata", technical.check_metadata, True, "title, author and language are set"),
     Check("tagged", technical.check_tagged, True, "the PDF is tagged for screen readers"),
+    Check("pdf-ua", conformance.check_conformance, False,
+          "page-validation (an independent validator) passes PDF/UA-1; the claim is honest"),
     Check("tagged-text", tags.check_reachable_text, False,
           "every visible text is in the tag tree or an artifact"),
+    Check("parent-tree", tags.check_parent_tree, False,
+          "each marked text's parent-tree entry is the element that holds it"),
     Check("link-tags", tags.check_link_tags, False,
           "links are Link elements described in words"),
     Check("table-headers", tags.check_empty_headers, False, "no empty table header cell"),
+    Check("table-header-map", tags.check_header_map, False,
+          "header cells have /Scope; each data cell names the headers of its row and column"),
     Check("contents-tags", tags.check_contents_tags, False,
           "the contents is tagged as a table of contents (TOC/TOCI)"),
     Check("xmp-language", tags.check_xmp_language, False,

@@ -1,6 +1,10 @@
-"""The trim-box check: no text and no image is drawn outside the page it is on."""
+"""The trim-box check: no text and no image is drawn outside the page it is on; and the print
+edition's boxes: trim, bleed and sheet."""
 from __future__ import annotations
 
+import pikepdf
+
+from ..pdf.printed import bleed_for, print_path
 from .facts import Facts
 from .model import FAIL, PASS, CheckResult, page, plural
 from .structure import Drawn, Rect, object_text
@@ -51,3 +55,48 @@ def _side(rect: Rect, box: tuple[float, float, float, float]) -> str:
 
 def _quote(text: str) -> str:
     return text if len(text) <= _SHOWN else text[:_SHOWN - 1] + "…"
+
+
+def check_print_edition(facts: Facts) -> list[CheckResult]:
+    """The print edition beside the PDF, if there is one: each page's trim box is the
+    PDF's page, its bleed box the trim plus the bleed on every side, inside the sheet; no
+    form field is left."""
+    edition = print_path(facts.pdf)
+    if not edition.is_file():
+        return [CheckResult("print-edition", PASS, "no print edition (leadguide build --print)")]
+    problems: list[str] = []
+    with pikepdf.open(edition) as printed:
+        if len(printed.pages) != facts.page_count:
+            problems.append(f"{len(printed.pages)} pages, the PDF has {facts.page_count}")
+        for number, sheet in enumerate(printed.pages, start=1):
+            problems += [f"p. {number}: {problem}" for problem in _sheet_problems(
+                sheet, facts.page(number).get_mediabox() if number <= facts.page_count
+                else None)]
+        if "/AcroForm" in printed.Root:
+            problems.append("a form is left")
+    if problems:
+        return [CheckResult("print-edition", FAIL, f"the print edition's boxes: {problem}",
+                            str(edition)) for problem in problems[:10]]
+    return [CheckResult("print-edition", PASS, f"{plural(facts.page_count, 'page')} with "
+                        "trim, bleed and sheet boxes, no form field", str(edition))]
+
+
+def _sheet_problems(sheet, page_box) -> list[str]:
+    boxes = {name: [float(v) for v in sheet.obj[name]] for name in
+             ("/MediaBox", "/TrimBox", "/BleedBox") if name in sheet.obj}
+    if len(boxes) < 3:
+        return ["no trim or bleed box"]
+    trim, bleed, media = boxes["/TrimBox"], boxes["/BleedBox"], boxes["/MediaBox"]
+    problems = []
+    if page_box is not None and any(abs(a - b) > 0.01 for a, b in zip(trim, page_box)):
+        problems.append(f"trim box {trim} is not the page {list(page_box)}")
+    wanted = bleed_for(trim[2] - trim[0], trim[3] - trim[1])
+    margins = (trim[0] - bleed[0], trim[1] - bleed[1], bleed[2] - trim[2], bleed[3] - trim[3])
+    if any(abs(m - wanted) > 0.01 for m in margins):
+        problems.append(f"bleed {', '.join(f'{m:.2f}' for m in margins)} pt, not {wanted:.2f}")
+    if not (media[0] <= bleed[0] and media[1] <= bleed[1] and media[2] >= bleed[2]
+            and media[3] >= bleed[3]):
+        problems.append("the sheet is smaller than the bleed box")
+    if any(a.get("/Subtype") == "/Widget" for a in sheet.obj.get("/Annots", [])):
+        problems.append("a form field is left")
+    return problems

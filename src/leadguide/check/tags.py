@@ -4,9 +4,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import pikepdf
+
+from ..pdf.structtree import Tree
+from ..pdf.tables import misnamed_cells
 from .facts import Facts
 from .model import PASS, WARN, CheckResult, pages, plural
-from .tagtree import TagTree, described, read_tag_tree
+from .tagtree import TagTree, described, read_tag_tree, stale_parent_entries
 
 
 @lru_cache(maxsize=4)
@@ -30,6 +34,19 @@ def check_reachable_text(facts: Facts) -> list[CheckResult]:
                         "artifact (running heads, text drawn with CSS opacity): a screen "
                         "reader skips it", pages(list(unreachable)),
                         {"pages": unreachable})]
+
+
+def check_parent_tree(facts: Facts) -> list[CheckResult]:
+    with pikepdf.open(facts.pdf) as pdf:
+        stale = stale_parent_entries(pdf)
+    if not stale:
+        return [CheckResult("parent-tree", PASS, "every marked text's parent-tree entry is "
+                            "the element that holds it")]
+    runs = sum(stale.values())
+    return [CheckResult("parent-tree", WARN, f"{plural(runs, 'text run')} whose parent-tree "
+                        "entry names an element that does not hold it (a link joined over "
+                        "lines left a stale one): going from the text to its tag finds none",
+                        pages(list(stale)), {"pages": stale})]
 
 
 def check_link_tags(facts: Facts) -> list[CheckResult]:
@@ -59,6 +76,28 @@ def check_empty_headers(facts: Facts) -> list[CheckResult]:
     return [CheckResult("table-headers", WARN, f"{plural(len(empty), 'empty table header cell')}"
                         " (TH): a screen reader announces nothing for its column",
                         pages(empty))]
+
+
+def check_header_map(facts: Facts) -> list[CheckResult]:
+    with pikepdf.open(facts.pdf) as pdf:
+        root = pdf.Root.get("/StructTreeRoot")
+        if root is None:
+            return [CheckResult("table-header-map", PASS, "no tag tree, no table to read")]
+        tree = Tree(root, {page.objgen: index for index, page in enumerate(pdf.pages)})
+        unscoped, misnamed = misnamed_cells(tree)
+    results = []
+    if unscoped:
+        cells = plural(len(unscoped), "header cell")
+        results.append(CheckResult("table-header-map", WARN, f"{cells} (TH) without /Scope",
+                                   pages([n + 1 for n in unscoped])))
+    if misnamed:
+        cells = plural(len(misnamed), "data cell")
+        results.append(CheckResult("table-header-map", WARN, f"{cells} (TD) whose /Headers "
+                                   "are not the headers above it "
+                                   "and left of it in the grid: a screen reader announces the "
+                                   "wrong column or row", pages([n + 1 for n in misnamed])))
+    return results or [CheckResult("table-header-map", PASS, "every header cell has /Scope; "
+                                   "every data cell names its row and column headers")]
 
 
 def check_contents_tags(facts: Facts) -> list[CheckResult]:

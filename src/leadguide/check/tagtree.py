@@ -16,7 +16,7 @@ from pathlib import Path
 import pikepdf
 
 from ..pdf.linktags import is_internal_link
-from ..pdf.structtree import as_list, kids
+from ..pdf.structtree import Tree, as_list, kids
 
 _TEXT_OPS = {"Tj", "TJ", "'", '"'}
 _ID_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:\S*|#?[\w:./-]+)$", re.I)
@@ -226,3 +226,33 @@ def described(contents: str) -> bool:
     """A link's /Contents a listener understands: words, not an id or a raw URL."""
     text = contents.strip()
     return bool(text) and not _ID_LIKE.match(text)
+
+
+def stale_parent_entries(pdf: pikepdf.Pdf) -> dict[int, int]:
+    """Page number → MCIDs whose parent-tree entry names an element that does not hold them
+    (a validator or screen reader going from the text to its element finds a stale one)."""
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None or "/ParentTree" not in root:
+        return {}
+    pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
+    tree = Tree(root, pages)
+    holder: dict[tuple[int | None, int], tuple[int, int]] = {}
+    for element, _ in tree.elements:
+        for kid in tree.kids(element):
+            if isinstance(kid, int):
+                holder[(element.page, kid)] = element.key
+            elif (isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR"
+                  and "/Stm" not in kid):
+                page = pages.get(kid.Pg.objgen) if "/Pg" in kid else element.page
+                holder[(page, int(kid.MCID))] = element.key
+    entries = {int(key): value for key, value in pikepdf.NumberTree(root.ParentTree).items()}
+    found: dict[int, int] = {}
+    for index, page in enumerate(pdf.pages):
+        mapped = entries.get(page.obj.get("/StructParents"))
+        if not isinstance(mapped, pikepdf.Array):
+            continue
+        for mcid, element in enumerate(mapped):
+            if (isinstance(element, pikepdf.Dictionary)
+                    and holder.get((index, mcid)) != element.objgen):
+                found[index + 1] = found.get(index + 1, 0) + 1
+    return found

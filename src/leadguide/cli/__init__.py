@@ -64,8 +64,11 @@ def _progress(stage: str, seconds: float) -> None:
               help="Lay the guide out as one document: no parts, no cache (slower, the same PDF).")
 @click.option("--jobs", type=click.IntRange(1, 64),
               help="Processes laying out chapters at once (default: one per core).")
+@click.option("--print", "print_edition", is_flag=True,
+              help="Also write the print edition (<name>.print.pdf): bleed, crop marks, "
+                   "fields as lines to write on, links as short addresses.")
 def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
-                  jobs: int | None) -> None:
+                  jobs: int | None, print_edition: bool) -> None:
     """Build GUIDE_DIR (default: guide) into a PDF.
 
     \b
@@ -74,7 +77,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
     """
     click.echo(f"Building {guide_dir}{' (draft)' if draft else ''}", err=True)
     result = build(guide_dir, out=out, draft=draft, progress=_progress,
-                   verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs)
+                   verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs,
+                   print_edition=print_edition)
     if result.laid_out:
         click.echo(f"  parts   {_parts_note(*result.laid_out)}", err=True)
     for notice in result.notices:
@@ -86,6 +90,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
         click.secho("DRAFT BUILD: this PDF breaks the page promise; do not send it.",
                     fg="yellow", bold=True, err=True)
     click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
+    if result.print_output:
+        click.echo(f"{result.print_output}  print edition")
 
 
 @cli.command("new")

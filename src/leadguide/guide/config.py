@@ -25,7 +25,7 @@ _PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "look", "theme", "metadata", "cover", "cta", "email",
-         "url", "back_page", "fit", "links"},
+         "url", "back_page", "fit", "links", "pdf_standard", "print"},
     "theme": {"colors", "fonts", "logo"},
     "theme.colors": set(ROLES),
     "theme.fonts": set(FONT_ROLES),
@@ -109,6 +109,8 @@ class GuideConfig:
     links: LinkSettings = field(default_factory=LinkSettings)
     output_folder: str = OUTPUT_FOLDER  # inside the guide folder, from guide.yaml's output
     look: str = "classic"  # one of assets.LOOKS: the built-in design it wears
+    pdf_standard: str = "ua-1"  # what the PDF claims (pdf.standards.STANDARDS)
+    print_edition: bool = False  # also write <output>.print.pdf (pdf.printed)
 
     @property
     def page_size(self) -> str:
@@ -200,6 +202,8 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         signup=_section(raw, "signup", reader),
         pages_line=raw.line_of("pages"),
         links=_links(raw, reader),
+        pdf_standard=_pdf_standard(raw, reader),
+        print_edition=get(raw, "print", bool, False),
     )
 
 
@@ -245,6 +249,18 @@ def folder_url(url: str) -> str:
     parts = urlsplit(url.strip())
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+PDF_STANDARDS = ("ua-1", "a-3a+ua-1", "a-2b")
+
+
+def _pdf_standard(raw: LocatedDict, reader: FieldReader) -> str:
+    value = reader.get(raw, "pdf_standard", str, "ua-1")
+    if value not in PDF_STANDARDS:
+        reader.fail(f"'pdf_standard' must be one of {', '.join(PDF_STANDARDS)}, not "
+                    f"'{value}'", raw.line_of("pdf_standard"))
+        return "ua-1"
+    return value
 
 
 def _fit(raw: LocatedDict, reader: FieldReader) -> FitSettings:

@@ -33,7 +33,7 @@ def join_links(document: pikepdf.Pdf, tree: Tree, parents: pikepdf.NumberTree,
     for element, outer, objrs in moves:
         tree.set_kids(element, [item for item in tree.kids(element) if not is_objr(item)])
         tree.set_kids(outer, tree.kids(outer) + objrs)
-    for merged in _join_fragments(outer_links, tree):
+    for merged in _join_fragments(outer_links, tree, document, parents):
         del outer_links[merged]
     for link in outer_links:
         annotations = [item.Obj for item in tree.kids(link) if is_objr(item)]
@@ -45,10 +45,14 @@ def join_links(document: pikepdf.Pdf, tree: Tree, parents: pikepdf.NumberTree,
                 parents[int(annotation.StructParent)] = link.obj
 
 
-def _join_fragments(links: dict, tree: Tree) -> list:
+def _join_fragments(links: dict, tree: Tree, document: pikepdf.Pdf,
+                    parent_tree: pikepdf.NumberTree) -> list:
     """A link broken over lines is one link element per line, side by side in one parent:
-    each run of them with the same target becomes one. Returns the elements merged away."""
+    each run of them with the same target becomes one, and the parent tree names it for
+    every MCID it takes over. Returns the elements merged away."""
     merged = []
+    # read whole: the joined PDF's number tree is not always sorted, so lookups by key miss
+    page_parents = {int(key): value for key, value in parent_tree.items()}
     parents = {link.obj.P.objgen: link.obj.P for link in links if "/P" in link.obj}
     for parent in map(tree.element, parents.values()):
         items, last = [], None
@@ -56,10 +60,9 @@ def _join_fragments(links: dict, tree: Tree) -> list:
             target = (_target(item, tree) if isinstance(item, Element) and item in links
                       else None)
             if target is not None and last is not None and target == _target(last, tree):
-                for kid in tree.kids(item):
-                    if isinstance(kid, Element):
-                        kid.obj.P = last.obj
-                tree.set_kids(last, tree.kids(last) + tree.kids(item))
+                taken = [_take_over(kid, item, last, document, page_parents)
+                         for kid in tree.kids(item)]
+                tree.set_kids(last, tree.kids(last) + taken)
                 merged.append(item)
                 continue
             items.append(item)
@@ -67,6 +70,25 @@ def _join_fragments(links: dict, tree: Tree) -> list:
         if merged:
             tree.set_kids(parent, items)
     return merged
+
+
+def _take_over(kid, fragment: Element, link: Element, document: pikepdf.Pdf,
+               page_parents: dict[int, pikepdf.Object]):
+    """A kid of a link fragment, moved into the link: an element names its new parent, an
+    MCID is re-pointed in the parent tree (and becomes an MCR with its page if the fragment
+    was on another page: a link may wrap over a page break)."""
+    if isinstance(kid, Element):
+        kid.obj.P = link.obj
+        return kid
+    if not isinstance(kid, int) or fragment.page is None:
+        return kid
+    page = document.pages[fragment.page]
+    mapped = page_parents.get(page.obj.get("/StructParents"))
+    if isinstance(mapped, pikepdf.Array) and kid < len(mapped):
+        mapped[kid] = link.obj
+    if fragment.page == link.page:
+        return kid
+    return pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page.obj, MCID=kid)
 
 
 def _target(link, tree: Tree) -> str | None:
@@ -91,8 +113,7 @@ def _is_link(objr) -> bool:
 
 def describe(link, annotations: list, texts: Texts, tree: Tree, document: pikepdf.Pdf) -> str:
     """The link's visible text, then where it goes: "(page 12)", "(opens example.com)"."""
-    text = re.sub(r"-\n", "-", visible_text(link, texts, tree).replace("\x02", "-"))
-    text = " ".join(text.split())
+    text = joined_lines(visible_text(link, texts, tree).replace("\x02", "-"))
     where, alone = _where(annotations[0], document) if annotations else ("", "")
     if not text:
         return alone
@@ -102,6 +123,19 @@ def describe(link, annotations: list, texts: Texts, tree: Tree, document: pikepd
         number = re.escape(where.removeprefix("page "))
         text = re.sub(rf"\s*(?:\bpp?\.|\bpage)?\s*{number}$", "", text) or text
     return f"{text} ({where})"
+
+
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*:|www\.)\S+|\S+@\S+\.\S+|\S+/\S*", re.I)
+
+
+def joined_lines(text: str) -> str:
+    """A link's text with its lines joined: a line break after a hyphen or inside an
+    address (a URL, an email, a path: text with no space in it) joins without a space; any
+    other stands for the space the line broke at."""
+    text = re.sub(r"-\n", "-", text.strip())
+    if "\n" in text and _ADDRESS.fullmatch(text.replace("\n", "")):
+        return text.replace("\n", "")
+    return " ".join(text.split())
 
 
 def visible_text(element, texts: Texts, tree: Tree, page: int | None = None) -> str:

@@ -9,9 +9,19 @@ WeasyPrint 70's PDF/UA output leaves gaps a screen reader falls into; each step 
 - one HTML link makes several link elements and annotations (its inline children, ``::after``,
   leaders), nested in each other or hanging off a ``Span``: they become one ``Link`` holding
   every annotation, whose ``/Contents`` is the link's text in words plus where it goes;
+- a list WeasyPrint splits into lists inside a list (``L > L``) is one list, and any other
+  element straight inside a list gets its ``LI``/``LBody`` (an ``L`` holds only ``LI`` and
+  ``Caption``), and whatever a list item holds beside its label goes into its ``LBody``
+  (``lists``);
+- a footnote list (every item ends with a back-link drawn as an arrow) is ``Note``s, its
+  links read "Back to the text (page 5)" and "Note 1 (page 6)" (``notes``);
 - a list whose every item links into the document is the contents: ``TOC``/``TOCI``;
-- a table header cell with nothing in it is a plain cell;
-- the XMP metadata gets ``dc:language``.
+- a table header cell with nothing in it is a plain cell; every header cell gets its
+  ``/Scope`` and every data cell the ``/Headers`` its place in the grid gives it, spans
+  included (``tables``);
+- the XMP metadata gets ``dc:language``;
+- no font's ToUnicode map gives U+0000, U+FEFF or U+FFFE (``unicode``);
+- letter-spaced text carries its words as ``/ActualText`` (``spacing``).
 
 A pure function of the PDF's bytes and the guide's language, so a build that joins part PDFs
 applies it to the joined file the same way.
@@ -26,8 +36,13 @@ import pikepdf
 
 from .content import leaders, make_artifacts, map_form_content, orphans
 from .linktags import is_internal_link, is_objr, join_links
+from .lists import mend_item_kids, mend_list_kids
 from .marked import CONTENT_ITEMS, TextPages, Texts
+from .notes import tag_notes
+from .spacing import give_spaced_text_words
 from .structtree import Element, Tree
+from .tables import fix_table_headers
+from .unicode import clean_to_unicode
 
 
 def fix_tags(pdf: bytes, language: str) -> bytes:
@@ -45,9 +60,15 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
         make_artifacts(document, artifacts, parents)
         join_links(document, tree, parents, texts)
         map_form_content(document, parents, tree)
+        mend_list_kids(document, tree)
+        mend_item_kids(document, tree)
+        tag_notes(tree, texts)
         tag_contents_lists(document, tree)
         demote_empty_headers(tree)
+        fix_table_headers(tree)
         set_language(document, language)
+        clean_to_unicode(document)
+        give_spaced_text_words(document)
         out = BytesIO()
         document.save(out)
         return out.getvalue()

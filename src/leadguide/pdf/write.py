@@ -1,30 +1,59 @@
-"""The finished PDF written beside its target and renamed into place, its tags fixed first."""
+"""The finished PDF written beside its target and renamed into place, its tags fixed first and
+its conformance claim kept only if an independent validator passes it."""
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..atomic import umask
 from ..layout.litter import clean_dead_temp_pdfs, temp_prefix
 from ..layout.render import RENDER_OPTIONS, Rendered
+from .conformance import Failure, claim
+from .forms import fill_ready
+from .standards import DEFAULT, STANDARDS, apply_standard
 from .draftmark import stamp_draft
 from .tags import fix_tags
 
 
+@dataclass(frozen=True)
+class Written:
+    """The PDF on disk: its size, and the rules it breaks (then it claims no conformance)."""
+
+    size: int
+    failures: list[Failure] = field(default_factory=list)
+
+
+class Unconforming(Exception):
+    """A strict write refused a PDF that breaks the standard it would claim."""
+
+    def __init__(self, failures: list[Failure]):
+        super().__init__("; ".join(str(failure) for failure in failures))
+        self.failures = failures
+
+
 def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
-                     verify: Callable[[Path], None] | None = None, draft: bool = False) -> int:
-    """Write the PDF beside ``target`` and rename it into place; return its size in bytes.
+                     verify: Callable[[Path], None] | None = None,
+                     strict: bool = False, standard: str = DEFAULT,
+                     draft: bool = False) -> Written:
+    """Write the PDF beside ``target`` and rename it into place.
 
     ``rendered`` is a whole laid-out document or the bytes of a joined one (layout.incremental):
     every finished PDF goes through here. Its tag tree is fixed for screen readers first
-    (``tags.fix_tags``, with the guide's ``language``).
+    (``tags.fix_tags``, with the guide's ``language``), its form fields made to fill in any
+    viewer (``forms.fill_ready``).
 
     A ``draft`` carries the DRAFT mark on every page (``draftmark.stamp_draft``).
 
     ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
     at ``target`` is left as it was.
+
+    The PDF is given what its ``standard`` (guide.yaml's ``pdf_standard``) needs
+    (``standards.apply_standard``) and judged by page-validation (``conformance.claim``): a
+    PDF that breaks it loses its ``pdfuaid``/``pdfaid`` claims and its failures are returned;
+    ``strict`` raises ``Unconforming`` instead, leaving the previous PDF in place.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_dead_temp_pdfs(target)
@@ -34,8 +63,14 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
         with os.fdopen(handle, "wb") as stream:
             pdf = rendered if isinstance(rendered, bytes) else \
                 rendered.document.write_pdf(**RENDER_OPTIONS)
-            fixed = fix_tags(pdf, language)
-            stream.write(stamp_draft(fixed) if draft else fixed)
+            wanted = STANDARDS[standard]
+            finished = apply_standard(fill_ready(fix_tags(pdf, language)), wanted)
+            if draft:  # the DRAFT mark before the claim: what is validated is what is written
+                finished = stamp_draft(finished)
+            fixed, failures = claim(finished, wanted.profiles)
+            if failures and strict:
+                raise Unconforming(failures)
+            stream.write(fixed)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, 0o666 & ~umask())  # mkstemp makes it private; a PDF is to share
@@ -45,4 +80,4 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    return target.stat().st_size
+    return Written(target.stat().st_size, failures)
