@@ -25,7 +25,7 @@ from leadguide.signup.logs import OncePerInterval
 from leadguide.signup.ratelimit import RedisLimits, parse_limit
 from leadguide.signup.tokens import UNSUBSCRIBE, LinkExpired, TokenRefused, Tokens, address_id
 
-FILE_LIMIT = 400  # the service's: 100 connections at most (300 are kept for everything else)
+FILE_LIMIT = 500  # the service's: 100 connections at most (400 are kept for everything else)
 SLOW = b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
 
