@@ -150,7 +150,7 @@ def test_a_render_token_goes_through_once_and_the_traps_bind(tight):
     replays = [_subscribe(port, {**person, "email": f"replay{i}@example.com", "t": fetched})
                for i in range(10)]
     assert {status for status, _ in replays} == {400}
-    assert replays[0][1]["error"] == "One more step: this form was sent already."
+    assert replays[0][1]["error"].startswith("One more step: this form was sent already")
     assert replays[0][1]["token"] != fetched  # a fresh one for a person's next press
 
     young = token(url)
