@@ -22,7 +22,7 @@ from leadguide.signup.identity import canonical_mailbox, client_ip, network_key
 from leadguide.signup.logs import OncePerInterval
 from leadguide.signup.tokens import UNSUBSCRIBE, LinkExpired, TokenRefused, Tokens, address_id
 
-FILE_LIMIT = 400  # the service's: 100 connections at most (300 are kept for everything else)
+FILE_LIMIT = 500  # the service's: 100 connections at most (400 are kept for everything else)
 SLOW = b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
 
@@ -147,7 +147,7 @@ def test_a_render_token_goes_through_once_and_the_traps_bind(tight):
     replays = [_subscribe(port, {**person, "email": f"replay{i}@example.com", "t": fetched})
                for i in range(10)]
     assert {status for status, _ in replays} == {400}
-    assert replays[0][1]["error"] == "One more step: this form was sent already."
+    assert replays[0][1]["error"].startswith("One more step: this form was sent already")
     assert replays[0][1]["token"] != fetched  # a fresh one for a person's next press
 
     young = token(url)

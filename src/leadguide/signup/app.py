@@ -165,7 +165,8 @@ async def _first_use(web: Web, nonce: str) -> None:
     except SignupError as error:  # the limits' database unwritable: 503 + Retry-After
         raise Unavailable(error.message) from None
     if not first:
-        raise Refused("One more step: this form was sent already.", again=True)
+        raise Refused("One more step: this form was sent already (if you pressed twice, "
+                      "check your inbox).", again=True)
 
 
 async def _within(web: Web, kind: str, key: str, limit) -> None:
