@@ -1,6 +1,6 @@
 """A small website on 127.0.0.1 for the import tests: a hosted-blog post, its images, a
 WordPress export, and the pages that go wrong (redirects, 404, slow, huge, wrong type,
-forbidden by robots.txt). Every request's User-Agent is kept."""
+forbidden by robots.txt, dripping a byte at a time). Every request's User-Agent is kept."""
 from __future__ import annotations
 
 import io
@@ -77,6 +77,8 @@ class Site:
                     time.sleep(3)
                 if self.path == "/huge":
                     return self._huge()
+                if self.path == "/drip":
+                    return self._drip()
                 status, kind, body = site.routes.get(self.path, (404, "text/html", b"gone"))
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
@@ -89,6 +91,19 @@ class Site:
                 self.send_header("Location", where)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def _drip(self) -> None:
+                """A page that comes a byte at a time, never slow enough to time out a read."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                try:
+                    for _ in range(30):
+                        self.wfile.write(b"<")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _huge(self) -> None:
                 """A page that never says its length and goes on and on."""

@@ -97,10 +97,11 @@ def _flat(outline: list) -> list:
     ("/loop", "more than 5 redirects (or a redirect loop)"),
     ("/slow", "cannot reach it (timed out)"),
     ("/huge", "larger than 1 MB"),
+    ("/drip", "cannot reach it (timed out: still sending after 1 s)"),
 ])
 def test_a_bad_address_is_one_line_and_the_guide_is_unchanged(site, sample_guide, path, message):
     before = _snapshot(sample_guide)
-    limits = Limits(timeout=0.5, page_bytes=1024 * 1024)
+    limits = Limits(timeout=0.5, whole_seconds=1, page_bytes=1024 * 1024)
     with pytest.raises(SourceError) as error:
         import_sources([site.url + BLOG_PATH, site.url + path], sample_guide, limits=limits)
     assert str(error.value).startswith(f"{site.url}{path}: {message}")

@@ -361,3 +361,14 @@ def test_a_body_heading_with_another_title_stays(sample_guide):
     path.write_text("---\ntitle: Welcome aboard\n---\n# Before you start\n\nHi.\n")
     [chapter] = [c for c in load_chapters(load_config(sample_guide)) if c.path.name == path.name]
     assert chapter.body.startswith("# Before you start") and chapter.notices == ()
+
+
+def test_a_reference_link_without_its_definition_is_named_at_its_line(sample_guide):
+    _chapter(sample_guide, "04-more.md", "Run [`mdbook test`][test] and [the guide][].\n\n"
+             "See [`mdbook build`][build] and `[not][a link]` and [x][y](https://e.org).\n\n"
+             "[build]: https://example.com/build\n")
+    test, guide = _assembled(sample_guide).warnings
+    assert (test.path.name, test.line, guide.line) == ("04-more.md", 5, 5)
+    assert test.message.startswith("reference link '[`mdbook test`][test]' has no definition: "
+                                   "add a line '[test]: https://…'")
+    assert guide.message.startswith("reference link '[the guide][]' has no definition")

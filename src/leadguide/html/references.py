@@ -25,6 +25,7 @@ from ..guide.assets import asset_fallbacks
 from ..guide.config import GuideConfig, is_web_base, site_page_path
 from ..guide.guard import RefusedFile, real_path
 from ..markdown.codeguard import protect
+from ..markdown.labels import plain_label
 from .chapter import RenderedChapter
 
 _RESOURCES = {("img", "src"), ("source", "src"), ("video", "poster"), ("video", "src"),
@@ -34,6 +35,9 @@ _LINKS = {("a", "href"), ("area", "href")}
 _WEB_SCHEMES = {"http", "https", "mailto", "tel", "sms"}
 # What stands before a destination: "](", "]: ", '="', "<" (with optional spaces and "<")
 _LINK_BEFORE = re.compile(r"(?:\]\(\s*<?|\]:[ \t]*<?|=\s*[\"']?|<)\Z")
+# [text][label] and [text][] (not images, not escaped); a definition: [label]: address
+_FULL_REFERENCE = re.compile(r"(?<![\\!\]])\[([^\[\]\n]+)\]\[([^\[\]\n]*)\](?![(:])")
+_DEFINITION = re.compile(r"^ {0,3}\[([^\]]+)\]:", re.MULTILINE)
 _MAYBE_FILE_LINK = re.compile(r"href\s*=\s*[\"']?(?![\"'\s]*(?:#|https?:|mailto:|tel:|sms:))",
                               re.IGNORECASE)
 
@@ -155,9 +159,28 @@ def _resolve(guide: _Guide, chapter: RenderedChapter) -> RenderedChapter:
               for value, message in problems.errors.items()]
     warnings = tuple(_located(guide, chapter, value, message)
                      for value, message in problems.pages.items())
+    warnings += tuple(_undefined_references(chapter))
     if errors:  # the build stops here: say everything at once
         raise_all(sorted([*errors, *warnings], key=lambda error: error.line or 0))
     return replace(chapter, html=text, link_warnings=warnings)
+
+
+def _undefined_references(chapter: RenderedChapter) -> list[ContentError]:
+    """``[text][label]`` (or ``[text][]``) with no ``[label]: address`` anywhere in the chapter:
+    Markdown prints it as written, brackets and all."""
+    body = chapter.chapter.body
+    text, restore = protect(body)
+    defined = {plain_label(restore(m.group(1))) for m in _DEFINITION.finditer(text)}
+    found = []
+    for match in _FULL_REFERENCE.finditer(text):
+        label = restore(match.group(2) or match.group(1))
+        if plain_label(label) not in defined and not label.startswith("^"):
+            line = chapter.chapter.body_line + text.count("\n", 0, match.start())
+            found.append(ContentError(
+                f"reference link '{restore(match.group(0))}' has no definition: add a line "
+                f"'[{label}]: https://…' to the chapter, or it prints as written",
+                chapter.chapter.path, line))
+    return found
 
 
 def _located(guide: _Guide, chapter: RenderedChapter, value: str, message: str) -> ContentError:

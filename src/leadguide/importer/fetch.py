@@ -3,6 +3,7 @@ redirect limits, the content type checked, and robots.txt asked first."""
 from __future__ import annotations
 
 import http.client
+import time
 import urllib.error
 import urllib.request
 import urllib.robotparser
@@ -32,6 +33,7 @@ class Limits:
     """How far an import goes for one source (tests shrink them)."""
 
     timeout: float = 20.0  # seconds for the connection and for each read
+    whole_seconds: float = 120.0  # for a whole page or image, however slowly it comes
     page_bytes: int = 8 * 1024 * 1024
     image_bytes: int = 16 * 1024 * 1024
     images_per_source: int = 60
@@ -84,7 +86,8 @@ def fetch(url: str, limits: Limits, accept: tuple[str, ...], most: int,
             kind, charset = _content_type(response.headers)
             if not kind.startswith(accept):
                 raise FetchError(f"not {what} but {kind or 'an unnamed type'}")
-            return Fetched(response.geturl(), kind, charset, _read(response, most))
+            return Fetched(response.geturl(), kind, charset,
+                           _read(response, most, limits.whole_seconds))
     except urllib.error.HTTPError as error:
         if 300 <= error.code < 400:
             raise FetchError(f"more than {limits.redirects} redirects (or a redirect loop)") \
@@ -108,15 +111,20 @@ def _reason(reason: object) -> str:
     return str(reason)
 
 
-def _read(response, most: int) -> bytes:  # type: ignore[no-untyped-def]
+def _read(response, most: int, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
     length = response.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > most:
         raise FetchError(f"larger than {most // 1024 // 1024} MB ({int(length) // 1024 // 1024}"
                          " MB)")
-    body = response.read(most + 1)
-    if len(body) > most:
-        raise FetchError(f"larger than {most // 1024 // 1024} MB")
-    return body
+    chunks, size, started = [], 0, time.monotonic()
+    while chunk := response.read(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > most:
+            raise FetchError(f"larger than {most // 1024 // 1024} MB")
+        if time.monotonic() - started > deadline:  # a server dripping bytes to stay open
+            raise FetchError(f"cannot reach it (timed out: still sending after {deadline:.0f} s)")
+    return b"".join(chunks)
 
 
 def robots_allow(url: str, limits: Limits) -> bool:
