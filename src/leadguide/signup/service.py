@@ -75,6 +75,7 @@ class Service:
 
 
 def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None = None,
+                 web: bool = False,
                  env: Mapping[str, str] | None = None, pdf: Path | None = None,
                  progress: Progress | None = None) -> Service:
     """Load and check everything the service needs; raise a GuideError before listening."""
@@ -94,7 +95,7 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
                     SendRate(settings.send_per_second, settings.send_per_day))
     if secrets.queue_url:
         _import_redis_ledger(secrets.queue_url, f"leadguide:{guide_key(config)}", ledger.store)
-    huey = make_huey(f"leadguide-{guide_key(config)}", settings, secrets)
+    huey = make_huey(f"leadguide-{guide_key(config)}", settings, secrets, web)
     queue = Queue(huey, ledger, LEASE)
     return Service(config, settings, email, secrets, Tokens(secrets.secret), store, ledger,
                    queue, pdf_path, base.rstrip("/"), dev)
