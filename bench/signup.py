@@ -354,7 +354,8 @@ def environment(sink: Sink, args, base: Path, queue_url: str | None) -> dict[str
         subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
                        capture_output=True)
         env.update(LEADGUIDE_DKIM_KEY_FILE=str(key), LEADGUIDE_DKIM_SELECTOR="lg")
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # The caller's sources when given (to measure another version), else this checkout's.
+    env["PYTHONPATH"] = os.environ.get("PYTHONPATH") or str(ROOT / "src")
     return env
 
 
