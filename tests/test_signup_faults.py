@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from signup_support import (
-    SECRET,
     Process,
     RedisServer,
     free_port,
