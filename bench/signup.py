@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -119,10 +120,12 @@ class Sink:
                 else:  # RSET, NOOP
                     writer.write(b"250 OK\r\n")
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                asyncio.CancelledError):
             pass
         finally:
-            writer.close()
+            with contextlib.suppress(RuntimeError):
+                writer.close()
 
     def reset(self) -> None:
         with self.lock:
@@ -353,7 +356,8 @@ def environment(sink: Sink, args, base: Path, queue_url: str | None) -> dict[str
         subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
                        capture_output=True)
         env.update(LEADGUIDE_DKIM_KEY_FILE=str(key), LEADGUIDE_DKIM_SELECTOR="lg")
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # The caller's sources when given (to measure another version), else this checkout's.
+    env["PYTHONPATH"] = os.environ.get("PYTHONPATH") or str(ROOT / "src")
     return env
 
 

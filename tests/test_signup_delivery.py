@@ -165,6 +165,7 @@ def test_redis_queue_with_two_workers_sends_each_once(tmp_path, built_sample, sm
             assert dict(states.fetchall()) == {SENT: 12}  # the durable record is SQLite
         client = redis.Redis.from_url(redis_url, decode_responses=True)
         assert [key for key in client.keys("*") if not key.startswith("huey.")] == []
+        assert client.llen("huey.redis.leadguidesample") == 0  # nothing kept per signup
         owners = {line for n in (1, 2) for line in (tmp_path / f"worker{n}.log").read_text()
                   .splitlines() if line.startswith("Worker:")}
         assert len(owners) == 1 and "Redis" in owners.pop()

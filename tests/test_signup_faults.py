@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from signup_support import (
-
     Process,
     RedisServer,
     free_port,
@@ -381,3 +380,30 @@ def test_redis_with_aof_keeps_the_queue_and_an_outage_loses_nothing(tmp_path, bu
             worker.stop()
         web.stop()
         redis.stop()
+
+
+def test_one_sweeper_at_a_time(tmp_path, built_sample, smtp, monkeypatch):
+    box, port = smtp
+    monkeypatch.chdir(tmp_path)
+    app = InProcess(_guide(tmp_path, built_sample[0].output), port)
+    try:
+        queue = app.service.queue
+        real = queue.enqueue
+        monkeypatch.setattr(queue, "enqueue", lambda payload: None)  # its job is lost
+        assert app.post("el@example.com")[0] == 200
+        monkeypatch.setattr(queue, "enqueue", real)
+        time.sleep(0.6)
+        first, second = (Sweeper(queue, worker_name(), 300, every=10, grace=0.5)
+                         for _ in range(2))
+        assert first.once() == 1  # takes the lock and sweeps
+        assert app.drain() == [SENT]
+        monkeypatch.setattr(queue, "enqueue", lambda payload: None)
+        assert app.post("fay@example.com")[0] == 200
+        monkeypatch.setattr(queue, "enqueue", real)
+        time.sleep(0.6)
+        assert second.once() == 0  # the lock is the first one's (alive): no second sweep
+        assert first.once() == 1
+        assert app.drain() == [SENT]
+        assert box.counts() == {"el@example.com": 1, "fay@example.com": 1}
+    finally:
+        app.close()

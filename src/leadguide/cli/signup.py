@@ -49,7 +49,7 @@ def serve_command(guide_dir: Path, host: str, port: int, workers: int | None, de
     from ..signup.runner import serve
     from ..signup.service import open_service
     base = f"http://{host}:{port}" if dev and port else None
-    service = open_service(guide_dir, dev=dev, base_url=base if dev else None)
+    service = open_service(guide_dir, dev=dev, base_url=base if dev else None, web=True)
     _announce(service)
     count = workers if workers is not None else (0 if service.secrets.queue_url else 4)
     serve(service, host, port, count,

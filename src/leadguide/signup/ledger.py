@@ -321,7 +321,7 @@ class Ledger:
         * ``sending`` whose worker is dead (or its lease ran out).
         """
         now = time.time()
-        before = now - grace if head is None else min(now - grace, head)
+        before = (now if head is None else min(now, head)) - grace
         rows = self.store.db.execute(
             f"SELECT guide, kind, address, name, nonce, {_FIELDS} FROM deliveries "
             "WHERE state = 'queued' AND queued_at < ? UNION ALL "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -29,11 +30,18 @@ SWEEP_GRACE = 10.0  # seconds a job may be out of order (or late) before it coun
 log = logging.getLogger("leadguide.signup")
 
 
-def make_huey(name: str, settings: SignupSettings, secrets: Secrets) -> Huey:
+ENQUEUE_WAIT = 5.0  # seconds the web side waits for the SQLite queue's lock (a worker's take)
+
+
+def make_huey(name: str, settings: SignupSettings, secrets: Secrets, web: bool = False) -> Huey:
+    """``web``: the side that only puts jobs on the queue. A worker's take holds the SQLite
+    queue's lock; SQLite's own busy wait sleeps up to 100 ms at a time, so the web side's waits
+    are short and Queue.enqueue tries again every millisecond instead."""
     if secrets.queue_url:
         return RedisHuey(name, url=secrets.queue_url, results=False)
     settings.queue_path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=str(settings.queue_path), results=False, fsync=True)
+    return SqliteHuey(name, filename=str(settings.queue_path), results=False, fsync=True,
+                      timeout=0.005 if web else 5)
 
 
 @dataclass
@@ -53,7 +61,16 @@ class Queue:
         self._deliver = self.huey.task(name="leadguide.signup.deliver")(run)
 
     def enqueue(self, payload: Payload) -> None:
-        self._deliver({**payload.as_dict(), "queued_at": time.time()})
+        deadline = time.monotonic() + ENQUEUE_WAIT
+        while True:
+            try:
+                self._deliver({**payload.as_dict(), "queued_at": time.time()})
+                return
+            except sqlite3.OperationalError as exc:  # the SQLite queue, busy with a take
+                if "locked" not in str(exc) and "busy" not in str(exc) or \
+                        time.monotonic() > deadline:
+                    raise
+            time.sleep(0.001)
 
     def schedule(self, payload: Payload, delay: float) -> None:
         # Huey puts it on the queue with its time, and a consumer moves it to the schedule;

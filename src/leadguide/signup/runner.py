@@ -123,10 +123,18 @@ def _die_with_parent() -> None:
         pass
 
 
+WORKER_NICENESS = 10  # below the web process: a burst of sending never slows the form
+
+
 def work(service: Service, workers: int) -> None:
-    """``leadguide signup worker``: deliver queued emails until stopped."""
+    """``leadguide signup worker``: deliver queued emails until stopped, at a lower CPU
+    priority than the web process (on a shared machine the form answers first)."""
     logs.install()
     logging.getLogger("huey").setLevel(logging.WARNING)
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
     mailer = make_mailer(service)
     try:
         run_consumer(service.queue, workers, mailer.owner, service.settings.alert_after_seconds)

@@ -72,6 +72,7 @@ class Service:
 
 
 def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None = None,
+                 web: bool = False,
                  env: Mapping[str, str] | None = None, pdf: Path | None = None,
                  progress: Progress | None = None) -> Service:
     """Load and check everything the service needs; raise a GuideError before listening."""
@@ -91,15 +92,15 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
                     SendRate(settings.send_per_second, settings.send_per_day))
     if secrets.queue_url:
         _import_redis_ledger(secrets.queue_url, f"leadguide:{guide_key(config)}", ledger.store)
-    huey = _open_queue(config, settings, secrets)
+    huey = _open_queue(config, settings, secrets, web)
     queue = Queue(huey, ledger, LEASE)
     return Service(config, settings, email, secrets, Tokens(secrets.secret), store, ledger,
                    queue, pdf_path, base.rstrip("/"), dev)
 
 
-def _open_queue(config: GuideConfig, settings: SignupSettings, secrets: Secrets):
+def _open_queue(config: GuideConfig, settings: SignupSettings, secrets: Secrets, web: bool):
     try:
-        return make_huey(f"leadguide-{guide_key(config)}", settings, secrets)
+        return make_huey(f"leadguide-{guide_key(config)}", settings, secrets, web)
     except (sqlite3.Error, OSError) as error:
         raise SignupError(f"cannot open the job queue: {error}. Move the file aside to start "
                           "with an empty one: the sweep at start queues again every email "

@@ -152,9 +152,13 @@ WAIT = 15.0  # seconds a write waits for another process's (a worker's, a comman
 WEB_WAIT = 5.0  # ... when a person waits for the answer: then 503, try again
 
 
+BUSY_MS = 5  # SQLite's own busy wait (for reads): its sleeps grow to 100 ms, see _Transaction
+
+
 def connect(path: Path, wait: float = WAIT) -> sqlite3.Connection:
     # Autocommit; writes open their own BEGIN IMMEDIATE so readers never block them midway.
-    db = sqlite3.connect(path, isolation_level=None, timeout=wait, check_same_thread=False)
+    db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_MS / 1000,
+                         check_same_thread=False)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA foreign_keys = ON")
@@ -193,7 +197,7 @@ class SqliteFile:
 
     def write(self) -> "_Transaction":
         """A write transaction (BEGIN IMMEDIATE), one thread of this process at a time."""
-        return _Transaction(self.db, self._writing)
+        return _Transaction(self.db, self._writing, wait=self.wait)
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -216,7 +220,7 @@ class Store(SqliteFile):
 
     def writing(self) -> "_Transaction":
         """A write transaction for a web request: ``Unavailable`` if it cannot be made."""
-        return _Transaction(self.db, self._writing, unavailable=True)
+        return _Transaction(self.db, self._writing, unavailable=True, wait=self.wait)
 
     # ----- signing up and confirming -----
 
@@ -370,17 +374,22 @@ class Store(SqliteFile):
 
 class _Transaction:
     """``with``: BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on an exception). ``unavailable``:
-    a database error (locked past the wait, disk full, read-only) becomes ``Unavailable``."""
+    a database error (locked past the wait, disk full, read-only) becomes ``Unavailable``.
+
+    Another process's write (a worker's claim, the web's signup) is waited for here, every
+    millisecond up to ``wait`` seconds, not in SQLite's busy handler: its sleeps grow to 100 ms,
+    and with the web process and the workers writing at once they made the slowest signups
+    wait a second."""
 
     def __init__(self, db: sqlite3.Connection, lock: threading.Lock | None = None,
-                 unavailable: bool = False):
-        self.db, self.lock, self.unavailable = db, lock, unavailable
+                 unavailable: bool = False, wait: float = WAIT):
+        self.db, self.lock, self.unavailable, self.wait = db, lock, unavailable, wait
 
     def __enter__(self) -> sqlite3.Connection:
         if self.lock:
             self.lock.acquire()
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self._begin()
         except BaseException as exc:
             if self.lock:
                 self.lock.release()
@@ -388,6 +397,18 @@ class _Transaction:
                 raise Unavailable(str(exc)) from None
             raise
         return self.db
+
+    def _begin(self) -> None:
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or \
+                        time.monotonic() > deadline:
+                    raise
+            time.sleep(0.001)
 
     def __exit__(self, kind, error, _) -> bool:
         try:
