@@ -1,0 +1,113 @@
+"""The starters in every look: the three kinds x the three looks on Letter and A4 build
+strictly and pass every check (no page under fit.min_fill, nothing outside the trim box, no
+two cover parts overlapping), with running text 50-85 characters a line, read from the PDF.
+On A5 (where the starters' words need more pages than promised, so built as drafts) each look
+keeps its cover apart and its measure. Built once per session."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import pytest
+
+from leadguide.build import build
+from leadguide.check import fit_to_send, run_checks
+from leadguide.errors import GuideError
+from leadguide.guide.assets import LOOKS
+from leadguide.guide.config import load_config
+from leadguide.starters.scaffold import KINDS, new_guide
+
+STRICT = [(kind, look, size) for kind in KINDS for look in LOOKS for size in ("Letter", "A4")]
+DRAFT = [("ebook", look, "A5") for look in LOOKS]
+
+
+def _build(root: Path, kind: str, look: str, size: str) -> tuple[Path, Path]:
+    guide = new_guide(root / f"{kind}-{look}-{size}", kind, look)
+    config = guide / "guide.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "page_size: Letter", f"page_size: {size}"), encoding="utf-8")
+    draft = size == "A5"
+    return guide, build(guide, out=root / f"{kind}-{look}-{size}.pdf", draft=draft).output
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory) -> dict[tuple[str, str, str], tuple[Path, Path]]:
+    root = tmp_path_factory.mktemp("looks")
+    # one after another: each build lays its parts out on every core already
+    return {combo: _build(root, *combo) for combo in STRICT + DRAFT}
+
+
+def prose_line_lengths(pdf: Path) -> list[int]:
+    """Characters per printed line of running text (lines of eight words or more that start
+    at the text column's left edge), on every chapter page."""
+    lengths = []
+    document = pdfium.PdfDocument(pdf)
+    for index in range(2, len(document)):
+        textpage = document[index].get_textpage()
+        rows: dict[int, list[tuple[float, str]]] = defaultdict(list)
+        for i in range(textpage.count_chars()):
+            if pdfium_c.FPDFText_GetFontSize(textpage, i) < 9.5:
+                continue  # small print (a disclaimer, captions) is not running text
+            left, bottom, _, _ = textpage.get_charbox(i, loose=True)
+            rows[round(bottom)].append((left, textpage.get_text_range(i, 1)))
+        for row in rows.values():
+            for text in _columns_of(sorted(row)):
+                if len(text.split()) >= 8 and text.startswith("Replace"):
+                    lengths.append(len(text))
+    return lengths
+
+
+def _columns_of(row: list[tuple[float, str]]) -> list[str]:
+    """A printed row split where a gap wider than a few spaces parts two columns (cards)."""
+    texts, current, last = [], "", None
+    for left, char in row:
+        if last is not None and left - last > 14:
+            texts.append(current.strip())
+            current = ""
+        current, last = current + char, left
+    return [*texts, current.strip()]
+
+
+@pytest.mark.parametrize("combo", STRICT, ids="-".join)
+def test_every_kind_and_look_builds_strictly_and_passes_every_check(matrix, combo):
+    guide, pdf = matrix[combo]
+    results = run_checks(guide, pdf)
+    failed = [r for r in results if r.status == "fail"]
+    assert fit_to_send(results), failed
+    names = {r.name for r in results if r.status == "pass"}
+    assert {"page-fill", "trim-box", "cover", "page-count"} <= names
+
+
+@pytest.mark.parametrize("combo", STRICT + DRAFT, ids="-".join)
+def test_running_text_keeps_its_measure(matrix, combo):
+    _, pdf = matrix[combo]
+    lengths = prose_line_lengths(pdf)
+    assert lengths and 50 <= max(lengths) <= 85, lengths
+
+
+@pytest.mark.parametrize("combo", DRAFT, ids="-".join)
+def test_a5_keeps_the_cover_apart_and_the_text_on_the_page(matrix, combo):
+    guide, pdf = matrix[combo]
+    results = {r.name: r for r in run_checks(guide, pdf, cheap_only=False)}
+    assert results["cover"].status == "pass" and results["trim-box"].status == "pass"
+
+
+def test_the_looks_differ_where_a_reader_sees_them(matrix):
+    """The cover of each look is drawn differently: the page's corner colour and the title."""
+    covers = {look: pdfium.PdfDocument(matrix[("ebook", look, "Letter")][1])[0]
+              .render(scale=0.2).to_pil().convert("RGB") for look in LOOKS}
+    corners = {look: image.getpixel((2, image.height // 2)) for look, image in covers.items()}
+    assert corners["editorial"] != corners["classic"]  # a paper cover, not a colour block
+    assert len({covers[look].tobytes() for look in LOOKS}) == 3
+
+
+def test_an_unknown_look_is_an_error_with_its_line(tmp_path):
+    guide = new_guide(tmp_path / "g", "ebook", "bold")
+    config = guide / "guide.yaml"
+    assert "look: bold" in config.read_text(encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8").replace("look: bold", "look: glossy"))
+    with pytest.raises(GuideError, match=r"guide.yaml:\d+: unknown look 'glossy' "
+                                         r"\(looks: classic, editorial, bold\)"):
+        load_config(guide)
