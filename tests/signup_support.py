@@ -1,4 +1,3 @@
-# LEAD NOTE for the helper: read /work/wt/h-delivery/LEAD-NOTES.md first (working rules, PYTHONPATH, deadline); remove this line.
 """Real parts for the signup tests: a guide with a signup section, an SMTP server (aiosmtpd),
 the service as a real process, and HTTP calls as a browser or a script would make them."""
 from __future__ import annotations
