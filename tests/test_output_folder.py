@@ -9,6 +9,7 @@ import re
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
+from conftest import copy_sample
 
 from leadguide.build import build, is_stale
 from leadguide.check import ensure_pdf
@@ -16,8 +17,6 @@ from leadguide.cli import main
 from leadguide.errors import GuideError
 from leadguide.guide.config import load_config
 from leadguide.preview.paths import default_out
-
-from conftest import copy_sample
 
 
 @pytest.fixture(scope="module")

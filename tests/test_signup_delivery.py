@@ -13,15 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from signup_support import (
-    Process,
-    free_port,
-    make_guide,
-    request,
-    service_env,
-    signup_many,
-    start_smtp,
-)
+from signup_support import (Process, free_port, make_guide, request, service_env, signup_many,
+                            start_smtp)
 
 from leadguide.email.send import RetryPolicy
 from leadguide.signup.ledger import FAILED, SENT

@@ -16,15 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from signup_support import (
-    Process,
-    RedisServer,
-    free_port,
-    make_guide,
-    service_env,
-    signup_many,
-    start_smtp,
-)
+from signup_support import (Process, RedisServer, free_port, make_guide, service_env, signup_many,
+                            start_smtp)
 from starlette.testclient import TestClient
 
 from leadguide.signup.app import create_app

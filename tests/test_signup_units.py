@@ -12,13 +12,13 @@ import pytest
 from signup_support import SECRET, make_guide
 from starlette.testclient import TestClient
 
+from leadguide.email.dkim import dkim_signer
 from leadguide.email.message import build_message
 from leadguide.email.recipients import recipient
 from leadguide.email.settings import load_email_settings
 from leadguide.errors import GuideError
 from leadguide.guide.config import load_config
 from leadguide.signup.app import create_app
-from leadguide.email.dkim import dkim_signer
 from leadguide.signup.imports import read_export
 from leadguide.signup.ratelimit import Limit, SqliteLimits, parse_limit
 from leadguide.signup.report import safe_cell

@@ -12,7 +12,6 @@ from typing import Any
 from .facts import Facts
 from .model import FAIL, PASS, WARN, CheckResult, page, pages, plural
 
-
 # ---- fill, from the build's record of the layout
 EXEMPT_PARTS = {"cover": "the cover", "contents": "the contents", "back": "the back page"}
 

@@ -14,26 +14,11 @@ from trafilatura.utils import decode_file
 from ..errors import GuideError, raise_all
 from .article import Article, NoArticle, article_from_page
 from .feeds import FeedProblem, choose, read_feed
-from .fetch import (
-    DEFAULT_LIMITS,
-    FEED_TYPES,
-    HTML_TYPES,
-    IMAGE_TYPES,
-    FetchError,
-    Limits,
-    fetch,
-    robots_allow,
-)
+from .fetch import (DEFAULT_LIMITS, FEED_TYPES, HTML_TYPES, IMAGE_TYPES, FetchError, Limits, fetch,
+                    robots_allow)
 from .images import ImageProblem, ImageSink
-from .markdown_files import (
-    MarkdownPage,
-    MarkdownProblem,
-    Rewriter,
-    folder_files,
-    markdown_pages,
-    site_of,
-    uses_jinja_syntax,
-)
+from .markdown_files import (MarkdownPage, MarkdownProblem, Rewriter, folder_files, markdown_pages,
+                             site_of, uses_jinja_syntax)
 from .tomarkdown import html_to_markdown
 from .word import WordProblem, article_from_docx
 

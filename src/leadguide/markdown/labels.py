@@ -11,14 +11,10 @@ from __future__ import annotations
 import re
 
 from markdown import Extension, Markdown
-from markdown.inlinepatterns import (
-    IMAGE_REFERENCE_RE,
-    REFERENCE_RE,
-    ImageReferenceInlineProcessor,
-    ReferenceInlineProcessor,
-    ShortImageReferenceInlineProcessor,
-    ShortReferenceInlineProcessor,
-)
+from markdown.inlinepatterns import (IMAGE_REFERENCE_RE, REFERENCE_RE,
+                                     ImageReferenceInlineProcessor, ReferenceInlineProcessor,
+                                     ShortImageReferenceInlineProcessor,
+                                     ShortReferenceInlineProcessor)
 
 _MARKS = re.compile(r"[`*_]")
 

@@ -21,7 +21,6 @@ typed.
 from __future__ import annotations
 
 import re
-
 from io import BytesIO
 
 import pikepdf

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from ..atomic import umask
 from ..layout.litter import clean_dead_temp_pdfs, temp_prefix
 from ..layout.render import RENDER_OPTIONS, Rendered
 from .conformance import Failure, claim
+from .draftmark import stamp_draft
 from .forms import fill_ready
 from .standards import DEFAULT, STANDARDS, apply_standard
-from .draftmark import stamp_draft
 from .tags import fix_tags
 
 

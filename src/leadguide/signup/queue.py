@@ -20,7 +20,7 @@ from typing import Callable
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from .ledger import Ledger, Complaints
+from .ledger import Complaints, Ledger
 from .settings import Secrets, SignupSettings
 from .store import Payload
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-
 from .errors import SignupError
 from .store import SqliteFile
 

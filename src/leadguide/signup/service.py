@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from ..build import Progress
+from ..email.dkim import dkim_signer
 from ..email.message import Attachment, ensure_pdf, guide_key, prepare_attachment
 from ..email.send import RetryPolicy, SmtpTransport, Transport
 from ..email.settings import EmailSettings, load_email_settings, smtp_settings
 from ..errors import ConfigError, shown_path
 from ..guide.config import GuideConfig, load_config
-from ..email.dkim import dkim_signer
 from .errors import SignupError
 from .ledger import Complaints, Ledger, SendRate, import_redis_ledger, worker_name
 from .queue import Queue, make_huey
