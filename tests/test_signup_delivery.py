@@ -233,6 +233,7 @@ def test_serve_sends_from_a_worker_process_of_its_own(tmp_path, built_sample, sm
         assert len(children) == 1 and b"signup\0worker" in _cmdline(children[0])
         assert signup_many(url, ["w1@example.com"]) == [200]
         box.wait_for(1)
+        _wait_sent(tmp_path, "w1@example.com")  # killed before that, it would send again
         os.kill(children[0], signal.SIGKILL)  # the worker dies: serve starts another
         deadline = time.monotonic() + 20
         while not [c for c in _children(web.proc.pid) if c != children[0]]:
@@ -249,6 +250,18 @@ def test_serve_sends_from_a_worker_process_of_its_own(tmp_path, built_sample, sm
         assert box.counts() == {"w1@example.com": 1, "w2@example.com": 1}
     finally:
         web.stop()
+
+
+def _wait_sent(base: Path, address: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(base / "build" / "sample.signup.sqlite") as db:
+            row = db.execute("SELECT state FROM deliveries WHERE address = ?",
+                             (address,)).fetchone()
+        if row == (SENT,):
+            return
+        assert time.monotonic() < deadline, f"{address}: {row}"
+        time.sleep(0.05)
 
 
 def _children(pid: int) -> list[int]:
