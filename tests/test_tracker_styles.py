@@ -95,3 +95,18 @@ def test_ordinary_row_labels_are_not_starter_text():
     assert leftover_lines(own, starter_phrases()) == []
     # the starter's sentences are still found
     assert leftover_lines("- Replace this with the first thing to do\n", starter_phrases()) == [1]
+
+
+def test_tracker_rows_follow_the_chapter_s_fitted_line_height(built, tmp_path):
+    """fit.yaml's leading for the chapter (the knob `leadguide fit` moves) shortens its rows."""
+    guide, reader = built
+    before = widgets(reader, "visit-")
+    (guide / "fit.yaml").write_text("chapters:\n  03-your-tracker.md:\n    leading: 1.3\n",
+                                    encoding="utf-8")
+    try:
+        tighter = widgets(PdfReader(build(guide, out=tmp_path / "fit.pdf", draft=True).output),
+                          "visit-")
+    finally:
+        (guide / "fit.yaml").unlink()
+    step = lambda fields: fields["visit-1-2"][1] - fields["visit-2-2"][1]  # noqa: E731
+    assert step(tighter) < step(before) - 2  # 30pt rows at 1.45 are about 27pt at 1.3
