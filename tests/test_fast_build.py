@@ -202,14 +202,14 @@ def test_a_damaged_or_stale_cache_entry_is_laid_out_again(sample_guide, tmp_path
     assert build(sample_guide, out=out).laid_out[0] >= 1
 
 
-def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path, monkeypatch):
+def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path):
     """serve's PDF worker (build_live_pdf) goes through the parts cache: a save re-lays one part."""
+    from leadguide.guide.config import load_config
     from leadguide.preview.background import build_live_pdf
 
-    monkeypatch.chdir(tmp_path)  # the guide's build folder: build/ here
     target = tmp_path / "preview" / "sample.pdf"
     assert build_live_pdf(sample_guide, target) == ""
-    parts = tmp_path / "build" / ".cache" / "parts"
+    parts = load_config(sample_guide).output_dir / ".cache" / "parts"  # the guide's own
     before = {p.name for p in parts.glob("*.pdf")}
     _edit(sample_guide / "chapters" / "01-intro.md", "smart\" quotes.", "smart\" quotes. Saved.")
     assert build_live_pdf(sample_guide, target) == ""
@@ -218,16 +218,16 @@ def test_serve_live_pdf_relays_the_saved_chapter_only(sample_guide, tmp_path, mo
     assert "Saved." in text
 
 
-def test_the_live_pdf_shares_the_parts_of_the_guides_own_build(sample_guide, tmp_path,
-                                                                monkeypatch):
+def test_the_live_pdf_shares_the_parts_of_the_guides_own_build(sample_guide, tmp_path):
     """A draft live PDF after a strict build (and a build after the live PDF) lays out nothing
     that did not change: both use the guide's build folder's cache."""
+    from leadguide.guide.config import load_config
     from leadguide.preview.background import build_live_pdf
 
-    monkeypatch.chdir(tmp_path)
     assert build(sample_guide).laid_out == (5, 5)
-    parts = tmp_path / "build" / ".cache" / "parts"
+    parts = load_config(sample_guide).output_dir / ".cache" / "parts"
     before = {p.name for p in parts.glob("*.pdf")}
+    assert len(before) == 5
     live = tmp_path / "preview" / "sample.pdf"
     assert build_live_pdf(sample_guide, live) == ""
     assert {p.name for p in parts.glob("*.pdf")} == before  # nothing laid out again
