@@ -141,7 +141,6 @@ def _chapter(raw: object, shown: Path, path: Path, number: int, body: str,
     return chapter
 
 
-
 def _date(meta: LocatedDict, reader: FieldReader) -> str:
     """``date: 2023-09-28`` (YAML reads a date) or any text, kept as written."""
     value = meta.get("date")

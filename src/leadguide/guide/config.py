@@ -2,45 +2,34 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError, raise_all
+from .appearance import THEME_KEYS, read_page, read_theme
 from .assets import LOOKS
 from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fit_section
 from .guard import read_text
 from .kit import KITS
-from .theme import (BUILTIN_FONTS, BUNDLED_FAMILIES, DEFAULT_MARGINS, FONT_ROLES, FONT_STYLES,
-                    FONT_SUFFIXES, PAGE_SIZES, ROLES, Font, Page, Theme, default_margins, is_hex,
-                    is_length, resolve_colors)
-from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml
+from .links import LINK_KEYS, LinkSettings, read_links
+from .theme import Page, Theme
+from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml, text_mapping
 
 CONFIG_NAME = "guide.yaml"
-_FONT_FAMILY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
-_PAGE_SIZE = re.compile(r"^\s*(\S+)\s*[x×]\s*(\S+)\s*$")
 # Every key guide.yaml may hold, by section (docs/GUIDE-YAML.md documents each; a test checks).
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "look", "theme", "metadata", "cover", "cta", "email",
          "url", "back_page", "fit", "links", "pdf_standard", "print"},
-    "theme": {"colors", "fonts", "logo"},
-    "theme.colors": set(ROLES),
-    "theme.fonts": set(FONT_ROLES),
-    "theme.fonts.<role>": {"family", "files"},
-    "theme.fonts.<role>.files": set(FONT_STYLES),
+    **THEME_KEYS,
     "metadata": {"subject", "keywords"},
     "cover": {"badge", "eyebrow", "title_line_1", "title_line_2", "byline", "art", "art_alt",
               "footer"},
     "cta": {"heading", "text", "button", "url"},
     "fit": {"min_fill", *KNOB_NAMES},
-    "links": {"base_url", "markdown_pages"},
+    "links": LINK_KEYS,
 }
-# What a link to another page's ``.md`` file becomes under links.base_url: the site kept the
-# file (GitHub, GitLab), made it ``.html`` (mdBook, Sphinx) or a folder (MkDocs).
-MARKDOWN_PAGES = ("md", "html", "folder")
 
 
 def _signup_keys() -> dict[str, set[str]]:
@@ -57,6 +46,8 @@ def _signup_keys() -> dict[str, set[str]]:
 
 
 KEYS[""].add("signup")
+
+
 KEYS.update(_signup_keys())
 
 
@@ -69,14 +60,6 @@ class CallToAction:
 
 
 OUTPUT_FOLDER = "build"  # a guide's builds, beside its sources: never read as a source
-
-
-@dataclass(frozen=True)
-class LinkSettings:
-    """Where links to pages that are not chapters point (guide.yaml's ``links:``)."""
-
-    base_url: str | None = None  # ends in "/": relative links resolve against it
-    markdown_pages: str = "md"
 
 
 @dataclass(frozen=True)
@@ -181,14 +164,14 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         subtitle=get(raw, "subtitle", str, ""),
         author=get(raw, "author", str),
         language=get(raw, "language", str, "en"),
-        page=_page(raw, reader),
+        page=read_page(raw, reader),
         pages=pages,
         output=output_name,
         output_folder=output_folder,
         chapters=chapters,
         chapters_listed="chapters" in raw,
         toc_after=toc_after,
-        theme=_theme(raw, reader, root),
+        theme=read_theme(raw, reader, root),
         subject=get(metadata, "subject", str, "", "metadata"),
         keywords=tuple(_text_list(metadata, "keywords", reader, "metadata")),
         cover=_cover(raw, reader),
@@ -201,54 +184,10 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         fit=_fit(raw, reader),
         signup=_section(raw, "signup", reader),
         pages_line=raw.line_of("pages"),
-        links=_links(raw, reader),
+        links=read_links(raw, reader),
         pdf_standard=_pdf_standard(raw, reader),
         print_edition=get(raw, "print", bool, False),
     )
-
-
-def _links(raw: LocatedDict, reader: FieldReader) -> LinkSettings:
-    section = reader.mapping(reader.get(raw, "links", dict, LocatedDict()), "links",
-                             raw.line_of("links"))
-    reader.unknown_keys(section, KEYS["links"], "links")
-    base = reader.get(section, "base_url", str, None, "links")
-    if base is not None and not is_web_base(base):
-        reader.fail(f"'links.base_url' must be a web address like https://example.com/docs/, "
-                    f"not '{base}'", section.line_of("base_url"))
-        base = None
-    pages = reader.get(section, "markdown_pages", str, "md", "links")
-    if pages not in MARKDOWN_PAGES:
-        reader.fail(f"'links.markdown_pages' must be one of {', '.join(MARKDOWN_PAGES)}, not "
-                    f"'{pages}'", section.line_of("markdown_pages"))
-        pages = "md"
-    return LinkSettings(folder_url(base) if base else None, pages)
-
-
-def site_page_path(path: str, markdown_pages: str) -> str:
-    """What a ``.md`` page's path is on its site (``links.markdown_pages``): kept,
-    ``.html`` or a folder; ``index.md`` and ``README.md`` are their folder's page."""
-    stem, dot, suffix = path.rpartition(".")
-    if markdown_pages == "md" or not dot or suffix.lower() not in ("md", "markdown"):
-        return path
-    folder, _, name = stem.rpartition("/")
-    prefix = f"{folder}/" if folder or stem.startswith("/") else ""
-    if name.lower() in ("index", "readme"):
-        return prefix if markdown_pages == "folder" else f"{prefix}index.html"
-    return f"{stem}/" if markdown_pages == "folder" else f"{stem}.html"
-
-
-def is_web_base(url: str) -> bool:
-    """An absolute http(s) address with a host: what a relative link can resolve against."""
-    parts = urlsplit(url.strip())
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-
-
-def folder_url(url: str) -> str:
-    """``https://x/docs`` → ``https://x/docs/``: the base is a folder, so ``setup.md`` lands in
-    it (a bare ``urljoin`` would replace ``docs``)."""
-    parts = urlsplit(url.strip())
-    path = parts.path if parts.path.endswith("/") else parts.path + "/"
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 PDF_STANDARDS = ("ua-1", "a-3a+ua-1", "a-2b")
@@ -272,44 +211,6 @@ def _fit(raw: LocatedDict, reader: FieldReader) -> FitSettings:
 def _section(raw: LocatedDict, key: str, reader: FieldReader) -> LocatedDict | None:
     """An optional section kept raw for the stage that owns it (checked as a mapping here)."""
     return reader.mapping(raw[key], key, raw.line_of(key)) if key in raw else None
-
-
-def _page(raw: LocatedDict, reader: FieldReader) -> Page:
-    """page_size (Letter, A4, A5 or W x H) and margins (one to four lengths, as in CSS)."""
-    value = reader.get(raw, "page_size", str, "Letter")
-    line = raw.line_of("page_size")
-    if value.lower() in PAGE_SIZES:
-        name = {"letter": "Letter"}.get(value.lower(), value.upper())
-        width, height = PAGE_SIZES[value.lower()]
-    else:
-        match = _PAGE_SIZE.match(value)
-        width, height = match.groups() if match else ("", "")
-        name = f"{width} x {height}"
-        if not (is_length(width) and is_length(height)):
-            reader.fail(f"'page_size' must be Letter, A4, A5 or a size like '6in x 9in' "
-                        f"(in, mm, cm or pt), not '{value}'", line)
-            return Page("Letter", *PAGE_SIZES["letter"])
-    margins = _margins(raw, reader) if "margins" in raw else default_margins(width)
-    return Page(name, width, height, margins)
-
-
-def _margins(raw: LocatedDict, reader: FieldReader) -> tuple[str, str, str, str]:
-    value = reader.get(raw, "margins", str, " ".join(DEFAULT_MARGINS))
-    parts = value.split()
-    if not 1 <= len(parts) <= 4 or not all(is_length(part) for part in parts):
-        reader.fail(f"'margins' must be one to four lengths like '0.8in 0.7in' (top right "
-                    f"bottom left, as in CSS), not '{value}'", raw.line_of("margins"))
-        return DEFAULT_MARGINS
-    return _css_sides(parts)
-
-
-def _css_sides(parts: list[str]) -> tuple[str, str, str, str]:
-    """CSS's shorthand: 1 to 4 values → top, right, bottom, left."""
-    top = parts[0]
-    right = parts[1] if len(parts) > 1 else top
-    bottom = parts[2] if len(parts) > 2 else top
-    left = parts[3] if len(parts) > 3 else right
-    return top, right, bottom, left
 
 
 def _kit(raw: LocatedDict, reader: FieldReader) -> str | None:
@@ -373,92 +274,8 @@ def _text_list(raw: LocatedDict, key: str, reader: FieldReader, where: str = "")
     return [str(item) for item in items if isinstance(item, str)]
 
 
-def _text_mapping(raw: LocatedDict, key: str, reader: FieldReader,
-                  where: str = "") -> dict[str, str]:
-    label = f"{where}.{key}" if where else key
-    mapping = reader.mapping(reader.get(raw, key, dict, LocatedDict(), where), label,
-                             raw.line_of(key))
-    return {name: reader.get(mapping, name, str, "", label) for name in mapping}
-
-
-def _theme(raw: LocatedDict, reader: FieldReader, root: Path) -> Theme:
-    theme = reader.mapping(reader.get(raw, "theme", dict, LocatedDict()), "theme",
-                           raw.line_of("theme"))
-    reader.unknown_keys(theme, KEYS["theme"], "theme")
-    return Theme(colors=_colors(theme, reader), fonts=_fonts(theme, reader, root),
-                 logo=reader.get(theme, "logo", str, None, "theme"))
-
-
-def _colors(theme: LocatedDict, reader: FieldReader) -> dict[str, str]:
-    """Colour roles: unknown roles and non-hex values are errors; so is a pair below AA."""
-    colors = _text_mapping(theme, "colors", reader, "theme")
-    lines = theme["colors"].key_lines if isinstance(theme.get("colors"), LocatedDict) else {}
-    given = {}
-    for role, value in colors.items():
-        line = lines.get(role, theme.line_of("colors"))
-        if role not in ROLES:
-            reader.fail(f"unknown colour role 'theme.colors.{role}' (roles: "
-                        f"{', '.join(ROLES)})", line)
-        elif not is_hex(value):
-            reader.fail(f"colour '{role}' must be a hex colour like #1B2A41, not '{value}'", line)
-        else:
-            given[role] = value
-    palette, problems = resolve_colors(given)
-    for problem in problems:
-        reader.fail(problem.message, lines.get(problem.role, theme.line_of("colors")))
-    return palette
-
-
-def _fonts(theme: LocatedDict, reader: FieldReader, root: Path) -> dict[str, Font]:
-    fonts = reader.mapping(reader.get(theme, "fonts", dict, LocatedDict()), "theme.fonts",
-                           theme.line_of("fonts"))
-    reader.unknown_keys(fonts, KEYS["theme.fonts"], "theme.fonts")
-    return {role: _font(fonts, role, reader, root) if role in fonts else Font(family)
-            for role, family in BUILTIN_FONTS.items()}
-
-
-def _font(fonts: LocatedDict, role: str, reader: FieldReader, root: Path) -> Font:
-    """A family name (bundled with leadguide), or ``family`` and the guide's own ``files``."""
-    where, value = f"theme.fonts.{role}", fonts[role]
-    spec = LocatedDict(family=value) if isinstance(value, str) else reader.mapping(
-        value, where, fonts.line_of(role))
-    spec.line = spec.line or fonts.line_of(role)
-    if not isinstance(value, str):
-        spec.key_lines = value.key_lines if isinstance(value, LocatedDict) else {}
-    reader.unknown_keys(spec, KEYS["theme.fonts.<role>"], where)
-    family = reader.get(spec, "family", str, where=where) or BUILTIN_FONTS[role]
-    if not _FONT_FAMILY.match(family):
-        reader.fail(f"font family '{family}' may only use letters, digits, spaces and '-'",
-                    fonts.line_of(role))
-    files = _font_files(spec, where, reader, root)
-    if "files" not in spec and family not in BUNDLED_FAMILIES:
-        reader.fail(f"font '{family}' is not bundled with leadguide ({', '.join(BUNDLED_FAMILIES)}"
-                    f"): add its files under '{where}.files' (see docs/GUIDE-YAML.md)",
-                    fonts.line_of(role))
-    return Font(family, files)
-
-
-def _font_files(spec: LocatedDict, where: str, reader: FieldReader, root: Path) -> dict[str, str]:
-    files = _text_mapping(spec, "files", reader, where)
-    lines = spec["files"].key_lines if isinstance(spec.get("files"), LocatedDict) else {}
-    found = {}
-    for style, path in files.items():
-        line = lines.get(style, spec.line_of("files"))
-        target = (root / path).resolve()
-        if style not in FONT_STYLES:
-            reader.fail(f"unknown font style '{where}.files.{style}' (styles: "
-                        f"{', '.join(FONT_STYLES)})", line)
-        elif not path.lower().endswith(FONT_SUFFIXES) or "\\" in path:
-            reader.fail(f"font file '{path}' must be a {', '.join(FONT_SUFFIXES)} file", line)
-        elif not target.is_relative_to(root.resolve()) or not target.is_file():
-            reader.fail(f"font file not found inside the guide folder: {path}", line)
-        else:
-            found[style] = path
-    return found
-
-
 def _cover(raw: LocatedDict, reader: FieldReader) -> dict[str, str]:
-    cover = _text_mapping(raw, "cover", reader)
+    cover = text_mapping(raw, "cover", reader)
     if isinstance(raw.get("cover"), LocatedDict):
         reader.unknown_keys(raw["cover"], KEYS["cover"], "cover")
     return cover

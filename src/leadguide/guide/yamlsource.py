@@ -210,3 +210,11 @@ class FieldReader:
                 label = f"{where}.{key}" if where else key
                 known = ", ".join(sorted(allowed))
                 self.fail(f"unknown key '{label}' (known keys: {known})", mapping.line_of(key))
+
+
+def text_mapping(raw: LocatedDict, key: str, reader: FieldReader,
+                  where: str = "") -> dict[str, str]:
+    label = f"{where}.{key}" if where else key
+    mapping = reader.mapping(reader.get(raw, key, dict, LocatedDict(), where), label,
+                             raw.line_of(key))
+    return {name: reader.get(mapping, name, str, "", label) for name in mapping}

@@ -22,8 +22,9 @@ from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
 from ..errors import ContentError, GuideError, raise_all
 from ..guide.assets import asset_fallbacks
-from ..guide.config import GuideConfig, is_web_base, site_page_path
+from ..guide.config import GuideConfig
 from ..guide.guard import RefusedFile, real_path
+from ..guide.links import is_web_base, site_page_path
 from ..markdown.codeguard import protect
 from ..markdown.labels import plain_label
 from .chapter import RenderedChapter

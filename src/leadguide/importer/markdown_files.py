@@ -16,8 +16,8 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import yaml
 
-from ..guide.config import folder_url, is_web_base, site_page_path
 from ..guide.guard import MAX_TEXT_BYTES
+from ..guide.links import folder_url, is_web_base, site_page_path
 from ..markdown.codeguard import protect
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?",

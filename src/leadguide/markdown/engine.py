@@ -82,8 +82,6 @@ class CalloutLooks(Treeprocessor):
         return root
 
 
-
-
 def _open_details(element) -> None:  # type: ignore[no-untyped-def]
     element.tag = "div"
     element.set("class", " ".join(["admonition", *(element.get("class") or "").split()]))
