@@ -299,19 +299,35 @@ def _wait_for(box, addresses: list[str], timeout: float = 40) -> None:
     time.sleep(1.0)  # room for a duplicate
 
 
-def test_redis_losing_its_data_resends_nothing_and_mails_no_suppressed_address(
-        tmp_path, built_sample, smtp):
-    box, smtp_port = smtp
-    redis = RedisServer(tmp_path, aof=False)
+def _redis_queue(tmp_path: Path, built_sample, smtp_port: int, aof: bool):
+    """A real redis-server (with or without its append-only file) as the guide's queue:
+    the server, the guide, the environment and the service's port."""
+    redis = RedisServer(tmp_path, aof=aof)
     port = free_port()
     guide = make_guide(tmp_path, built_sample[0].output, port)
     env = service_env(smtp_port, LEADGUIDE_QUEUE_URL=redis.url, LEADGUIDE_SWEEP_SECONDS="0.5")
-    url = f"http://127.0.0.1:{port}"
-    web = Process(["serve", str(guide), "--port", str(port)], tmp_path, env,
-                  tmp_path / "serve.log")
-    worker = None
+    return redis, guide, env, port
+
+
+def _serve(guide: Path, port: int, env: dict[str, str], tmp_path: Path, log: str) -> Process:
+    """``leadguide signup serve`` started and answering."""
+    web = Process(["serve", str(guide), "--port", str(port)], tmp_path, env, tmp_path / log)
     try:
-        web.wait_http(url)
+        web.wait_http(f"http://127.0.0.1:{port}")
+    except BaseException:
+        web.stop()
+        raise
+    return web
+
+
+def test_redis_losing_its_data_resends_nothing_and_mails_no_suppressed_address(
+        tmp_path, built_sample, smtp):
+    box, smtp_port = smtp
+    redis, guide, env, port = _redis_queue(tmp_path, built_sample, smtp_port, aof=False)
+    url = f"http://127.0.0.1:{port}"
+    web = worker = None
+    try:
+        web = _serve(guide, port, env, tmp_path, "serve.log")
         worker = Process(["worker", str(guide)], tmp_path, env, tmp_path / "worker.log")
         sent = [f"s{i}@example.com" for i in range(8)]
         assert signup_many(url, sent) == [200] * len(sent)
@@ -325,9 +341,7 @@ def test_redis_losing_its_data_resends_nothing_and_mails_no_suppressed_address(
         assert signup_many(url, during) == [200] * len(during)  # saved; the queue is down
         redis.start()  # empty: no persistence
         web.stop()
-        web = Process(["serve", str(guide), "--port", str(port)], tmp_path, env,
-                      tmp_path / "serve2.log")  # the next service start
-        web.wait_http(url)
+        web = _serve(guide, port, env, tmp_path, "serve2.log")  # the next service start
         worker = Process(["worker", str(guide)], tmp_path, env, tmp_path / "worker2.log")
         owed = waiting[1:] + during
         _wait_for(box, owed)
@@ -339,23 +353,19 @@ def test_redis_losing_its_data_resends_nothing_and_mails_no_suppressed_address(
     finally:
         if worker:
             worker.stop()
-        web.stop()
+        if web:
+            web.stop()
         redis.stop()
 
 
 def test_redis_with_aof_keeps_the_queue_and_an_outage_loses_nothing(tmp_path, built_sample,
                                                                     smtp):
     box, smtp_port = smtp
-    redis = RedisServer(tmp_path, aof=True)
-    port = free_port()
-    guide = make_guide(tmp_path, built_sample[0].output, port)
-    env = service_env(smtp_port, LEADGUIDE_QUEUE_URL=redis.url, LEADGUIDE_SWEEP_SECONDS="0.5")
+    redis, guide, env, port = _redis_queue(tmp_path, built_sample, smtp_port, aof=True)
     url = f"http://127.0.0.1:{port}"
-    web = Process(["serve", str(guide), "--port", str(port)], tmp_path, env,
-                  tmp_path / "serve.log")
-    worker = None
+    web = worker = None
     try:
-        web.wait_http(url)
+        web = _serve(guide, port, env, tmp_path, "serve.log")
         queued = [f"q{i}@example.com" for i in range(6)]
         assert signup_many(url, queued) == [200] * len(queued)
         assert redis.client().llen("huey.redis.leadguidesample") == len(queued)
@@ -371,7 +381,8 @@ def test_redis_with_aof_keeps_the_queue_and_an_outage_loses_nothing(tmp_path, bu
     finally:
         if worker:
             worker.stop()
-        web.stop()
+        if web:
+            web.stop()
         redis.stop()
 
 
