@@ -94,7 +94,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     started = time.perf_counter()
     config = load_config(guide_dir)
     target = out or default_output(config)
-    sources = source_fingerprint(config.root, target)  # before reading: an edit meanwhile is new
+    sources = source_fingerprint(config.root, target, config)  # before reading: edits are new
     cache = None if whole else BuildCache(target, cache_home)
     # What killed builds left, now, even when nothing is laid out in this process.
     clean_dead_temp_pdfs(target)
@@ -300,11 +300,14 @@ def write_manifest(result: BuildResult, config: GuideConfig, sources: str) -> No
     os.replace(temp, path)
 
 
-def source_files(guide_dir: Path, pdf: Path) -> Iterator[Path]:
+def source_files(guide_dir: Path, pdf: Path,
+                 config: GuideConfig | None = None) -> Iterator[Path]:
     """Every file the guide's PDF is made from: in the guide and the built-in folders, less
-    what never goes into a PDF and what builds write (the guide's build/, the PDF's folder)."""
+    what never goes into a PDF and what builds write (the guide's build/, the PDF's folder,
+    guide.yaml's output folder: from ``config`` when the caller has read it)."""
     root = Path(guide_dir).resolve()
-    skip = output_dirs(root, pdf.parent.resolve(), *_configured_output(root))
+    configured = (config.output_dir.resolve(),) if config else _configured_output(root)
+    skip = output_dirs(root, pdf.parent.resolve(), *configured)
     for folder in (root, BUILTIN_TEMPLATES, BUILTIN_STYLES, BUILTIN_KITS):
         for path in folder.rglob("*"):
             if path.is_file() and not outside_the_pdf(path.absolute(), skip):
@@ -319,11 +322,11 @@ def _configured_output(root: Path) -> tuple[Path, ...]:
         return ()
 
 
-def source_fingerprint(guide_dir: Path, pdf: Path) -> str:
+def source_fingerprint(guide_dir: Path, pdf: Path, config: GuideConfig | None = None) -> str:
     """The files the PDF is made from as listed now: name, size and modification time each.
     A file created, deleted or renamed changes it as surely as an edit."""
     digest = hashlib.sha256()
-    for path in sorted(source_files(guide_dir, pdf)):
+    for path in sorted(source_files(guide_dir, pdf, config)):
         try:
             stat = path.stat()
         except OSError:  # gone while listed: the next look sees the change

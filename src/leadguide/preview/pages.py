@@ -102,8 +102,8 @@ class SitePages:
         entries = [ChapterEntry.of(state, last, preview.root) for state in preview.states.values()]
         edited = newest_edit(preview.root, last.built_at, preview.out, preview.pdf) \
             if last else None
-        listing = bool(last and not edited and last.sources
-                       and last.sources != source_fingerprint(preview.root, preview.pdf))
+        listing = bool(last and not edited and last.sources and last.sources
+                       != source_fingerprint(preview.root, preview.pdf, preview.config))
         return Site(entries, last, preview.config.pages if preview.config else None,
                     edited and shown(edited, preview.root), preview.pdf_state.note(preview.live),
                     stale_listing=listing)
