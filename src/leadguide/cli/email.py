@@ -43,7 +43,11 @@ class _Progress:
 @click.option("--name", default="", help="The recipient's name, for the greeting.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .eml file (default: GUIDE_DIR/build/welcome.eml).")
-def build_command(guide_dir: Path, to: str, name: str, out: Path | None) -> None:
+@click.option("--step", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Follow-up email N of signup.sequence instead of the welcome email "
+                   "(default file: GUIDE_DIR/build/step-N.eml).")
+def build_command(guide_dir: Path, to: str, name: str, out: Path | None,
+                  step: int | None) -> None:
     """Write the welcome email for one recipient as a .eml file (sends nothing).
 
     Open the file in a mail client to check it. The PDF is built first if it is
@@ -53,6 +57,11 @@ def build_command(guide_dir: Path, to: str, name: str, out: Path | None) -> None
     Example:
       leadguide email build guide --to jane@example.com --name "Jane Doe"
     """
+    if step is not None:
+        from ..signup.steppreview import build_step_eml
+        path, size = build_step_eml(guide_dir, step, to, name, out)
+        click.echo(f"{path}  {size / 1e3:.1f} kB")
+        return
     result = build_eml(guide_dir, to, name, out, progress=_Progress())
     _size_notes(result.attachment)
     click.echo(f"{result.path}  {result.size / 1e6:.2f} MB")

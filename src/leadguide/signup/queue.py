@@ -110,8 +110,10 @@ class Sweeper:
     ``alert_after`` seconds (signup.alert_after_seconds)."""
 
     def __init__(self, queue: Queue, owner: str, alert_after: float,
-                 every: float = SWEEP_EVERY, grace: float = SWEEP_GRACE):
+                 every: float = SWEEP_EVERY, grace: float = SWEEP_GRACE,
+                 extras: tuple[Callable[[], object], ...] = ()):
         self.queue, self.owner, self.alert_after = queue, owner, alert_after
+        self.extras = extras  # more periodic work: the sequence's planning, the webhooks
         self.every, self.grace = every, grace
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="leadguide-sweeper", daemon=True)
@@ -142,10 +144,18 @@ class Sweeper:
                 log.warning("queued again %d email(s) whose job was lost or late", swept)
             ledger.prune()
             self._alert(ledger)
+            self._extras()
             return swept
         except Exception as exc:  # noqa: BLE001 - the queue or database down: next time
             self._complaints.say(f"the sweep could not run: {type(exc).__name__}: {exc}")
             return 0
+
+    def _extras(self) -> None:
+        for extra in self.extras:
+            try:
+                extra()
+            except Exception as exc:  # noqa: BLE001 - one failing must not stop the sweep
+                self._complaints.say(f"periodic work failed: {type(exc).__name__}: {exc}")
 
     def _alert(self, ledger: Ledger) -> None:
         stats = ledger.stats()
@@ -176,9 +186,10 @@ def sweep_seconds() -> float:
         return SWEEP_EVERY
 
 
-def run_consumer(queue: Queue, workers: int, owner: str, alert_after: float) -> None:
+def run_consumer(queue: Queue, workers: int, owner: str, alert_after: float,
+                 extras: tuple[Callable[[], object], ...] = ()) -> None:
     """``leadguide signup worker``: run until SIGINT (finish jobs) or SIGTERM."""
-    sweeper = Sweeper(queue, owner, alert_after, sweep_seconds(), sweep_seconds())
+    sweeper = Sweeper(queue, owner, alert_after, sweep_seconds(), sweep_seconds(), extras)
     sweeper.once()
     sweeper.start()
     try:

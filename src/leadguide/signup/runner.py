@@ -23,6 +23,7 @@ from . import logs
 from .app import create_app
 from .connections import (BACKLOG, ConnectionLimits, connection_cap, limited_protocol,
                           raise_file_limit)
+from .periodic import periodic_work
 from .queue import quiet_huey, run_consumer
 from .service import Service, bind_web_only, make_mailer
 
@@ -137,7 +138,8 @@ def work(service: Service, workers: int) -> None:
         pass
     mailer = make_mailer(service)
     try:
-        run_consumer(service.queue, workers, mailer.owner, service.settings.alert_after_seconds)
+        run_consumer(service.queue, workers, mailer.owner, service.settings.alert_after_seconds,
+                     periodic_work(service, mailer.steps))
     finally:
         mailer.close()
         service.close()

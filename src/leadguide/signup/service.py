@@ -19,6 +19,7 @@ from ..guide.config import GuideConfig, load_config
 from .errors import SignupError
 from .ledger import Complaints, Ledger, SendRate, import_redis_ledger, worker_name
 from .queue import Queue, make_huey
+from .sequence import load_sequence
 from .settings import (Secrets, SignupSettings, load_signup_settings, postal_address_problem,
                        read_secrets)
 from .store import WEB_WAIT, Payload, Store
@@ -86,6 +87,7 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
         raise ConfigError("'signup.base_url' is required: the public address the links in "
                           "each email point to (e.g. https://guide.example.com)",
                           shown_path(config.config_path))
+    load_sequence(config)  # its emails checked before the service starts
     pdf_path, _ = ensure_pdf(config, pdf, progress)
     store = Store(settings.database, WEB_WAIT)  # a person waits: 503 sooner
     ledger = Ledger(Store(settings.database),
@@ -140,7 +142,8 @@ def make_mailer(service: Service, connect: Callable[[], Transport] | None = None
                     service.ledger, connect, service.queue.schedule, worker_name(),
                     retry=retry or RetryPolicy(attempts=service.settings.max_attempts,
                                                first_delay=30, max_delay=3600),
-                    lease=LEASE, sign=dkim_signer(env, service.email))
+                    lease=LEASE, sign=dkim_signer(env, service.email),
+                    steps=load_sequence(service.config))
     service.queue.bind(mailer.deliver)
     return mailer
 

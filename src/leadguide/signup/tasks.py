@@ -34,6 +34,7 @@ from ..email.settings import EmailSettings
 from ..guide.config import GuideConfig
 from ..html.assemble import make_environment, render_page
 from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Complaints, Ledger
+from .sequence import STEP, Step, step_by_kind, step_message
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
 from .tokens import UNSUBSCRIBE, Tokens
@@ -86,6 +87,7 @@ class Mailer:
     lease: float = 120.0
     sign: Callable[[bytes], bytes] | None = None
     sleep: Callable[[float], None] = time.sleep
+    steps: tuple[Step, ...] = ()  # the follow-up sequence (sequence.py)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _complaints: Complaints = field(default_factory=Complaints, repr=False)
 
@@ -125,7 +127,9 @@ class Mailer:
             log.exception("could not build the email to %s", payload.address)
             return self._again(payload, claim, f"could not build the email: {exc}")
         if data is None:
-            self.ledger.finish(payload, FAILED, "no pending confirmation for this address")
+            self.ledger.finish(payload, FAILED, "no longer in the follow-up sequence"
+                               if payload.kind.startswith(STEP) else
+                               "no pending confirmation for this address")
             return FAILED
         try:
             self.transport().transaction(self.email.sender.addr_spec, payload.address, data)
@@ -147,6 +151,11 @@ class Mailer:
             if not payload.nonce:
                 return None
             data = confirm_message(self, person, payload.nonce).as_bytes(policy=SMTP)
+        elif payload.kind.startswith(STEP):
+            message = self.message(payload)
+            if message is None:
+                return None
+            data = message.as_bytes(policy=SMTP)
         else:
             data = compose(self.config, self.email, person, self.attachment,
                            links=self.links.personal(person)).data
@@ -187,6 +196,11 @@ class Mailer:
         person = Recipient(payload.address, payload.name)
         if payload.kind == CONFIRM:
             return confirm_message(self, person, payload.nonce) if payload.nonce else None
+        if payload.kind.startswith(STEP):
+            step = step_by_kind(self.steps, payload.kind)
+            return step_message(self.config, self.email, step, person,
+                                PersonalLinks(self.links.unsubscribe(person.address))
+                                ) if step else None
         return build_message(self.config, self.email, person, self.attachment,
                              links=self.links.personal(person))
 
