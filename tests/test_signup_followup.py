@@ -3,10 +3,18 @@ aiosmtpd) in order, once each, stopped by one-click unsubscribe; its settings ch
 path:line; each step previewed as a .eml."""
 from __future__ import annotations
 
+import base64
 import email
+import hashlib
+import hmac
+import http.server
+import json
 import re
 import sqlite3
+import threading
 import time
+from collections import Counter
+from datetime import datetime, timezone
 from email.policy import default
 
 import pytest
@@ -17,6 +25,7 @@ from leadguide.cli import main
 from leadguide.errors import GuideError
 from leadguide.guide.config import load_config
 from leadguide.signup.sequence import load_sequence
+from leadguide.signup.webhooks import Webhooks
 
 SEQUENCE = """\
   sequence:
@@ -127,3 +136,102 @@ def test_email_build_step_writes_the_follow_up_as_eml(tmp_path, built_sample):
     assert "/unsubscribe/" in message["List-Unsubscribe"]
     assert "Hi Jo," in message.get_body(("plain",)).get_content()
     assert main(["email", "build", str(guide), "--to", "jo@example.com", "--step", "4"]) == 1
+
+
+# ----- outbound webhooks -----
+
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+
+class Receiver:
+    """A CRM's endpoint on 127.0.0.1: answers 500 to the first request, then 200; keeps
+    every request with whether its signature verified (checked here, by hand)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["content-length"]))
+                hid, stamp = self.headers["webhook-id"], self.headers["webhook-timestamp"]
+                key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
+                mac = hmac.new(key, f"{hid}.{stamp}.".encode() + body, hashlib.sha256)
+                expected = "v1," + base64.b64encode(mac.digest()).decode()
+                outer.requests.append({"id": hid, "body": json.loads(body),
+                                       "valid": hmac.compare_digest(
+                                           expected, self.headers["webhook-signature"]),
+                                       "fresh": abs(time.time() - int(stamp)) < 60})
+                self.send_response(500 if len(outer.requests) == 1 else 200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def test_standard_webhooks_signature_matches_the_published_test_vector():
+    # From the Standard Webhooks specification's reference tests.
+    signer = Webhooks((), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").signer()
+    signed = signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek",
+                         datetime.fromtimestamp(1614265330, timezone.utc),
+                         b'{"test": 2432232314}')
+    assert signed == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_webhooks_are_signed_retried_after_a_500_and_sent_once_per_event(
+        tmp_path, built_sample, smtp):
+    box, smtp_port = smtp
+    receiver = Receiver()
+    port = free_port()
+    guide = make_guide(tmp_path, built_sample[0].output, port,
+                       f"  webhooks:\n    - url: {receiver.url}\n")
+    env = service_env(smtp_port, LEADGUIDE_SWEEP_SECONDS="0.3",
+                      LEADGUIDE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                      LEADGUIDE_WEBHOOK_RETRY_SECONDS="0.5")
+    web = Process(["serve", str(guide), "--port", str(port)], tmp_path, env,
+                  tmp_path / "serve.log")
+    url, database = f"http://127.0.0.1:{port}", tmp_path / "build" / "sample.signup.sqlite"
+    try:
+        web.wait_http(url)
+        _wait(lambda: _cursor(database), 20, "the worker starts collecting events")
+        render = json.loads(request(url + "/token")[1])["token"]
+        time.sleep(0.35)
+        status, _, _ = request(url + "/subscribe", {
+            "email": "crm@example.com", "first_name": "Cy", "consent": "yes", "website": "",
+            "t": render, "tag": "Spring-Promo"}, {"Accept": "application/json"})
+        assert status == 200
+        box.wait_for(1)
+        link = re.search(r"<(http[^>]+)>", box.messages[0]["List-Unsubscribe"]).group(1)
+        assert request(link, {"List-Unsubscribe": "One-Click"})[0] == 200
+        wanted = {"subscriber.subscribed", "subscriber.delivered", "subscriber.unsubscribed"}
+        _wait(lambda: {r["body"]["type"] for r in receiver.requests[1:]} >= wanted, 30,
+              (tmp_path / "serve.log").read_text())
+        time.sleep(1.5)  # no second delivery of any event
+    finally:
+        web.stop()
+        receiver.stop()
+    assert "whsec_" not in (tmp_path / "serve.log").read_text()
+    assert all(r["valid"] and r["fresh"] for r in receiver.requests)
+    ids = [r["id"] for r in receiver.requests]
+    # The one answered 500 came again, with the same webhook-id; every other event once.
+    assert Counter(ids) == {ids[0]: 2, **{i: 1 for i in ids if i != ids[0]}}
+    assert len(set(ids)) == 3
+    by_type = {r["body"]["type"]: r["body"]["data"] for r in receiver.requests}
+    assert by_type["subscriber.subscribed"] == {"email": "crm@example.com", "first_name": "Cy",
+                                                "guide": "sample", "tags": ["spring-promo"]}
+
+
+def _cursor(database) -> bool:
+    try:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT 1 FROM service_state WHERE name = 'webhooks_cursor'"
+                              ).fetchone() is not None
+    except sqlite3.Error:
+        return False

@@ -29,6 +29,7 @@ from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .service import Service
 from .store import UNSUBSCRIBED, Visit
+from .subscribers import add_tag, count_view, tag_from_form
 from .tokens import RENDER_MAX_AGE, UNSUBSCRIBE, LinkExpired, TokenRefused
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -110,7 +111,16 @@ def _unavailable(web: Web, request: Request) -> Response:
 # ----- the form and /subscribe -----
 
 async def show_form(web: Web, request: Request) -> Response:
+    await run_in_threadpool(_count_view, web)
     return web.html(web.form_page())
+
+
+def _count_view(web: Web) -> None:
+    """The funnel's first step (subscribers.count_view): a day's counter, nothing more."""
+    try:
+        count_view(web.service.store, web.service.guide)
+    except Exception:  # noqa: BLE001 - a view not counted never stops the form
+        pass
 
 
 async def render_token(web: Web, request: Request) -> Response:
@@ -150,6 +160,8 @@ async def _subscribe(web: Web, request: Request) -> Response:
         return _refusal(web, refused, fields, wants_json)
     visit = _visit(web, request, submission.consent_box)
     await run_in_threadpool(_signup, web.service, submission, visit)
+    await run_in_threadpool(add_tag, web.service.store, web.service.guide, submission.address,
+                            tag_from_form(fields))  # the form's hidden tag (subscribers.py)
     # The same answer whether or not the address was already subscribed (no enumeration).
     settings = web.service.settings
     if wants_json:

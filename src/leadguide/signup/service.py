@@ -25,6 +25,7 @@ from .settings import (Secrets, SignupSettings, load_signup_settings, postal_add
 from .store import WEB_WAIT, Payload, Store
 from .tasks import Links, Mailer
 from .tokens import Tokens
+from .webhooks import load_webhooks
 
 LEASE = 120.0  # seconds a claim is honoured when its worker cannot be checked (another host)
 log = logging.getLogger("leadguide.signup")
@@ -88,6 +89,7 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
                           "each email point to (e.g. https://guide.example.com)",
                           shown_path(config.config_path))
     load_sequence(config)  # its emails checked before the service starts
+    load_webhooks(config, env)  # and the webhooks' addresses and secret
     pdf_path, _ = ensure_pdf(config, pdf, progress)
     store = Store(settings.database, WEB_WAIT)  # a person waits: 503 sooner
     ledger = Ledger(Store(settings.database),
