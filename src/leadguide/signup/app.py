@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import SignupError, Unavailable
 from .form import Refused, check_fields, check_traps
 from .identity import Network, canonical_mailbox, client_ip, network_key
+from .inbound import inbound_routes
 from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .service import Service
@@ -78,6 +79,7 @@ def create_app(service: Service) -> Starlette:
         route("/download/{token}", download_page, ["GET"]),
         route("/download/{token}/pdf", download_pdf, ["GET"]),
         route("/healthz", health, ["GET"]),
+        *inbound_routes(service.store, web.limits),  # /hooks/<service>: bounces (inbound.py)
     ]
     middleware = [
         Middleware(TrailingSlash, base_url=service.base_url),
