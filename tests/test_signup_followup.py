@@ -4,6 +4,7 @@ path:line; each step previewed as a .eml."""
 from __future__ import annotations
 
 import base64
+import csv
 import email
 import hashlib
 import hmac
@@ -24,7 +25,12 @@ from signup_support import (Process, free_port, make_guide, request, service_env
 from leadguide.cli import main
 from leadguide.errors import GuideError
 from leadguide.guide.config import load_config
+from leadguide.signup.ledger import SENT, Ledger
 from leadguide.signup.sequence import load_sequence
+from leadguide.signup.settings import load_signup_settings
+from leadguide.signup.store import UNSUBSCRIBED, WELCOME, Payload, Store, Visit
+from leadguide.signup.subscribers import add_tag, count_view
+from leadguide.signup.tokens import address_id
 from leadguide.signup.webhooks import Webhooks
 
 SEQUENCE = """\
@@ -235,3 +241,67 @@ def _cursor(database) -> bool:
                               ).fetchone() is not None
     except sqlite3.Error:
         return False
+
+
+# ----- the owner's view: one row per person, the funnel, the HTML report -----
+
+def _people(guide):
+    """5 people, 9 consent events (4 signed up twice): 3 delivered, 1 unsubscribed, tags,
+    7 form views, a download."""
+    config = load_config(guide)
+    store = Store(load_signup_settings(config).database)
+    ledger = Ledger(store)
+    visit = Visit("192.0.2.1", "test", "https://example.com/", "the words shown", True)
+    people = ["p1@example.com", "p2@example.com", "p3@example.com", "p4@example.com",
+              "p5@example.com"]
+    for address in people:
+        store.signup("sample", address, "=HYPERLINK(\"x\")" if address == "p1@example.com"
+                     else "Pat", visit, double_opt_in=False)
+    for address in people[:4]:
+        store.signup("sample", address, "Pat", visit, double_opt_in=False)
+    for address in people[:3]:
+        ledger.finish(Payload("sample", WELCOME, address, "Pat"), SENT)
+    store.suppress(address_id("p2@example.com"), "", UNSUBSCRIBED, "page")
+    assert add_tag(store, "sample", "p1@example.com", "Spring-Promo")
+    assert add_tag(store, "sample", "p1@example.com", "webinar")
+    assert not add_tag(store, "sample", "p3@example.com", "<b>bad tag</b>")
+    for _ in range(7):
+        count_view(store, "sample")
+    store.record_download("sample", address_id("p1@example.com"))
+    return store
+
+
+def test_export_subscribers_is_one_row_per_person(tmp_path, built_sample):
+    guide = make_guide(tmp_path, built_sample[0].output, free_port())
+    store = _people(guide)
+    assert len(list(store.ledger_rows("sample"))) == 9
+    out = tmp_path / "people.csv"
+    assert main(["signup", "export", str(guide), "--subscribers", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [row["email"] for row in rows] == [f"p{i}@example.com" for i in range(1, 6)]
+    by = {row["email"]: row for row in rows}
+    assert by["p1@example.com"]["status"] == "delivered"
+    assert by["p1@example.com"]["tags"] == "spring-promo webinar"
+    assert by["p1@example.com"]["first_name"].startswith("'=")  # never run as a formula
+    assert by["p2@example.com"]["status"] == "unsubscribed"
+    assert by["p4@example.com"]["status"] == "confirmed"
+    assert by["p3@example.com"]["tags"] == "" and by["p3@example.com"]["delivered_at"]
+    assert {row["marketing_consent"] for row in rows} == {"yes"}
+
+
+def test_stats_funnel_and_the_html_report(tmp_path, built_sample, capsys):
+    guide = make_guide(tmp_path, built_sample[0].output, free_port())
+    _people(guide)
+    assert main(["signup", "stats", str(guide)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, total = lines[0].split(), next(l for l in lines if l.startswith("total")).split()
+    assert header[1:] == ["views", "signups", "confirmed", "delivered", "downloads",
+                          "unsubscribes"]
+    assert dict(zip(header[1:], map(int, total[1:]))) == {
+        "views": 7, "signups": 5, "confirmed": 5, "delivered": 3, "downloads": 1,
+        "unsubscribes": 1}
+    report = tmp_path / "report.html"
+    assert main(["signup", "report", str(guide), "--html", str(report)]) == 0
+    page = report.read_text()
+    assert "Form views" in page and "60% of the step before" in page  # 3 of 5 delivered
+    assert not re.search(r"(src|href)=|<script|@import|url\(", page)  # nothing fetched

@@ -122,26 +122,53 @@ def _store_and_ledger(guide_dir: Path):
 @signup_group.command("stats")
 @_GUIDE
 def stats_command(guide_dir: Path) -> None:
-    """Signups, confirmed, sent, failed, unsubscribed and downloads, per day (UTC), and
-    the queue now: emails owed, the longest wait, sent in the last minute, failures.
+    """The funnel per day (UTC): form views, signups, confirmed, delivered, downloads,
+    unsubscribes; and the queue now: emails owed, the longest wait, sent in the last minute,
+    failures.
 
     \b
     Example:
       leadguide signup stats guide
     """
-    from ..signup.report import daily_stats, queue_lines, stats_table
+    from ..signup.report import FUNNEL, funnel_stats, queue_lines, stats_table
     store, ledger, guide = _store_and_ledger(guide_dir)
-    for line in stats_table(daily_stats(store, ledger, guide)) + [""] + queue_lines(
+    for line in stats_table(funnel_stats(store, ledger, guide), FUNNEL) + [""] + queue_lines(
             ledger.stats()):
         click.echo(line)
+
+
+@signup_group.command("report")
+@_GUIDE
+@click.option("--html", "html_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here: one HTML file, nothing fetched when opened.")
+def report_command(guide_dir: Path, html_path: Path) -> None:
+    """The funnel as a page the owner can open: views → signups → confirmed → delivered →
+    downloads → unsubscribes, in all and per day.
+
+    \b
+    Example:
+      leadguide signup report guide --html report.html
+    """
+    from ..guide.config import load_config
+    from ..signup.htmlreport import write_html_report
+    from ..signup.report import funnel_stats
+    store, ledger, guide = _store_and_ledger(guide_dir)
+    path = write_html_report(html_path, load_config(guide_dir).title,
+                             funnel_stats(store, ledger, guide), ledger.stats())
+    click.echo(str(path))
 
 
 @signup_group.command("export")
 @_GUIDE
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the CSV here (default: print it).")
-def export_command(guide_dir: Path, out: Path | None) -> None:
-    """Export subscribers with the consent ledger (what each was shown, when, from where).
+@click.option("--subscribers", is_flag=True,
+              help="One row per person (status, consent, tags, dates) instead of one per "
+                   "consent record.")
+def export_command(guide_dir: Path, out: Path | None, subscribers: bool) -> None:
+    """Export subscribers with the consent ledger (what each was shown, when, from where),
+    or with --subscribers one row per person.
 
     Cells that a spreadsheet would run as a formula are written as text.
 
@@ -151,6 +178,12 @@ def export_command(guide_dir: Path, out: Path | None) -> None:
     """
     from ..signup.report import write_export
     store, _, guide = _store_and_ledger(guide_dir)
+    if subscribers:
+        from ..signup.subscribers import SUBSCRIBER_HEADER, subscriber_rows
+        count = write_export(subscriber_rows(store, guide), out, SUBSCRIBER_HEADER)
+        if out:
+            click.echo(f"{out}  {count} subscribers", err=True)
+        return
     count = write_export(store.ledger_rows(guide), out)
     if out:
         click.echo(f"{out}  {count} consent records", err=True)
