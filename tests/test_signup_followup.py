@@ -19,19 +19,22 @@ from datetime import datetime, timezone
 from email.policy import default
 
 import pytest
-from signup_support import (Process, free_port, make_guide, request, service_env, signup_many,
-                            start_smtp)
+from signup_support import (SECRET, Process, free_port, make_guide, request, service_env,
+                            signup_many, start_smtp)
+from starlette.testclient import TestClient
 
 from leadguide.cli import main
 from leadguide.errors import GuideError
 from leadguide.guide.config import load_config
+from leadguide.signup.app import create_app
 from leadguide.signup.ledger import SENT, Ledger
 from leadguide.signup.sequence import load_sequence
+from leadguide.signup.service import open_service
 from leadguide.signup.settings import load_signup_settings
 from leadguide.signup.store import UNSUBSCRIBED, WELCOME, Payload, Store, Visit
 from leadguide.signup.subscribers import add_tag, count_view
 from leadguide.signup.tokens import address_id
-from leadguide.signup.webhooks import Webhooks
+from leadguide.signup.webhooks import EVENTS, SECRET_ENV, Webhooks, load_webhooks
 
 SEQUENCE = """\
   sequence:
@@ -305,3 +308,46 @@ def test_stats_funnel_and_the_html_report(tmp_path, built_sample, capsys):
     page = report.read_text()
     assert "Form views" in page and "60% of the step before" in page  # 3 of 5 delivered
     assert not re.search(r"(src|href)=|<script|@import|url\(", page)  # nothing fetched
+
+
+def test_dev_service_shows_each_follow_up(tmp_path, built_sample):
+    guide = make_guide(tmp_path, built_sample[0].output, free_port(), SEQUENCE)
+    _emails(guide)
+    service = open_service(guide, dev=True, env={"LEADGUIDE_SECRET": SECRET})
+    try:
+        with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+            index = client.get("/dev/emails").text
+            assert "Step 2: Day 4: form" in index and "4s after" in index
+            step = client.get("/dev/emails/2")
+            assert step.status_code == 200 and "<strong>useful</strong>" in step.text
+            assert client.get("/dev/emails/9").status_code == 404
+    finally:
+        service.close()
+    service = open_service(guide, env={"LEADGUIDE_SECRET": SECRET})  # not without --dev
+    try:
+        with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+            assert client.get("/dev/emails").status_code == 404
+    finally:
+        service.close()
+
+
+def test_webhook_settings_and_secret_are_checked(tmp_path, built_sample):
+    guide = make_guide(tmp_path, built_sample[0].output, free_port(),
+                       "  webhooks:\n    - url: http://crm.example.com/hooks\n"
+                       "    - {url: \"https://crm.example.com/h\", events: [signed]}\n")
+    config = load_config(guide)
+    with pytest.raises(GuideError) as raised:
+        load_webhooks(config, {SECRET_ENV: WEBHOOK_SECRET})
+    text = str(raised.value)
+    assert "guide.yaml:" in text and "must be an https:// address" in text
+    assert "unknown event 'signed'" in text
+    guide.joinpath("guide.yaml").write_text(guide.joinpath("guide.yaml").read_text()
+                                            .replace("http://crm", "https://crm")
+                                            .replace("[signed]", "[bounced]"))
+    config = load_config(guide)
+    with pytest.raises(GuideError) as raised:
+        load_webhooks(config, {SECRET_ENV: "not-a-secret"})
+    assert "not-a-secret" not in str(raised.value)
+    hooks = load_webhooks(config, {SECRET_ENV: WEBHOOK_SECRET})
+    assert [e.events for e in hooks.endpoints] == [EVENTS, ("bounced",)]
+    assert WEBHOOK_SECRET not in repr(hooks)

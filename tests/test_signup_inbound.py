@@ -22,6 +22,7 @@ from signup_support import SECRET, free_port, make_guide
 from starlette.testclient import TestClient
 
 from leadguide.signup.app import create_app
+from leadguide.signup.inbound import InboundSettings, Refused, SnsVerifier, ses_events
 from leadguide.signup.service import open_service
 from leadguide.signup.tokens import address_id
 
@@ -183,3 +184,41 @@ def test_no_secret_no_route(tmp_path, built_sample, monkeypatch):
     with TestClient(create_app(service), base_url="http://127.0.0.1") as test_client:
         assert test_client.post("/hooks/postmark", json={}).status_code in (404, 405)
     service.close()
+
+
+def test_sns_subscription_is_confirmed_only_for_an_accepted_topic_from_sns(signing, monkeypatch):
+    key, prefix = signing
+    settings = InboundSettings(ses_topics=(TOPIC,), cert_prefix=prefix)
+    verifier, fetched = SnsVerifier(settings), []
+
+    def subscription(topic: str, subscribe_url: str) -> bytes:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        message = {"Type": "SubscriptionConfirmation", "MessageId": f"s-{time.monotonic_ns()}",
+                   "Token": "tok", "TopicArn": topic, "Message": "You have chosen to subscribe",
+                   "SubscribeURL": subscribe_url, "Timestamp": stamp, "SignatureVersion": "1",
+                   "SigningCertURL": prefix + "cert.pem"}
+        text = "".join(f"{k}\n{message[k]}\n" for k in ("Message", "MessageId", "SubscribeURL",
+                                                        "Timestamp", "Token", "TopicArn",
+                                                        "Type"))
+        message["Signature"] = base64.b64encode(
+            key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA1())).decode()
+        return json.dumps(message).encode()
+
+    aws = ("https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
+           f"{TOPIC}&Token=tok")
+    assert ses_events(subscription(TOPIC, aws), verifier, fetched.append) == []
+    assert fetched == [aws]
+    with pytest.raises(Refused) as refused:  # another topic: not confirmed
+        ses_events(subscription("arn:aws:sns:eu-west-1:999:x", aws), verifier, fetched.append)
+    assert refused.value.status == 403
+    with pytest.raises(Refused) as refused:  # a signed message pointing elsewhere
+        ses_events(subscription(TOPIC, "https://evil.example.com/confirm"), verifier,
+                   fetched.append)
+    assert refused.value.status == 400 and fetched == [aws]
+    # Without the tests' prefix, only Amazon's own certificate addresses are trusted.
+    strict = SnsVerifier(InboundSettings(ses_topics=(TOPIC,)))
+    assert strict.trusted("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem")
+    for url in ("http://sns.us-east-1.amazonaws.com/x.pem",
+                "https://sns.us-east-1.amazonaws.com.evil.com/x.pem",
+                "https://sns.us-east-1.amazonaws.com:8443/x.pem", prefix + "cert.pem"):
+        assert not strict.trusted(url)

@@ -29,6 +29,7 @@ from .inbound import inbound_routes
 from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .service import Service
+from .steppreview import dev_routes
 from .store import UNSUBSCRIBED, Visit
 from .subscribers import add_tag, count_view, tag_from_form
 from .tokens import RENDER_MAX_AGE, UNSUBSCRIBE, LinkExpired, TokenRefused
@@ -80,6 +81,7 @@ def create_app(service: Service) -> Starlette:
         route("/download/{token}/pdf", download_pdf, ["GET"]),
         route("/healthz", health, ["GET"]),
         *inbound_routes(service.store, web.limits),  # /hooks/<service>: bounces (inbound.py)
+        *(dev_routes(service.config) if service.dev else []),  # /dev/emails (steppreview.py)
     ]
     middleware = [
         Middleware(TrailingSlash, base_url=service.base_url),

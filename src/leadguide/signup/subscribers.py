@@ -7,12 +7,15 @@ no IP kept).
 """
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from typing import Iterator, Mapping
 
 from .store import Store, now_iso
 from .tokens import address_id
+
+log = logging.getLogger("leadguide.signup")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscriber_tags (
@@ -77,18 +80,23 @@ def tag_from_form(fields: Mapping[str, str]) -> str | None:
 
 
 def add_tag(store: Store, guide: str, address: str, tag: str | None) -> bool:
-    """Tag the subscriber (after their signup is saved); False if there is nothing to add."""
+    """Tag the subscriber (after their signup is saved); False if there is nothing to add, or
+    the database cannot be written just now (the signup stands; the tag is logged as lost)."""
     tag = clean_tag(tag)
     if tag is None:
         return False
-    ensure_schema(store)
-    with store.write() as db:
-        row = db.execute("SELECT id FROM subscribers WHERE guide = ? AND address_id = ?",
-                         (guide, address_id(address))).fetchone()
-        if row is None:
-            return False
-        cursor = db.execute("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag, at) "
-                            "VALUES (?, ?, ?)", (row[0], tag, now_iso()))
+    try:
+        ensure_schema(store)
+        with store.write() as db:
+            row = db.execute("SELECT id FROM subscribers WHERE guide = ? AND address_id = ?",
+                             (guide, address_id(address))).fetchone()
+            if row is None:
+                return False
+            cursor = db.execute("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag, "
+                                "at) VALUES (?, ?, ?)", (row[0], tag, now_iso()))
+    except sqlite3.Error as exc:
+        log.warning("could not record a signup's tag %r: %s", tag, exc)
+        return False
     return cursor.rowcount > 0
 
 
