@@ -44,6 +44,7 @@ LEASE = 60.0  # a delivery claimed by a process is left alone this long
 OVERLAP = 120.0  # seconds re-read behind the cursor (a transaction that committed late)
 BATCH = 20
 SETTLE = 1.0
+BUDGET = 10.0  # seconds of POSTs a sweep may spend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
@@ -164,11 +165,11 @@ _SOURCES = {
                   "guide = :guide AND kind = 'welcome' AND state = 'sent' "
                   "AND updated_at >= :since"),
     "unsubscribed": ("SELECT x.address_id, x.address, coalesce(s.name, ''), x.at FROM "
-                     "suppressions x LEFT JOIN subscribers s ON s.guide = :guide AND "
+                     "suppressions x JOIN subscribers s ON s.guide = :guide AND "
                      "s.address_id = x.address_id WHERE x.reason = 'unsubscribe' AND "
                      "x.at >= :since"),
     "bounced": ("SELECT x.address_id, x.address, coalesce(s.name, ''), x.at, x.reason FROM "
-                "suppressions x LEFT JOIN subscribers s ON s.guide = :guide AND "
+                "suppressions x JOIN subscribers s ON s.guide = :guide AND "
                 "s.address_id = x.address_id WHERE x.reason IN ('bounce', 'complaint') AND "
                 "x.at >= :since"),
 }
@@ -229,20 +230,24 @@ def backoff(attempts: int, first: float = FIRST_DELAY) -> float:
 
 def deliver_due(store: Store, hooks: Webhooks, client: httpx.Client | None = None,
                 now: float | None = None, first_delay: float = FIRST_DELAY,
-                limit: int = BATCH) -> dict[str, int]:
+                limit: int = BATCH, budget: float = BUDGET) -> dict[str, int]:
     """POST the deliveries now due, each signed; 2xx is done, anything else (or no answer
     within TIMEOUT) is tried again after ``backoff`` until MAX_ATTEMPTS. Redirects are not
-    followed. Returns counts of what happened."""
+    followed. At most ``budget`` seconds a pass (a hanging endpoint must not hold up the
+    sweep): the rest waits for the next. Returns counts of what happened."""
     ensure_tables(store)
     now = time.time() if now is None else now
     rows = store.db.execute("SELECT event_id, endpoint, body, attempts FROM webhook_deliveries "
-                            "WHERE state = 'pending' AND next_at <= ? ORDER BY created_at "
-                            "LIMIT ?", (now, limit)).fetchall()
+                            "WHERE state = 'pending' AND next_at <= ? ORDER BY created_at, "
+                            "rowid LIMIT ?", (now, limit)).fetchall()
     own = client is None
     client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
     signer, counts = hooks.signer(), {"sent": 0, "retry": 0, "failed": 0}
     try:
+        stop = time.monotonic() + budget
         for event, url, body, attempts in rows:
+            if time.monotonic() > stop:
+                break
             if not _claim(store, event, url, now):
                 continue
             outcome, detail = _post(client, signer, event, url, body)
