@@ -34,8 +34,8 @@ from leadguide.signup.ledger import SENT, Ledger
 from leadguide.signup.sequence import load_sequence
 from leadguide.signup.service import open_service
 from leadguide.signup.settings import load_signup_settings
-from leadguide.signup.store import UNSUBSCRIBED, WELCOME, Payload, Store, Visit
-from leadguide.signup.subscribers import add_tag, count_view
+from leadguide.signup.store import UNSUBSCRIBED, WELCOME, Payload, Store, Visit, now_iso
+from leadguide.signup.subscribers import add_tag, count_view, flush_views, views_per_day
 from leadguide.signup.tokens import address_id
 from leadguide.signup.webhooks import EVENTS, SECRET_ENV, Webhooks, load_webhooks
 
@@ -298,7 +298,9 @@ def _people(guide):
     assert add_tag(store, "sample", "p1@example.com", "webinar")
     assert not add_tag(store, "sample", "p3@example.com", "<b>bad tag</b>")
     for _ in range(7):
-        count_view(store, "sample")
+        count_view(store, "sample")  # the first written at once, the burst after it buffered
+    assert views_per_day(store, "sample") == {now_iso()[:10]: 1}
+    flush_views(store, "sample")
     store.record_download("sample", address_id("p1@example.com"))
     return store
 
@@ -350,6 +352,8 @@ def test_dev_service_shows_each_follow_up(tmp_path, built_sample):
             step = client.get("/dev/emails/2")
             assert step.status_code == 200 and "<strong>useful</strong>" in step.text
             assert client.get("/dev/emails/9").status_code == 404
+            assert client.get("/").status_code == 200  # the form: a view counted, no cookie
+            assert views_per_day(service.store, "sample") == {now_iso()[:10]: 1}
     finally:
         service.close()
     service = open_service(guide, env={"LEADGUIDE_SECRET": SECRET})  # not without --dev

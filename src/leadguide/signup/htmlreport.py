@@ -18,7 +18,7 @@ body{font:16px/1.5 system-ui,sans-serif;color:#1b1b1b;max-width:60rem;margin:2re
 padding:0 1rem}h1{font-size:1.6rem}table{border-collapse:collapse;width:100%;margin:1rem 0}
 th,td{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}.bar{background:#2f6f5e;height:1.1rem}
-.funnel td:nth-child(2){width:50%}caption{text-align:left;font-weight:600;padding:.5rem 0}
+.funnel td:nth-child(2){width:50%}.funnel th:nth-child(2){text-align:left}caption{text-align:left;font-weight:600;padding:.5rem 0}
 .note{color:#555;font-size:.9rem}
 """
 
@@ -51,7 +51,7 @@ def funnel_html(title: str, rows: list[tuple[str, dict[str, int]]],
         f"<h1>Sign-ups: {esc(title)}</h1><p class=\"note\">Made {made}. Form views are "
         "counted per day without cookies.</p>"
         "<table class=\"funnel\"><caption>The funnel, all days</caption><thead><tr>"
-        "<th scope=\"col\">Step</th><th scope=\"col\">Share</th><th scope=\"col\">People</th>"
+        "<th scope=\"col\">Step</th><th scope=\"col\">Share</th><th scope=\"col\">Count</th>"
         f"<th scope=\"col\">Conversion</th></tr></thead><tbody>{''.join(funnel)}</tbody></table>"
         "<table><caption>Per day (UTC), newest first</caption><thead><tr>"
         "<th scope=\"col\">Day</th>" + "".join(f"<th scope=\"col\">{_LABELS[n]}</th>"

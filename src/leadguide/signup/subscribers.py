@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import threading
+import time
 from typing import Iterator, Mapping
 
 from .store import Store, now_iso
@@ -108,12 +110,47 @@ def tags_of(db: sqlite3.Connection, guide: str, ident: str) -> list[str]:
 
 # ----- page views -----
 
-def count_view(store: Store, guide: str) -> None:
-    """One more view of the form today (UTC). Cookieless: nothing about the visitor is kept."""
+FLUSH_SECONDS = 10.0
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.count, self.written, self.lock = 0, float("-inf"), threading.Lock()
+
+
+_PENDING: dict[tuple[str, str], _Pending] = {}
+
+
+def count_view(store: Store, guide: str, every: float = FLUSH_SECONDS) -> None:
+    """One more view of the form today (UTC). Cookieless: nothing about the visitor is kept.
+    Written at most once per ``every`` seconds (a quiet form's view at once; a burst's, or a
+    script's thousand GETs, as one write), so views never compete with signups for the
+    database; the last few seconds' views are lost if the process stops."""
+    pending = _PENDING.setdefault((str(store.path), guide), _Pending())
+    with pending.lock:
+        pending.count += 1
+        if time.monotonic() - pending.written < every:
+            return
+        count, pending.count, pending.written = pending.count, 0, time.monotonic()
+    _add_views(store, guide, count)
+
+
+def flush_views(store: Store, guide: str) -> None:
+    pending = _PENDING.get((str(store.path), guide))
+    if pending is None:
+        return
+    with pending.lock:
+        count, pending.count, pending.written = pending.count, 0, time.monotonic()
+    if count:
+        _add_views(store, guide, count)
+
+
+def _add_views(store: Store, guide: str, count: int) -> None:
     ensure_schema(store)
     with store.write() as db:
-        db.execute("INSERT INTO page_views (guide, day, views) VALUES (?, ?, 1) ON CONFLICT "
-                   "(guide, day) DO UPDATE SET views = views + 1", (guide, now_iso()[:10]))
+        db.execute("INSERT INTO page_views (guide, day, views) VALUES (?, ?, ?) ON CONFLICT "
+                   "(guide, day) DO UPDATE SET views = views + excluded.views",
+                   (guide, now_iso()[:10], count))
 
 
 def views_per_day(store: Store, guide: str) -> dict[str, int]:
