@@ -31,7 +31,7 @@ from leadguide.errors import GuideError
 from leadguide.guide.config import load_config
 from leadguide.signup.app import create_app
 from leadguide.signup.ledger import SENT, Ledger
-from leadguide.signup.sequence import load_sequence
+from leadguide.signup.sequence import load_sequence, parse_delay
 from leadguide.signup.service import open_service
 from leadguide.signup.settings import load_signup_settings
 from leadguide.signup.store import UNSUBSCRIBED, WELCOME, Payload, Store, Visit, now_iso
@@ -160,6 +160,8 @@ def test_sequence_settings_are_checked_with_path_and_line(tmp_path, built_sample
     with pytest.raises(GuideError) as raised:
         load_sequence(load_config(guide))
     assert "02-day2.md:1:" in str(raised.value) and "subject" in str(raised.value)
+    assert [parse_delay(x) for x in ("2d", "90", "1.5h", "soon", "-1")] == [
+        172800, 90, 5400, None, None]
 
 
 def test_email_build_step_writes_the_follow_up_as_eml(tmp_path, built_sample):

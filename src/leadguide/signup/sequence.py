@@ -38,7 +38,7 @@ from .store import Payload, Store, now_iso
 from .subscribers import MARKETING_CONSENT, ensure_schema
 
 STEP = "step:"  # a sequence email's ledger kind: step:<file stem>
-_DELAY = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
+_DELAY = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
 _MAX_STEPS = 50
@@ -63,7 +63,7 @@ def parse_delay(text: str) -> float | None:
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text) if text >= 0 else None
     found = _DELAY.fullmatch(str(text).strip().lower())
-    return float(found.group(1)) * _UNITS[found.group(2)] if found else None
+    return float(found.group(1)) * _UNITS[found.group(2) or "s"] if found else None
 
 
 def load_sequence(config: GuideConfig) -> tuple[Step, ...]:
