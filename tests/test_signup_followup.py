@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -53,7 +54,8 @@ def _emails(guide) -> None:
                           ("04-day7", "Day 7: what next")):
         (guide / "emails" / f"{stem}.md").write_text(
             f"---\nsubject: \"{subject}\"\n---\n# {subject}\n\nSome **useful** advice "
-            f"<script>x</script> for {stem}.\n")
+            f"<script>x</script> for {stem}. [Read more](https://example.com/{stem}) or "
+            "[not this](javascript:alert(1)).\n")
 
 
 @pytest.fixture
@@ -133,6 +135,7 @@ def test_three_follow_ups_arrive_in_order_once_each_and_stop_after_unsubscribe(
     assert message["List-Unsubscribe"] and message["List-Unsubscribe-Post"]
     html = message.get_body(("html",)).get_content()
     assert "<strong>useful</strong>" in html and "<script>" not in html
+    assert 'href="https://example.com/02-day2"' in html and "javascript:" not in html
     assert "1 Test Street" in message.get_body(("plain",)).get_content()
     with sqlite3.connect(tmp_path / "build" / "sample.signup.sqlite") as db:
         rows = db.execute("SELECT kind, state FROM deliveries WHERE address = "
@@ -258,6 +261,10 @@ def test_webhooks_are_signed_retried_after_a_500_and_sent_once_per_event(
         web.stop()
         receiver.stop()
     assert "whsec_" not in (tmp_path / "serve.log").read_text()
+    stats = subprocess.run([*Process.command, "stats", str(guide)], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert "webhooks: 0 waiting, 3 sent, 0 given up" in stats.stdout
+    assert "last failure" not in stats.stdout and "whsec_" not in stats.stdout + stats.stderr
     assert all(r["valid"] and r["fresh"] for r in receiver.requests)
     ids = [r["id"] for r in receiver.requests]
     # The one answered 500 came again, with the same webhook-id; every other event once.

@@ -131,9 +131,10 @@ def stats_command(guide_dir: Path) -> None:
       leadguide signup stats guide
     """
     from ..signup.report import FUNNEL, funnel_stats, queue_lines, stats_table
+    from ..signup.webhooks import status_lines
     store, ledger, guide = _store_and_ledger(guide_dir)
     for line in stats_table(funnel_stats(store, ledger, guide), FUNNEL) + [""] + queue_lines(
-            ledger.stats()):
+            ledger.stats()) + status_lines(store):
         click.echo(line)
 
 

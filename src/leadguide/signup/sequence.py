@@ -166,8 +166,9 @@ def step_message(config: GuideConfig, settings: EmailSettings, step: Step, perso
 def _html(config: GuideConfig, step: Step, hello: str, links: PersonalLinks,
           settings: EmailSettings) -> str:
     # Raw HTML in the Markdown is shown as text: the email's markup is ours.
-    body = markdown.markdown(step.body.replace("<", "&lt;"), extensions=["extra", "sane_lists"],
-                             output_format="html")
+    body = _SAFE_LINK.sub(_safe_link, markdown.markdown(
+        step.body.replace("<", "&lt;"), extensions=["extra", "sane_lists"],
+        output_format="html"))
     esc = html.escape
     greeting = f"<p>Hi {esc(hello)},</p>" if hello else ""
     return (f'<!doctype html><html lang="{esc(config.language or "en")}"><head>'
@@ -178,6 +179,17 @@ def _html(config: GuideConfig, step: Step, hello: str, links: PersonalLinks,
             f'<p style="font-size:0.85em;color:#555">You asked for {esc(config.title)} and '
             f'agreed to occasional emails. <a href="{esc(links.unsubscribe)}">Unsubscribe</a>'
             f'<br>{esc(settings.postal_address)}</p></body></html>')
+
+
+_SAFE_LINK = re.compile(r'(href|src)="([^"]*)"')
+
+
+def _safe_link(found: re.Match) -> str:
+    """Links to the web or a mailbox only (no javascript:, data:, file:)."""
+    target = html.unescape(found.group(2)).strip().lower()
+    ok = target.startswith(("https://", "http://", "mailto:")) or found.group(1) == "href" \
+        and target.startswith("#")
+    return found.group(0) if ok else f'{found.group(1)}="#"'
 
 
 # ----- planning: which steps are due -----

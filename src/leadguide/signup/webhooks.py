@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -289,6 +290,15 @@ def _post(client: httpx.Client, signer: Webhook, event: str, url: str,
     return 200 <= response.status_code < 300, f"HTTP {response.status_code}"
 
 
-def pending_counts(store: Store) -> dict[str, int]:
-    ensure_tables(store)
-    return dict(store.db.execute("SELECT state, count(*) FROM webhook_deliveries GROUP BY 1"))
+def status_lines(store: Store) -> list[str]:
+    """For ``signup stats``: webhook deliveries waiting, sent and given up (none: no lines)."""
+    try:
+        counts = dict(store.db.execute("SELECT state, count(*) FROM webhook_deliveries "
+                                       "GROUP BY 1"))
+    except sqlite3.OperationalError:  # no webhooks ever configured
+        return []
+    line = (f"webhooks: {counts.get('pending', 0)} waiting, {counts.get('sent', 0)} sent, "
+            f"{counts.get('failed', 0)} given up")
+    last = store.db.execute("SELECT endpoint, detail FROM webhook_deliveries WHERE state != "
+                            "'sent' AND attempts > 0 ORDER BY updated_at DESC LIMIT 1").fetchone()
+    return [line] + ([f"last failure: {last[0]}: {last[1]}"] if last else [])
