@@ -53,7 +53,8 @@ def build_command(guide_dir: Path, to: str, name: str, out: Path | None) -> None
     Example:
       leadguide email build guide --to jane@example.com --name "Jane Doe"
     """
-    result = build_eml(guide_dir, to, name, out, progress=_Progress())
+    from ..signup.hooks import email_send_hooks  # the service's signed links, as send uses
+    result = build_eml(guide_dir, to, name, out, progress=_Progress(), hooks=email_send_hooks)
     _size_notes(result.attachment)
     click.echo(f"{result.path}  {result.size / 1e6:.2f} MB")
 

@@ -14,7 +14,7 @@ from ..html.assemble import guide_view, make_environment, render_page
 from ..html.values import plain
 from .display import greeting_name
 from .recipients import Recipient
-from .settings import EmailSettings
+from .settings import ATTACH, EmailSettings
 
 TEXT_TEMPLATE = "email/welcome.txt"
 HTML_TEMPLATE = "email/welcome.html"
@@ -55,6 +55,7 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
     email = {"subject": settings.subject, "sender": str(settings.sender),
              "reply_to": str(settings.reply_to), "postal_address": settings.postal_address,
              "attachment_name": settings.attachment_name, "attach": settings.attach,
+             "delivery": settings.delivery,
              "download_url": settings.download_url, "unsubscribe_url": settings.unsubscribe_url,
              "unsubscribe_mailto": settings.unsubscribe_mailto, "text": dict(settings.text)}
     return {
@@ -62,8 +63,10 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
         "recipient": plain({"address": person.address, "name": person.name}),
         "first_name": greeting_name(person.name),
         "attached": attached,
-        "download_url": (links and links.download) or settings.download_url,
-        "unsubscribe_link": links.unsubscribe if links else settings.unsubscribe_link(
-            person.address),
+        # email.delivery: attach shows no link, unless the PDF was too large to attach.
+        "too_large": not attached and settings.attach,
+        "download_url": None if attached and settings.delivery == ATTACH else (
+            (links and links.download) or settings.download_url),
+        "unsubscribe_link": links.unsubscribe if links else settings.unsubscribe_link(),
         "cta": plain(config.cta), "colors": plain(config.theme.colors),
     }

@@ -32,6 +32,9 @@ class Attachment:
     path: Path
     rebuilt: bool
     warning: str | None = None
+    # Over email.max_attachment_mb with a link to give instead: the email links to the PDF and
+    # says why (delivery attach or both), nothing is attached.
+    too_large: bool = False
 
     @property
     def encoded_size(self) -> int:
@@ -99,13 +102,31 @@ def ensure_pdf(config: GuideConfig, pdf: Path | None = None,
 
 def prepare_attachment(config: GuideConfig, settings: EmailSettings, pdf: Path | None = None,
                        progress: Progress | None = None) -> Attachment | None:
-    """The PDF to attach, within the size budget; None when the email links to it instead."""
+    """The PDF to attach, within the size budget; None when the email links to it instead
+    (email.delivery: link). Over the budget, with a link to give, it is marked ``too_large``
+    (the email links instead, and says so); without one it is an error."""
     if not settings.attach:
         return None
     path, rebuilt = ensure_pdf(config, pdf, progress)
     data = path.read_bytes()
+    size = encoded_size(len(data))
+    if size > settings.budget.max_bytes and can_link(config, settings):
+        return Attachment(settings.attachment_name, b"", path, rebuilt, (
+            f"the PDF takes {size / 1e6:.1f} MB once encoded for email, over the "
+            f"{settings.budget.max_bytes / 1e6:g} MB limit (email.max_attachment_mb): it goes "
+            "as a download link instead, and the email says so"), too_large=True)
     return Attachment(settings.attachment_name, data, path, rebuilt,
-                      _size_warning(encoded_size(len(data)), settings, path))
+                      _size_warning(size, settings, path))
+
+
+def can_link(config: GuideConfig, settings: EmailSettings) -> bool:
+    """A download link to give: email.download_url, or the signup service's signed ones."""
+    return settings.download_url is not None or config.signup is not None
+
+
+def attached(attachment: Attachment | None) -> Attachment | None:
+    """The attachment that goes in the message (not one too large to attach)."""
+    return None if attachment is None or attachment.too_large else attachment
 
 
 def _size_warning(size: int, settings: EmailSettings, path: Path) -> str | None:
@@ -115,8 +136,8 @@ def _size_warning(size: int, settings: EmailSettings, path: Path) -> str | None:
             f"the PDF takes {mb:.1f} MB once encoded for email (base64 adds a third), over the "
             f"{budget.max_bytes / 1e6:g} MB limit (email.max_attachment_mb): many mail servers "
             "reject messages that large, so nothing was sent. Make the PDF smaller (compress "
-            "photos), or host it and set email.download_url with email.attach: false so the "
-            "email links to it instead.", path)
+            "photos), or host it and set email.download_url (or give the guide a signup: "
+            "section) so the email links to it instead.", path)
     if size > budget.warn_bytes:
         return (f"the PDF takes {mb:.1f} MB once encoded for email, over "
                 f"{budget.warn_bytes / 1e6:g} MB (email.warn_attachment_mb): some mail servers and "
@@ -137,7 +158,7 @@ def list_unsubscribe(settings: EmailSettings, person: Recipient,
     if own:
         links.append(f"<{own.unsubscribe}>")
     elif settings.unsubscribe_url:
-        links.append(f"<{settings.unsubscribe_link(person.address)}>")
+        links.append(f"<{settings.unsubscribe_link()}>")
     if settings.unsubscribe_mailto:
         links.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
     return ", ".join(links)
@@ -147,6 +168,7 @@ def build_message(config: GuideConfig, settings: EmailSettings, person: Recipien
                   attachment: Attachment | None, now: datetime | None = None,
                   links: PersonalLinks | None = None) -> EmailMessage:
     """multipart/mixed: multipart/alternative (text, HTML), then the PDF if attached."""
+    attachment = attached(attachment)
     content = render_welcome(config, settings, person, attached=attachment is not None,
                              links=links)
     message = EmailMessage(policy=MESSAGE_POLICY)
@@ -191,6 +213,7 @@ def compose(config: GuideConfig, settings: EmailSettings, person: Recipient,
     """``build_message(...).as_bytes(policy=SMTP)``, with the PDF base64-encoded once per PDF
     and spliced in: the same bytes, without re-encoding and re-serialising the PDF (three
     quarters of a message's work) for every recipient."""
+    attachment = attached(attachment)
     if attachment is None:
         message = build_message(config, settings, person, None, now, links)
         return Composed(message, message.as_bytes(policy=SMTP))
