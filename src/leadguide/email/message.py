@@ -72,7 +72,27 @@ def _folded_address(address: Address, header_name: str, linesep: str) -> str:
     return f"{phrase}{linesep} <{address.addr_spec}>"
 
 
-_REGISTRY = HeaderRegistry()
+class _Registry(HeaderRegistry):
+    """The email package's registry makes a new class for every header it parses (``type()``
+    in ``__getitem__``): a millisecond of each message. The same classes, made once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def map_to_type(self, name: str, cls) -> None:
+        super().map_to_type(name, cls)
+        self._classes.clear()
+
+    def __getitem__(self, name: str):
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+_REGISTRY = _Registry()
 _REGISTRY.map_to_type("list-unsubscribe", _LinkListHeader)
 for _name in ("from", "to", "reply-to"):
     _REGISTRY.map_to_type(_name, _AddressHeader)
@@ -174,14 +194,15 @@ def build_message(config: GuideConfig, settings: EmailSettings, person: Recipien
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["Message-ID"] = message_id(config, settings, person)
     message["Date"] = format_datetime(now or datetime.now(timezone.utc))
-    message["From"] = settings.sender
+    message["From"] = _same_for_all("From", settings.sender)
     message["To"] = Address(display_name=person.name, addr_spec=person.address)
-    message["Subject"] = settings.subject
-    message["Reply-To"] = settings.reply_to
+    message["Subject"] = _same_for_all("Subject", settings.subject)
+    message["Reply-To"] = _same_for_all("Reply-To", settings.reply_to)
     message["List-Unsubscribe"] = list_unsubscribe(settings, person, links)
     if settings.unsubscribe_url or links:
         # RFC 8058 one-click needs an https URI to POST to; a mailto alone cannot offer it.
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["List-Unsubscribe-Post"] = _same_for_all("List-Unsubscribe-Post",
+                                                         "List-Unsubscribe=One-Click")
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     if attachment:
@@ -191,6 +212,21 @@ def build_message(config: GuideConfig, settings: EmailSettings, person: Recipien
         if part is not message:
             del part["MIME-Version"]  # the email package repeats it on parts; it belongs on top
     return message
+
+
+_PARSED: dict[tuple[str, str, str], object] = {}
+
+
+def _same_for_all(name: str, value: Address | str):
+    """A header every recipient gets, parsed once (the email package parses each header it is
+    given, a fifth of a link-only message's work); the message takes the parsed header as is."""
+    key = (name, type(value).__name__, repr(value))
+    header = _PARSED.get(key)
+    if header is None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        header = _PARSED[key] = MESSAGE_POLICY.header_factory(name, value)
+    return header
 
 
 # Stands in for the PDF while the rest of the message is serialised (a multiple of 3 bytes:
