@@ -528,7 +528,7 @@ def main() -> None:
         sink = Sink(args.smtp_ms / 1000)
         rows: list[Row] = []
         try:
-            for queue in args.queues.split(","):
+            for queue in filter(None, args.queues.split(",")):  # --queues "": --serve alone
                 for workers in map(int, args.workers.split(",")):
                     for label, source in versions:
                         SOURCES["now"] = source
