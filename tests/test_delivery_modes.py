@@ -140,3 +140,15 @@ def test_an_unsubscribe_token_round_trips_and_a_forged_one_is_refused():
             read_unsubscribe_token(SECRET, bad, "sample")
     with pytest.raises(BadToken):  # made for another guide
         read_unsubscribe_token(SECRET, token, "other")
+
+
+def test_check_warns_that_a_pdf_over_the_budget_goes_as_a_link(tmp_path, built_sample):
+    from leadguide.check.facts import Facts
+    from leadguide.check.technical import check_file_size
+    small = "  warn_attachment_mb: 0.001\n  max_attachment_mb: 0.002\n"
+    linked = guide_with(tmp_path / "linked", built_sample[0].output, small)
+    [result] = check_file_size(Facts(linked, linked / "build" / "sample.pdf"))
+    assert result.status == "warn" and "links to it instead" in result.message
+    alone = guide_with(tmp_path / "alone", built_sample[0].output, small, signup=False)
+    [result] = check_file_size(Facts(alone, alone / "build" / "sample.pdf"))
+    assert result.status == "fail" and "many mail servers will refuse it" in result.message
