@@ -22,6 +22,7 @@ DKIM, >= 200/s link-only; POST p95 <= 50 ms at 100/s with the default `signup se
 
 Usage: .venv/bin/python bench/signup.py [--signups 300] [--rate 100] [--queues sqlite,redis]
        [--workers 1,2,4] [--threads N] [--link] [--no-dkim] [--serve] [--kills 0] [--pdf PATH]
+       [--before OLD/src]   (each row also run with an older version first: ratios)
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIMITS = ("  answer_seconds: 0\n"  # throughput, not the padding against timing
           "  rate_limits:\n    per_ip: 1000000/minute\n    per_address: 5/day\n")
 TICK = os.sysconf("SC_CLK_TCK")
+SOURCES: dict[str, str] = {}  # "now": the src folder the services of this row run from
 
 
 def pct(values: list[float], q: int) -> float:
@@ -356,8 +358,8 @@ def environment(sink: Sink, args, base: Path, queue_url: str | None) -> dict[str
         subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
                        capture_output=True)
         env.update(LEADGUIDE_DKIM_KEY_FILE=str(key), LEADGUIDE_DKIM_SELECTOR="lg")
-    # The caller's sources when given (to measure another version), else this checkout's.
-    env["PYTHONPATH"] = os.environ.get("PYTHONPATH") or str(ROOT / "src")
+    # --before's sources for its rows (another version), else the caller's, else this checkout's.
+    env["PYTHONPATH"] = SOURCES.get("now") or os.environ.get("PYTHONPATH") or str(ROOT / "src")
     return env
 
 
@@ -513,7 +515,12 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--pdf", type=Path, help="the PDF to attach (default: build the guide)")
+    parser.add_argument("--before", type=Path, help="another version's src folder (e.g. from "
+                        "`git archive`): each row is run with it first, then with this one, "
+                        "and the ratio printed")
     args = parser.parse_args()
+    versions = [("before ", str(args.before.resolve())), ("", "")] if args.before else [("", "")]
+    print(f"load average at the start {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="bench-signup-") as folder:
         root = Path(folder)
         pdf = args.pdf or default_pdf(root)
@@ -521,22 +528,46 @@ def main() -> None:
         sink = Sink(args.smtp_ms / 1000)
         rows: list[Row] = []
         try:
-            for queue in args.queues.split(","):
+            for queue in filter(None, args.queues.split(",")):  # --queues "": --serve alone
                 for workers in map(int, args.workers.split(",")):
-                    name = f"{queue} {workers}w"
+                    for label, source in versions:
+                        SOURCES["now"] = source
+                        name = f"{label}{queue} {workers}w"
+                        sink.reset()
+                        rows.append(run_workers(name, root / name.replace(" ", "-"), pdf, sink,
+                                                args, workers, queue == "redis"))
+                        print_rows(rows[-1:], args)
+            for label, source in versions:
+                SOURCES["now"] = source
+                if args.serve:
                     sink.reset()
-                    rows.append(run_workers(name, root / name.replace(" ", "-"), pdf, sink,
-                                            args, workers, queue == "redis"))
-                    print_rows(rows[-1:], args)
-            if args.serve:
-                sink.reset()
-                rows.append(run_serve(root / "serve", pdf, sink, args))
-            if args.kills:
-                sink.reset()
-                rows.append(run_kills(root / "kills", pdf, sink, args))
+                    rows.append(run_serve(root / f"{label}serve".replace(" ", "-"), pdf, sink,
+                                          args))
+                    rows[-1].name = f"{label}{rows[-1].name}"
+                if args.kills:
+                    sink.reset()
+                    rows.append(run_kills(root / f"{label}kills".replace(" ", "-"), pdf, sink,
+                                          args))
         finally:
             sink.stop()
         print_rows(rows, args)
+        if args.before:
+            print_ratios(rows)
+        print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def print_ratios(rows: list[Row]) -> None:
+    """after / before for each row run both ways (same run, same machine load)."""
+    before = {row.name.removeprefix("before "): row for row in rows
+              if row.name.startswith("before ")}
+    print("\nafter / before: deliveries/s, POST p95, POST->SMTP p95, CPU ms per message")
+    for row in rows:
+        old = before.get(row.name)
+        if old is None or row.name.startswith("before "):
+            continue
+        ratios = [row.deliveries_per_s / old.deliveries_per_s, row.post_p95 / old.post_p95,
+                  row.smtp_p95 / old.smtp_p95, row.cpu_ms / old.cpu_ms]
+        print(f"{row.name:<18}" + "".join(f"{r:>9.2f}x" for r in ratios))
 
 
 if __name__ == "__main__":

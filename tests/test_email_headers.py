@@ -69,7 +69,7 @@ def smtp():
 
 def guide_yaml(root: Path, email: dict) -> Path:
     config = yaml.safe_load((SAMPLE / "guide.yaml").read_text(encoding="utf-8"))
-    config["email"] = {"unsubscribe_url": "https://example.com/u?e={email}",
+    config["email"] = {"unsubscribe_url": "https://example.com/u",
                        "postal_address": "1 Test Street", "attachment_name": "guide.pdf",
                        "subject": "Your guide", "from": "Test Clinic <coach@example.com>", **email}
     (root / "guide.yaml").write_text(yaml.safe_dump(config, allow_unicode=False), "utf-8")

@@ -18,9 +18,10 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 from leadguide.build import build
 from leadguide.cli import main
 from leadguide.email.errors import EmailError
-from leadguide.email.message import build_message, prepare_attachment
+from leadguide.email.message import PersonalLinks, build_message, guide_key, prepare_attachment
 from leadguide.email.recipients import recipient
 from leadguide.email.settings import load_email_settings
+from leadguide.email.unsubscribe import read_unsubscribe_token, unsubscribe_token
 from leadguide.guide.config import load_config
 from leadguide.limits import SizeBudget
 
@@ -31,12 +32,33 @@ email:
   reply_to: Front Desk <desk@example.com>
   subject: "Your free guide: the sample"
   unsubscribe_mailto: unsubscribe@example.com
-  unsubscribe_url: https://example.com/unsubscribe?e={email}
+  unsubscribe_url: https://example.com/unsubscribe/{token}
   postal_address: "Test Clinic · 1 Test Street · Testville"
   attachment_name: The Sample Guide.pdf
   text:
     next_step: "Turn to page 2 and start with the day-1 quick-win checklist."
 """
+
+
+SECRET = "a-test-secret-that-is-long-enough-to-sign"
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch):
+    """email build and send sign each unsubscribe token with the service's secret."""
+    monkeypatch.setenv("LEADGUIDE_SECRET", SECRET)
+
+
+def unsubscribe_url(config, address: str) -> str:
+    return "https://example.com/unsubscribe/" + unsubscribe_token(SECRET, address,
+                                                                  guide_key(config))
+
+
+def signed(config, settings, person, attachment=None, **options):
+    """build_message with the recipient's signed unsubscribe link, as email build/send make it."""
+    links = PersonalLinks(settings.unsubscribe_link(unsubscribe_url(config, person.address)
+                                                    .rsplit("/", 1)[1]))
+    return build_message(config, settings, person, attachment, links=links, **options)
 
 
 def copy_guide(target: Path, extra: str = EMAIL) -> Path:
@@ -61,7 +83,7 @@ def guide(tmp_path_factory):
 def message(guide):
     config, settings, pdf = guide
     attachment = prepare_attachment(config, settings, pdf)
-    return build_message(config, settings, recipient("jane@example.com", "Jane Doe"), attachment)
+    return signed(config, settings, recipient("jane@example.com", "Jane Doe"), attachment)
 
 
 def parsed(message) -> email.message.EmailMessage:
@@ -90,8 +112,14 @@ def test_the_headers(message):
     assert received["Reply-To"] == "Front Desk <desk@example.com>"
     assert received["Date"].datetime.tzinfo is not None
     assert re.fullmatch(r"<welcome\.[0-9a-f]{32}@example\.com>", received["Message-ID"])
-    assert received["List-Unsubscribe"] == ("<https://example.com/unsubscribe?e=jane@example.com>, "
+    link = received["List-Unsubscribe"].split(",")[0].strip("<>")
+    assert received["List-Unsubscribe"] == (f"<{link}>, "
                                             "<mailto:unsubscribe@example.com?subject=unsubscribe>")
+    # A signed token for this guide and address, never the address itself.
+    assert "jane" not in link and link.startswith("https://example.com/unsubscribe/")
+    from leadguide.email.unsubscribe import address_id
+    assert read_unsubscribe_token(SECRET, link.rsplit("/", 1)[1], "sample") == \
+        address_id("Jane@Example.com")
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
@@ -109,9 +137,9 @@ def test_with_only_a_mailto_there_is_no_one_click_header(guide):
 
 def test_the_message_id_is_stable_per_recipient_and_guide(guide, message):
     config, settings, _ = guide
-    again = build_message(config, settings, recipient("JANE@example.com", "J"), None)
-    other = build_message(config, settings, recipient("john@example.com"), None)
-    renamed = build_message(dataclasses.replace(config, output="other.pdf"), settings,
+    again = signed(config, settings, recipient("JANE@example.com", "J"), None)
+    other = signed(config, settings, recipient("john@example.com"), None)
+    renamed = signed(dataclasses.replace(config, output="other.pdf"), settings,
                             recipient("jane@example.com"), None)
     assert again["Message-ID"] == message["Message-ID"]
     assert len({message["Message-ID"], other["Message-ID"], renamed["Message-ID"]}) == 3
@@ -133,7 +161,7 @@ def display_name(raw: str) -> str:
 def test_any_name_survives_the_to_header(guide, name):
     config, settings, _ = guide
     person = recipient("jane@example.com", name)
-    data = build_message(config, settings, person, None).as_bytes(policy=SMTP)
+    data = signed(config, settings, person, None).as_bytes(policy=SMTP)
     received = email.message_from_bytes(data, policy=compat32)
     assert received.get_all("To") and len(received.get_all("To")) == 1
     raw = received["To"].replace("\r\n", "")
@@ -170,12 +198,12 @@ def test_both_parts_say_the_same(message, guide):
     html_links = set(re.findall(r'href="([^"]+)"', html))
     text_links = set(re.findall(r"(?:https|mailto):\S+", text))
     assert html_links == text_links == {config.cta.url,
-                                        "https://example.com/unsubscribe?e=jane@example.com"}
+                                        unsubscribe_url(config, "jane@example.com")}
 
 
 def test_a_name_is_escaped_in_html(guide):
     config, settings, _ = guide
-    _, html = parts(build_message(config, settings, recipient("a@example.com", "<b>Bo</b>"), None))
+    _, html = parts(signed(config, settings, recipient("a@example.com", "<b>Bo</b>"), None))
     assert "Hi &lt;b&gt;Bo&lt;/b&gt;," in html
 
 
@@ -184,7 +212,7 @@ def test_linking_instead_of_attaching(guide, tmp_path):
     linked = dataclasses.replace(settings, attach=False,
                                  download_url="https://example.com/files/guide.pdf")
     assert prepare_attachment(config, linked, tmp_path / "missing.pdf") is None
-    message = build_message(config, linked, recipient("jane@example.com"), None)
+    message = signed(config, linked, recipient("jane@example.com"), None)
     received = parsed(message)
     assert received.get_content_type() == "multipart/alternative"
     text, html = parts(message)
@@ -215,9 +243,9 @@ def test_a_guide_can_override_the_templates(guide, tmp_path):
     own.mkdir(parents=True)
     (own / "welcome.txt").write_text("Howdy {{ first_name }}! {{ unsubscribe_link }}\n")
     config = load_config(root)
-    text, html = parts(build_message(config, load_email_settings(config),
+    text, html = parts(signed(config, load_email_settings(config),
                                      recipient("jane@example.com", "Jane Doe"), None))
-    assert text.splitlines() == ["Howdy Jane! https://example.com/unsubscribe?e=jane@example.com"]
+    assert text.splitlines() == [f"Howdy Jane! {unsubscribe_url(config, 'jane@example.com')}"]
     assert "Hi Jane," in html
 
 

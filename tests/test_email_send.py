@@ -24,11 +24,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from leadguide.build import build
 from leadguide.cli import main
 from leadguide.email.errors import EmailError, RecipientError
-from leadguide.email.message import build_message, prepare_attachment
+from leadguide.email.message import PersonalLinks, build_message, guide_key, prepare_attachment
 from leadguide.email.recipients import recipient
 from leadguide.email.send import RetryPolicy, SmtpTransport, send
 from leadguide.email.sendlog import DEFERRED, FAILED, SENDING, SENT, SendLog
 from leadguide.email.settings import SmtpSettings, load_email_settings, smtp_settings
+from leadguide.email.unsubscribe import unsubscribe_token
 from leadguide.email.welcome import plan_send, run
 from leadguide.guide.config import load_config
 
@@ -39,11 +40,24 @@ email:
   reply_to: coach@example.com
   subject: "Your free guide"
   unsubscribe_mailto: unsubscribe@example.com
-  unsubscribe_url: https://example.com/unsubscribe?e={email}
+  unsubscribe_url: https://example.com/unsubscribe/{token}
   postal_address: "Test Clinic · 1 Test Street · Testville"
   attachment_name: The Sample Guide.pdf
 """
 FAST = RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.05)
+SECRET = "a-test-secret-that-is-long-enough-to-sign"
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch):
+    """email send signs each unsubscribe token ({token}) with the service's secret."""
+    monkeypatch.setenv("LEADGUIDE_SECRET", SECRET)
+
+
+def signed_links(config, settings, person) -> PersonalLinks:
+    """The links ``email send`` puts in a recipient's message."""
+    token = unsubscribe_token(SECRET, person.address, guide_key(config))
+    return PersonalLinks(settings.unsubscribe_link(token))
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +208,9 @@ def test_a_sent_message_arrives_byte_for_byte(guide, server):
     config = load_config(guide)
     settings = load_email_settings(config)
     attachment = prepare_attachment(config, settings, pdf_of(guide))
-    message = build_message(config, settings, recipient("jane@example.com", "Jane"), attachment)
+    jane = recipient("jane@example.com", "Jane")
+    message = build_message(config, settings, jane, attachment,
+                            links=signed_links(config, settings, jane))
     with SmtpTransport(server.settings()) as smtp:
         delivery = send(message, smtp=smtp)
     assert (delivery.status, delivery.tries) == (SENT, 1)
@@ -616,7 +632,8 @@ def test_email_send_signs_with_dkim_when_configured(guide, server, tmp_path):
                    capture_output=True)
     public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
                             check=True, capture_output=True).stdout
-    env = {"LEADGUIDE_DKIM_KEY_FILE": str(key), "LEADGUIDE_DKIM_SELECTOR": "lg"}
+    env = {"LEADGUIDE_DKIM_KEY_FILE": str(key), "LEADGUIDE_DKIM_SELECTOR": "lg",
+           "LEADGUIDE_SECRET": SECRET}
     summary = run(plan(guide, tmp_path, server, to="jane@example.com", env=env))
     assert summary.sent == 1
     [received] = server.recorder.messages
@@ -632,7 +649,9 @@ def test_a_kept_connection_the_server_closed_is_opened_again_at_once(guide, serv
     config = load_config(guide)
     settings = load_email_settings(config)
     people = [recipient(f"p{n}@example.com") for n in range(2)]
-    messages = [build_message(config, settings, person, None) for person in people]
+    messages = [build_message(config, settings, person, None,
+                              links=signed_links(config, settings, person))
+                for person in people]
     with SmtpTransport(server.settings()) as smtp:
         assert send(messages[0], smtp=smtp, retry=RetryPolicy(attempts=1)).status == SENT
         server.controller.stop()  # closes the connection the transport keeps

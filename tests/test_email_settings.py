@@ -20,7 +20,7 @@ email:
   reply_to: Front Desk <desk@example.com>
   subject: "Your free guide"
   unsubscribe_mailto: unsubscribe@example.com
-  unsubscribe_url: https://example.com/unsubscribe?e={email}
+  unsubscribe_url: https://example.com/unsubscribe/{token}
   postal_address: "Test Clinic · 1 Test Street · Testville"
   attachment_name: The Sample Guide.pdf
 """
@@ -48,14 +48,52 @@ def test_the_full_section_is_read(tmp_path):
     assert settings.attach is True and settings.download_url is None
     assert settings.attachment_name == "The Sample Guide.pdf"
     assert settings.budget.warn_bytes == 5_000_000 and settings.budget.max_bytes == 10_000_000
-    assert settings.unsubscribe_link("a+b@example.com") == \
-        "https://example.com/unsubscribe?e=a%2Bb@example.com"
+    assert settings.unsubscribe_link("T.sig") == "https://example.com/unsubscribe/T.sig"
+    with pytest.raises(GuideError, match="LEADGUIDE_SECRET"):
+        settings.unsubscribe_link()  # never the URL without its token
+
+
+def test_an_unsubscribe_url_with_the_plain_address_is_refused_with_the_fix(tmp_path):
+    config, before = guide_with(tmp_path, EMAIL.replace("/{token}", "?e={email}"))
+    with pytest.raises(ConfigError) as caught:
+        load_email_settings(config)
+    (error,) = errors_of(caught.value)
+    assert error.line == before + 6
+    assert "plain address" in error.message and "{token}" in error.message
+
+
+@pytest.mark.parametrize("extra, mode, attach", [
+    ("", "attach", True),
+    ("  delivery: both\n  download_url: https://example.com/g.pdf\n", "both", True),
+    ("  delivery: link\n  download_url: https://example.com/g.pdf\n", "link", False),
+    ("  download_url: https://example.com/g.pdf\n", "link", False),  # as before the key
+    ("  attach: true\n  download_url: https://example.com/g.pdf\n", "attach", True),
+])
+def test_delivery_modes_are_read(tmp_path, extra, mode, attach):
+    config, _ = guide_with(tmp_path, EMAIL + extra)
+    settings = load_email_settings(config)
+    assert (settings.delivery, settings.attach) == (mode, attach)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("  delivery: post\n", "must be attach, link or both, not 'post'"),
+    ("  delivery: link\n", "'delivery: link' needs a 'download_url'"),
+    ("  delivery: both\n", "'delivery: both' needs a 'download_url'"),
+    ("  delivery: link\n  attach: true\n  download_url: https://example.com/g.pdf\n",
+     "contradicts"),
+])
+def test_bad_delivery_modes_are_refused_with_their_line(tmp_path, extra, message):
+    config, before = guide_with(tmp_path, EMAIL + extra)
+    with pytest.raises(ConfigError) as caught:
+        load_email_settings(config)
+    (error,) = errors_of(caught.value)
+    assert message in error.message and error.line == before + 9
 
 
 def test_the_default_guides_email_section_is_valid():
     settings = load_email_settings(load_config(Path(__file__).parents[1] / "guide"))
     assert settings.sender.addr_spec == "coach@insideoutstrength.com"
-    assert settings.unsubscribe_url and settings.unsubscribe_mailto
+    assert settings.unsubscribe_url is None and settings.unsubscribe_mailto  # no plain address
 
 
 def test_a_missing_section_says_what_to_add(tmp_path):

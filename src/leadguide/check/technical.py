@@ -85,11 +85,23 @@ def check_tagged(facts: Facts) -> list[CheckResult]:
                         "screen readers cannot follow it")]
 
 
+def _linked_instead(config, email) -> bool:
+    """Whether an email too large to attach goes as a download link (email.delivery: a link
+    from email.download_url or the signup service), as email/message.py decides."""
+    return bool(email.get("download_url")) or config.signup is not None
+
+
 def check_file_size(facts: Facts) -> list[CheckResult]:
     raw = len(facts.data)
     encoded = encoded_size(raw)
     budget = size_budget(facts.config.email, facts.config.config_path)
     figures = f"{raw / 1e6:.2f} MB ({encoded / 1e6:.2f} MB as an email attachment)"
+    email = facts.config.email or {}
+    if encoded > budget.max_bytes and _linked_instead(facts.config, email):
+        return [CheckResult("file-size", WARN, f"{figures} is over the "
+                            f"{budget.max_bytes / 1e6:g} MB limit: the welcome email links to "
+                            "it instead of attaching it (email.delivery), and says why",
+                            str(facts.pdf))]
     if encoded > budget.max_bytes:
         return [CheckResult("file-size", FAIL, f"{figures} is over the {budget.max_bytes / 1e6:g}"
                             " MB limit: many mail servers will refuse it", str(facts.pdf))]

@@ -62,7 +62,8 @@ def build_command(guide_dir: Path, to: str, name: str, out: Path | None,
         path, size = build_step_eml(guide_dir, step, to, name, out)
         click.echo(f"{path}  {size / 1e3:.1f} kB")
         return
-    result = build_eml(guide_dir, to, name, out, progress=_Progress())
+    from ..signup.hooks import email_send_hooks  # the service's signed links, as send uses
+    result = build_eml(guide_dir, to, name, out, progress=_Progress(), hooks=email_send_hooks)
     _size_notes(result.attachment)
     click.echo(f"{result.path}  {result.size / 1e6:.2f} MB")
 

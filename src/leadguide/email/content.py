@@ -14,7 +14,7 @@ from ..html.assemble import guide_view, make_environment, render_page
 from ..html.values import plain
 from .display import greeting_name
 from .recipients import Recipient
-from .settings import EmailSettings
+from .settings import ATTACH, EmailSettings
 
 TEXT_TEMPLATE = "email/welcome.txt"
 HTML_TEMPLATE = "email/welcome.html"
@@ -55,15 +55,33 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
     email = {"subject": settings.subject, "sender": str(settings.sender),
              "reply_to": str(settings.reply_to), "postal_address": settings.postal_address,
              "attachment_name": settings.attachment_name, "attach": settings.attach,
+             "delivery": settings.delivery,
              "download_url": settings.download_url, "unsubscribe_url": settings.unsubscribe_url,
              "unsubscribe_mailto": settings.unsubscribe_mailto, "text": dict(settings.text)}
+    guide, cta, colors = _same_for_all(config)
     return {
-        "guide": guide_view(config), "email": plain(email),
+        "guide": guide, "email": plain(email),
         "recipient": plain({"address": person.address, "name": person.name}),
         "first_name": greeting_name(person.name),
         "attached": attached,
-        "download_url": (links and links.download) or settings.download_url,
-        "unsubscribe_link": links.unsubscribe if links else settings.unsubscribe_link(
-            person.address),
-        "cta": plain(config.cta), "colors": plain(config.theme.colors),
+        # email.delivery: attach shows no link, unless the PDF was too large to attach.
+        "too_large": not attached and settings.attach,
+        "download_url": None if attached and settings.delivery == ATTACH else (
+            (links and links.download) or settings.download_url),
+        "unsubscribe_link": links.unsubscribe if links else settings.unsubscribe_link(),
+        "cta": cta, "colors": colors,
     }
+
+
+_VIEWS: dict[int, tuple[GuideConfig, tuple]] = {}
+
+
+def _same_for_all(config: GuideConfig) -> tuple:
+    """The guide's read-only views, made once per config (a batch renders thousands)."""
+    held = _VIEWS.get(id(config))
+    if held is None or held[0] is not config:
+        if len(_VIEWS) > 16:
+            _VIEWS.clear()
+        held = _VIEWS[id(config)] = (config, (guide_view(config), plain(config.cta),
+                                              plain(config.theme.colors)))
+    return held[1]

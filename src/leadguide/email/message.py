@@ -32,6 +32,9 @@ class Attachment:
     path: Path
     rebuilt: bool
     warning: str | None = None
+    # Over email.max_attachment_mb with a link to give instead: the email links to the PDF and
+    # says why (delivery attach or both), nothing is attached.
+    too_large: bool = False
 
     @property
     def encoded_size(self) -> int:
@@ -69,7 +72,27 @@ def _folded_address(address: Address, header_name: str, linesep: str) -> str:
     return f"{phrase}{linesep} <{address.addr_spec}>"
 
 
-_REGISTRY = HeaderRegistry()
+class _Registry(HeaderRegistry):
+    """The email package's registry makes a new class for every header it parses (``type()``
+    in ``__getitem__``): a millisecond of each message. The same classes, made once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def map_to_type(self, name: str, cls) -> None:
+        super().map_to_type(name, cls)
+        self._classes.clear()
+
+    def __getitem__(self, name: str):
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+_REGISTRY = _Registry()
 _REGISTRY.map_to_type("list-unsubscribe", _LinkListHeader)
 for _name in ("from", "to", "reply-to"):
     _REGISTRY.map_to_type(_name, _AddressHeader)
@@ -99,13 +122,31 @@ def ensure_pdf(config: GuideConfig, pdf: Path | None = None,
 
 def prepare_attachment(config: GuideConfig, settings: EmailSettings, pdf: Path | None = None,
                        progress: Progress | None = None) -> Attachment | None:
-    """The PDF to attach, within the size budget; None when the email links to it instead."""
+    """The PDF to attach, within the size budget; None when the email links to it instead
+    (email.delivery: link). Over the budget, with a link to give, it is marked ``too_large``
+    (the email links instead, and says so); without one it is an error."""
     if not settings.attach:
         return None
     path, rebuilt = ensure_pdf(config, pdf, progress)
     data = path.read_bytes()
+    size = encoded_size(len(data))
+    if size > settings.budget.max_bytes and can_link(config, settings):
+        return Attachment(settings.attachment_name, b"", path, rebuilt, (
+            f"the PDF takes {size / 1e6:.1f} MB once encoded for email, over the "
+            f"{settings.budget.max_bytes / 1e6:g} MB limit (email.max_attachment_mb): it goes "
+            "as a download link instead, and the email says so"), too_large=True)
     return Attachment(settings.attachment_name, data, path, rebuilt,
-                      _size_warning(encoded_size(len(data)), settings, path))
+                      _size_warning(size, settings, path))
+
+
+def can_link(config: GuideConfig, settings: EmailSettings) -> bool:
+    """A download link to give: email.download_url, or the signup service's signed ones."""
+    return settings.download_url is not None or config.signup is not None
+
+
+def attached(attachment: Attachment | None) -> Attachment | None:
+    """The attachment that goes in the message (not one too large to attach)."""
+    return None if attachment is None or attachment.too_large else attachment
 
 
 def _size_warning(size: int, settings: EmailSettings, path: Path) -> str | None:
@@ -115,8 +156,8 @@ def _size_warning(size: int, settings: EmailSettings, path: Path) -> str | None:
             f"the PDF takes {mb:.1f} MB once encoded for email (base64 adds a third), over the "
             f"{budget.max_bytes / 1e6:g} MB limit (email.max_attachment_mb): many mail servers "
             "reject messages that large, so nothing was sent. Make the PDF smaller (compress "
-            "photos), or host it and set email.download_url with email.attach: false so the "
-            "email links to it instead.", path)
+            "photos), or host it and set email.download_url (or give the guide a signup: "
+            "section) so the email links to it instead.", path)
     if size > budget.warn_bytes:
         return (f"the PDF takes {mb:.1f} MB once encoded for email, over "
                 f"{budget.warn_bytes / 1e6:g} MB (email.warn_attachment_mb): some mail servers and "
@@ -137,7 +178,7 @@ def list_unsubscribe(settings: EmailSettings, person: Recipient,
     if own:
         links.append(f"<{own.unsubscribe}>")
     elif settings.unsubscribe_url:
-        links.append(f"<{settings.unsubscribe_link(person.address)}>")
+        links.append(f"<{settings.unsubscribe_link()}>")
     if settings.unsubscribe_mailto:
         links.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
     return ", ".join(links)
@@ -147,19 +188,21 @@ def build_message(config: GuideConfig, settings: EmailSettings, person: Recipien
                   attachment: Attachment | None, now: datetime | None = None,
                   links: PersonalLinks | None = None) -> EmailMessage:
     """multipart/mixed: multipart/alternative (text, HTML), then the PDF if attached."""
+    attachment = attached(attachment)
     content = render_welcome(config, settings, person, attached=attachment is not None,
                              links=links)
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["Message-ID"] = message_id(config, settings, person)
     message["Date"] = format_datetime(now or datetime.now(timezone.utc))
-    message["From"] = settings.sender
+    message["From"] = _same_for_all("From", settings.sender)
     message["To"] = Address(display_name=person.name, addr_spec=person.address)
-    message["Subject"] = settings.subject
-    message["Reply-To"] = settings.reply_to
+    message["Subject"] = _same_for_all("Subject", settings.subject)
+    message["Reply-To"] = _same_for_all("Reply-To", settings.reply_to)
     message["List-Unsubscribe"] = list_unsubscribe(settings, person, links)
     if settings.unsubscribe_url or links:
         # RFC 8058 one-click needs an https URI to POST to; a mailto alone cannot offer it.
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["List-Unsubscribe-Post"] = _same_for_all("List-Unsubscribe-Post",
+                                                         "List-Unsubscribe=One-Click")
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     if attachment:
@@ -169,6 +212,21 @@ def build_message(config: GuideConfig, settings: EmailSettings, person: Recipien
         if part is not message:
             del part["MIME-Version"]  # the email package repeats it on parts; it belongs on top
     return message
+
+
+_PARSED: dict[tuple[str, str, str], object] = {}
+
+
+def _same_for_all(name: str, value: Address | str):
+    """A header every recipient gets, parsed once (the email package parses each header it is
+    given, a fifth of a link-only message's work); the message takes the parsed header as is."""
+    key = (name, type(value).__name__, repr(value))
+    header = _PARSED.get(key)
+    if header is None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        header = _PARSED[key] = MESSAGE_POLICY.header_factory(name, value)
+    return header
 
 
 # Stands in for the PDF while the rest of the message is serialised (a multiple of 3 bytes:
@@ -191,6 +249,7 @@ def compose(config: GuideConfig, settings: EmailSettings, person: Recipient,
     """``build_message(...).as_bytes(policy=SMTP)``, with the PDF base64-encoded once per PDF
     and spliced in: the same bytes, without re-encoding and re-serialising the PDF (three
     quarters of a message's work) for every recipient."""
+    attachment = attached(attachment)
     if attachment is None:
         message = build_message(config, settings, person, None, now, links)
         return Composed(message, message.as_bytes(policy=SMTP))

@@ -10,25 +10,28 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Mapping
-from urllib.parse import quote
 
 from ..errors import ConfigError, GuideError, raise_all
 from ..guide.config import GuideConfig
 from ..guide.yamlsource import FieldReader, LocatedDict
 from ..limits import SizeBudget, size_budget
 from .display import display_text
-from .errors import RecipientError, SmtpError
+from .errors import EmailError, RecipientError, SmtpError
 from .recipients import check_address
 from .sendlog import log_place
 
 _KEYS = {"from", "reply_to", "subject", "unsubscribe_mailto", "unsubscribe_url",
          "postal_address", "attachment_name", "attach", "download_url",
-         "warn_attachment_mb", "max_attachment_mb", "send_log", "text"}
+         "warn_attachment_mb", "max_attachment_mb", "send_log", "text", "delivery"}
+# How the PDF reaches the reader: attached, a download link, or both (email.delivery).
+ATTACH, LINK, BOTH = "attach", "link", "both"
+DELIVERY_MODES = (ATTACH, LINK, BOTH)
 # The welcome email's sentences a guide writes (the built-in templates have neutral defaults).
 TEXT_KEYS = {"intro": "Thanks for asking for our guide. We're glad you're here.",
              "next_step": "", "questions": "Questions? Just reply to this email.",
              "signoff": "Best wishes,", "signature": ""}
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
+TOKEN = "{token}"  # in email.unsubscribe_url: the recipient's signed unsubscribe token
 
 
 @dataclass(frozen=True)
@@ -47,16 +50,19 @@ class EmailSettings:
     budget: SizeBudget
     send_log: Path | None
     text: dict[str, str] = field(default_factory=lambda: dict(TEXT_KEYS))
+    delivery: str = ATTACH
 
-    def unsubscribe_link(self, address: str) -> str:
-        """The reader-facing unsubscribe link: the https URL if there is one, else mailto."""
+    def unsubscribe_link(self, token: str | None = None) -> str:
+        """The reader-facing unsubscribe link: the https URL with the recipient's signed
+        ``token`` filled in, else the mailto. Never the plain address."""
+        if self.unsubscribe_url and TOKEN in self.unsubscribe_url:
+            if token is None:
+                raise EmailError("'email.unsubscribe_url' needs a signed token ({token}) for "
+                                 "each recipient: set LEADGUIDE_SECRET")
+            return self.unsubscribe_url.replace(TOKEN, token)
         if self.unsubscribe_url:
-            return self.unsubscribe_url.replace("{email}", _quote(address))
+            return self.unsubscribe_url
         return f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe"
-
-
-def _quote(address: str) -> str:
-    return quote(address, safe="@")
 
 
 def load_email_settings(config: GuideConfig) -> EmailSettings:
@@ -85,10 +91,8 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> EmailSe
     sender = _mailbox(raw, "from", reader, required=True)
     reply_to = _mailbox(raw, "reply_to", reader, required=False)
     download_url = _url(raw, "download_url", reader)
-    attach = reader.get(raw, "attach", bool, download_url is None, "email")
-    if not attach and not download_url:
-        reader.fail("'attach: false' needs a 'download_url' to link to instead",
-                    raw.line_of("attach"))
+    delivery = _delivery(config, raw, reader, download_url)
+    attach = delivery != LINK
     return EmailSettings(
         sender=sender, reply_to=reply_to if reply_to.username else sender,
         subject=_text(raw, "subject", reader, required=True),
@@ -97,7 +101,33 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> EmailSe
         postal_address=_text(raw, "postal_address", reader, required=True, header=False),
         attachment_name=_attachment_name(config, raw, reader),
         attach=attach, download_url=download_url, budget=_budget(raw, reader),
-        send_log=_send_log(config, raw, reader), text=_wording(config, raw, reader))
+        send_log=_send_log(config, raw, reader), text=_wording(config, raw, reader),
+        delivery=delivery)
+
+
+def _delivery(config: GuideConfig, raw: LocatedDict, reader: FieldReader,
+              download_url: str | None) -> str:
+    """``email.delivery``: attach, link or both. Without it, as before the key existed: link
+    when email.download_url is set, both with a signup: section (its signed download link),
+    else attach; the older ``attach: false`` means link, ``attach: true`` attach."""
+    can_link = download_url is not None or config.signup is not None
+    attach = reader.get(raw, "attach", bool, None, "email")
+    mode = reader.get(raw, "delivery", str, None, "email")
+    line = raw.line_of("delivery") if mode is not None else raw.line_of("attach")
+    if mode is not None and mode not in DELIVERY_MODES:
+        reader.fail(f"'email.delivery' must be attach, link or both, not '{mode}'", line)
+        mode = None
+    if mode is not None and attach is not None and (mode == LINK) == attach:
+        reader.fail(f"'email.attach: {str(attach).lower()}' contradicts 'email.delivery: "
+                    f"{mode}': keep only delivery", line)
+    if mode is None:
+        mode = (ATTACH if attach else LINK) if attach is not None else (
+            LINK if download_url else BOTH if can_link else ATTACH)
+    if mode != ATTACH and not can_link:
+        what = "'attach: false'" if raw.get("delivery") is None else f"'delivery: {mode}'"
+        reader.fail(f"{what} needs a 'download_url' to link to (or a signup: section, whose "
+                    "service serves signed download links)", line)
+    return mode
 
 
 def _wording(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> dict[str, str]:
@@ -154,10 +184,19 @@ def _url(raw: LocatedDict, key: str, reader: FieldReader, placeholders: bool = F
     if not value.startswith("https://") or " " in value:
         reader.fail(f"'email.{key}' must be an https:// address, not '{value}'", raw.line_of(key))
         return None
-    unknown = [p for p in _PLACEHOLDER.findall(value) if not (placeholders and p == "{email}")]
+    found = _PLACEHOLDER.findall(value)
+    if placeholders and "{email}" in found:
+        reader.fail(f"'email.{key}' puts the plain address into the link ({{email}}): anyone "
+                    "could unsubscribe anyone, and addresses end up in logs and proxies. Use "
+                    "{token} instead (a signed token: e.g. https://YOUR-SIGNUP-SERVICE/"
+                    "unsubscribe/{token}, which the signup service accepts; set "
+                    "LEADGUIDE_SECRET), or remove unsubscribe_url and keep unsubscribe_mailto",
+                    raw.line_of(key))
+        return None
+    unknown = [p for p in found if not (placeholders and p == TOKEN)]
     if unknown:
         reader.fail(f"'email.{key}': unknown placeholder {unknown[0]}"
-                    f"{' (only {email} is filled in)' if placeholders else ''}", raw.line_of(key))
+                    f"{' (only {token} is filled in)' if placeholders else ''}", raw.line_of(key))
         return None
     return value
 

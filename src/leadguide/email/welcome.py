@@ -11,11 +11,13 @@ from ..guide.config import GuideConfig, load_config
 from .batch import Job, Report, Summary, dry_run, send_batch
 from .dkim import dkim_signer
 from .errors import EmailError, RecipientError
-from .message import Attachment, build_message, guide_key, prepare_attachment, write_eml
+from .message import (Attachment, PersonalLinks, build_message, guide_key, prepare_attachment,
+                      write_eml)
 from .recipients import Recipient, read_list, recipient
 from .send import RetryPolicy, SmtpTransport, Transport
 from .sendlog import default_log_path, log_place
-from .settings import EmailSettings, SmtpSettings, load_email_settings, smtp_settings
+from .settings import TOKEN, EmailSettings, SmtpSettings, load_email_settings, smtp_settings
+from .unsubscribe import token_maker
 
 DEFAULT_EML = "welcome.eml"  # in the guide's output folder, beside its PDF
 
@@ -28,14 +30,34 @@ class EmlResult:
 
 
 def build_eml(guide_dir: Path | str, to: str, name: str = "", out: Path | None = None,
-              pdf: Path | None = None, progress: Progress | None = None) -> EmlResult:
-    """Write the welcome email one recipient would get, as a .eml file a mail client opens."""
+              pdf: Path | None = None, progress: Progress | None = None,
+              hooks: Callable[[GuideConfig], tuple] | None = None,
+              env: Mapping[str, str] | None = None) -> EmlResult:
+    """Write the welcome email one recipient would get, as a .eml file a mail client opens
+    (with the signup service's signed links when ``hooks`` gives them, as plan_send)."""
     person = recipient(to, name)
     config, settings = _load(guide_dir)
     attachment = prepare_attachment(config, settings, pdf, progress)
+    links = _links(config, settings, hooks, env)[1]
     target = out or config.output_dir / DEFAULT_EML
-    size = write_eml(build_message(config, settings, person, attachment), target)
-    return EmlResult(target, size, attachment)
+    message = build_message(config, settings, person, attachment,
+                            links=links(person) if links else None)
+    return EmlResult(target, write_eml(message, target), attachment)
+
+
+def _links(config: GuideConfig, settings: EmailSettings,
+           hooks: Callable[[GuideConfig], tuple] | None, env: Mapping[str, str] | None
+           ) -> tuple[Callable[[str], bool] | None, Callable[[Recipient], PersonalLinks] | None]:
+    """The suppression list and each recipient's links: the signup service's (hooks), else
+    guide.yaml's unsubscribe_url with its signed {token} filled in (LEADGUIDE_SECRET)."""
+    suppressed, links = hooks(config) if hooks else (None, None)
+    if links is not None:
+        return suppressed, links
+    token = token_maker(os.environ if env is None else env, guide_key(config),
+                        needed=TOKEN in (settings.unsubscribe_url or ""))
+    if token is None:
+        return suppressed, None
+    return suppressed, lambda person: PersonalLinks(settings.unsubscribe_link(token(person)))
 
 
 def _load(guide_dir: Path | str) -> tuple[GuideConfig, EmailSettings]:
@@ -77,7 +99,7 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
     smtp = None if dry else smtp or smtp_settings()
     attachment = prepare_attachment(config, settings, pdf, progress)
     log = log_path or settings.send_log or _default_log(config)
-    suppressed, links = hooks(config) if hooks else (None, None)
+    suppressed, links = _links(config, settings, hooks, env)
     sign = dkim_signer(os.environ if env is None else env, settings)  # as the service signs
     job = Job(config, settings, attachment, log, rate, retry, retry_failed, suppressed, links,
               sign)

@@ -82,8 +82,7 @@ class SqliteLimits(SqliteFile):
     def first_use(self, kind: str, key: str, seconds: float) -> bool:
         now = self.clock()
         try:
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            with self.write() as db:
+            with self.write(synced=False) as db:
                 cursor = db.execute("INSERT OR IGNORE INTO used_once (key, until) VALUES (?, ?)",
                                     (_digest(kind, key), now + seconds))
                 self._prune_now_and_then(db, now)
@@ -93,8 +92,7 @@ class SqliteLimits(SqliteFile):
 
     def _hit(self, digest: str, limit: Limit, now: float) -> bool:
         # A hit lost to a power cut is no loss: no fsync per hit (WAL, synchronous NORMAL).
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        with self.write() as db:
+        with self.write(synced=False) as db:
             db.execute("DELETE FROM limit_hits WHERE key = ? AND at <= ?",
                        (digest, now - limit.seconds))
             (count,) = db.execute("SELECT count(*) FROM limit_hits WHERE key = ?",

@@ -140,6 +140,8 @@ def make_mailer(service: Service, connect: Callable[[], Transport] | None = None
         connect = lambda: SmtpTransport(smtp)  # noqa: E731
     attachment: Attachment | None = prepare_attachment(service.config, service.email,
                                                        service.pdf)
+    if attachment and attachment.warning:  # e.g. too large: it goes as a link (email.delivery)
+        log.warning("%s", attachment.warning)
     mailer = Mailer(service.config, service.email, service.settings, service.links, attachment,
                     service.ledger, connect, service.queue.schedule, worker_name(),
                     retry=retry or RetryPolicy(attempts=service.settings.max_attempts,

@@ -195,9 +195,11 @@ class SqliteFile:
             db = self._local.db = connect(self.path, self.wait)
         return db
 
-    def write(self) -> "_Transaction":
-        """A write transaction (BEGIN IMMEDIATE), one thread of this process at a time."""
-        return _Transaction(self.db, self._writing, wait=self.wait)
+    def write(self, synced: bool = True) -> "_Transaction":
+        """A write transaction (BEGIN IMMEDIATE), one thread of this process at a time.
+        ``synced=False``: committed without an fsync (WAL, synchronous=NORMAL): safe from a
+        crash of the process, not from a power loss (see ledger.py: the workers' records)."""
+        return _Transaction(self.db, self._writing, wait=self.wait, synced=synced)
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -382,13 +384,16 @@ class _Transaction:
     wait a second."""
 
     def __init__(self, db: sqlite3.Connection, lock: threading.Lock | None = None,
-                 unavailable: bool = False, wait: float = WAIT):
+                 unavailable: bool = False, wait: float = WAIT, synced: bool = True):
         self.db, self.lock, self.unavailable, self.wait = db, lock, unavailable, wait
+        self.synced = synced
 
     def __enter__(self) -> sqlite3.Connection:
         if self.lock:
             self.lock.acquire()
         try:
+            # Per transaction: a connection's unsynced write must not make the next one so.
+            self.db.execute(f"PRAGMA synchronous = {'FULL' if self.synced else 'NORMAL'}")
             self._begin()
         except BaseException as exc:
             if self.lock:

@@ -19,15 +19,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cryptography.fernet import Fernet, InvalidToken
-from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from ..email.unsubscribe import BadToken, address_id, read_unsubscribe_token, unsubscribe_token
 
 RENDER, UNSUBSCRIBE, CONFIRM, DOWNLOAD = "render", "unsubscribe", "confirm", "download"
 RENDER_MAX_AGE = 24 * 3600  # a form left open for a day is rendered again
-
-
-def address_id(address: str) -> str:
-    """What stands for an address in links and in the suppression list (case-insensitive)."""
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:32]
 
 
 class TokenRefused(Exception):
@@ -76,15 +73,16 @@ class Tokens:
         return nonce
 
     def address_link(self, purpose: str, address: str, guide: str) -> str:
-        """An unsubscribe token: the address_id, signed for this purpose and guide (short, so
-        the List-Unsubscribe header stays one plain URL)."""
-        return self._signer(purpose, guide).sign(address_id(address)).decode()
+        """An unsubscribe token (email.unsubscribe: the same ones ``email send`` makes)."""
+        self._only(purpose)
+        return unsubscribe_token(self._secret, address, guide)
 
     def read_address_link(self, purpose: str, token: str, guide: str) -> str:
         """The address_id of an unsubscribe token made for ``guide``."""
+        self._only(purpose)
         try:
-            return self._signer(purpose, guide).unsign(token).decode()
-        except BadData:
+            return read_unsubscribe_token(self._secret, token, guide)
+        except BadToken:
             raise TokenRefused("this link is not valid") from None
 
     def download(self, address: str, guide: str) -> str:
@@ -111,11 +109,10 @@ class Tokens:
                        hashlib.sha256).digest()
         return Fernet(base64.urlsafe_b64encode(key))
 
-    def _signer(self, purpose: str, guide: str) -> Signer:
+    @staticmethod
+    def _only(purpose: str) -> None:
         if purpose != UNSUBSCRIBE:
             raise TokenRefused("this link is not valid")
-        # Its own salt prefix: a timed token must never pass as a plain one.
-        return Signer(self._secret, salt=f"leadguide.signup.link.{purpose}.{guide}")
 
     def confirm(self, address: str, guide: str, nonce: str) -> str:
         return self._serializer(f"{CONFIRM}.{guide}").dumps([address_id(address), nonce])
