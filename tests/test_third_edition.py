@@ -227,8 +227,7 @@ def test_clinic_and_partner_places_show_where_set(tmp_path):
 
 
 @pytest.mark.parametrize("clinic, message", [
-    ("clinic:\n  quotes:\n    - {text: a, who: b}\n    - {text: a, who: b}\n"
-     "    - {text: a, who: b}\n    - {text: a, who: b}\n", "at most 3 quotes"),
+    ("clinic:\n  quotes:\n" + "    - {text: a, who: b}\n" * 4, "at most 3 quotes"),
     ("clinic:\n  clinician: {credential: PT}\n", "'clinic.clinician.name' is needed"),
     ("clinic:\n  clinician: {name: A, photo: ../x.jpg}\n", "inside the guide folder"),
     ("clinic:\n  town: X\n", "town"),

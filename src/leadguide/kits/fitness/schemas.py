@@ -5,7 +5,7 @@ mapping rejects keys it does not know, with their line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from ...guide.yamlsource import FieldReader, LocatedDict, LocatedList
@@ -73,8 +73,8 @@ class Program:
     phases: tuple[Phase, ...]
     days: tuple[Day, ...]
     week: tuple[WeekDay, ...] = ()
-    timing: Timing = Timing()
-    retest: Retest = Retest()
+    timing: Timing = field(default_factory=Timing)
+    retest: Retest = field(default_factory=Retest)
 
     def minutes(self, phase: Phase) -> tuple[int, int]:
         """How long a session of this phase takes, computed (sessions.phase_minutes)."""
