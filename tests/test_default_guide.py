@@ -52,7 +52,7 @@ def test_every_tracker_cell_names_its_row_and_column_headers(default_build):
     for name, heads in habits.items():
         _, _, day, who = name.split("-")
         assert len(heads) == 3 and heads[1:] == [day.title(), who.title()], (name, heads)
-    assert cells["checkin-5-sleep"] == ["5", "Avg sleep"]
+    assert cells["checkin-5-sleep-her"] == ["5", "Sleep (h)", "Her"]  # third edition: split
     assert cells["checkin-12-waist-him"] == ["12", "Waist", "Him"]
     logs = {name: heads for name, heads in cells.items()
             if name.startswith("log-") and name.rsplit("-", 1)[-1].isdigit()}

@@ -13,6 +13,7 @@ from .fitfile import FIT_NAME, KNOB_NAMES, FitSettings, load_fit_values, read_fi
 from .guard import read_text
 from .kit import KITS
 from .links import LINK_KEYS, LinkSettings, read_links
+from .people import DEFAULT_PARTNERS, PEOPLE_KEYS, Clinic, read_clinic, read_partners
 from .theme import Page, Theme
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml, text_mapping
 
@@ -29,7 +30,9 @@ KEYS: dict[str, set[str]] = {
     "cta": {"heading", "text", "button", "url"},
     "fit": {"min_fill", *KNOB_NAMES},
     "links": LINK_KEYS,
+    **PEOPLE_KEYS,
 }
+KEYS[""] |= {"clinic", "partners"}
 
 
 def _signup_keys() -> dict[str, set[str]]:
@@ -97,6 +100,8 @@ class GuideConfig:
     look: str = "classic"  # one of assets.LOOKS: the built-in design it wears
     pdf_standard: str = "ua-1"  # what the PDF claims (pdf.standards.STANDARDS)
     print_edition: bool = False  # also write <output>.print.pdf (pdf.printed)
+    clinic: Clinic = field(default_factory=Clinic)  # who stands behind it (guide.people)
+    partners: tuple[str, str] = DEFAULT_PARTNERS  # the two readers' labels (guide.people)
 
     @property
     def page_size(self) -> str:
@@ -190,6 +195,8 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         links=read_links(raw, reader),
         pdf_standard=_pdf_standard(raw, reader),
         print_edition=get(raw, "print", bool, False),
+        clinic=read_clinic(raw, reader, root),
+        partners=read_partners(raw, reader),
     )
 
 

@@ -5,11 +5,12 @@ mapping rejects keys it does not know, with their line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from ...guide.yamlsource import FieldReader, LocatedDict, LocatedList
-from .nutrition import SEX_CONSTANT, EnergyPlan, energy_plan
+from .nutrition import SEX_CONSTANT, EnergyPlan, cap_ceiling_lb, energy_plan
+from .sessions import Timing, phase_minutes, short_minutes
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,15 @@ class WeekDay:
 
 
 @dataclass(frozen=True)
+class Retest:
+    """The week-12 retest: a few lifts at the week-1 weight, stopped at ``rir``."""
+
+    day: str = ""
+    lifts: tuple[str, ...] = ()
+    rir: str = ""
+
+
+@dataclass(frozen=True)
 class Program:
     weeks: int
     sessions_per_week: int
@@ -63,6 +73,21 @@ class Program:
     phases: tuple[Phase, ...]
     days: tuple[Day, ...]
     week: tuple[WeekDay, ...] = ()
+    timing: Timing = field(default_factory=Timing)
+    retest: Retest = field(default_factory=Retest)
+
+    def minutes(self, phase: Phase) -> tuple[int, int]:
+        """How long a session of this phase takes, computed (sessions.phase_minutes)."""
+        return phase_minutes(self, phase)
+
+    def short_minutes(self, day: Day) -> int:
+        """How long the day's short-on-time version takes (sessions.short_minutes)."""
+        return short_minutes(self, day)
+
+    def session_minutes(self) -> tuple[int, int]:
+        """The shortest and longest session over every phase."""
+        spans = [self.minutes(phase) for phase in self.phases]
+        return min(s[0] for s in spans), max(s[1] for s in spans)
 
     def day(self, day_id: str) -> Day:
         for day in self.days:
@@ -141,6 +166,23 @@ class Nutrition:
                 return partner
         raise LookupError(f"no partner '{partner_id}' in data/nutrition.yaml")
 
+    @property
+    def cap_ceiling_lb(self) -> float:
+        """The most the largest safe deficit (500 kcal) takes off in the 12 weeks."""
+        return cap_ceiling_lb()
+
+    @property
+    def size_ratio(self) -> float:
+        """The second partner's daily target over the first's: how much bigger his plate is."""
+        first, second = self.partners[0].plan.target_kcal, self.partners[1].plan.target_kcal
+        return round(second / first, 1)
+
+    @property
+    def protein_rule(self) -> float | None:
+        """The one g/kg every partner's protein uses, or None when they differ."""
+        rules = {partner.protein_g_per_kg for partner in self.partners}
+        return rules.pop() if len(rules) == 1 else None
+
     def sample_day(self, partner_id: str) -> tuple[Meal, ...]:
         if partner_id not in self.sample_days:
             raise LookupError(f"no sample day for '{partner_id}' in data/nutrition.yaml")
@@ -158,7 +200,11 @@ def items(reader: FieldReader, mapping: LocatedDict, key: str, known: set[str],
         yield item
 
 
-_PROGRAM = {"weeks", "sessions_per_week", "rest", "phases", "days", "week"}
+_PROGRAM = {"weeks", "sessions_per_week", "rest", "phases", "days", "week", "timing", "retest"}
+_TIMING = {"work_seconds", "warm_up_minutes", "cool_down_minutes", "change_seconds",
+           "short_sets"}
+_RETEST = {"day", "lifts", "rir"}
+KINDS = ("main", "accessory", "warmup")
 _PHASE = {"name", "weeks", "focus", "main", "accessory"}
 _RX = {"sets", "reps", "rir"}
 _DAY = {"id", "name", "exercises"}
@@ -184,9 +230,31 @@ def validate_program(raw: LocatedDict, reader: FieldReader) -> Program:
                  for w in items(reader, raw, "week", _WEEK_DAY, optional=True))
     return Program(weeks=reader.get(raw, "weeks", int, 12),
                    sessions_per_week=reader.get(raw, "sessions_per_week", int, 3),
-                   rest={kind: reader.get(rest, kind, str, where="rest") for kind in
-                         ("main", "accessory")},
-                   phases=phases, days=days, week=week)
+                   rest={**{kind: reader.get(rest, kind, str, where="rest") for kind in
+                            ("main", "accessory")}, "warmup": ""},
+                   phases=phases, days=days, week=week, timing=_timing(raw, reader),
+                   retest=_retest(raw, reader))
+
+
+def _timing(raw: LocatedDict, reader: FieldReader) -> Timing:
+    section = reader.mapping(reader.get(raw, "timing", dict, LocatedDict()), "timing",
+                             raw.line_of("timing"))
+    reader.unknown_keys(section, _TIMING, "timing")
+    values = {key: reader.get(section, key, int, getattr(Timing, key), "timing")
+              for key in _TIMING}
+    for key, value in values.items():
+        if value is not None and value < 0:
+            reader.fail(f"'timing.{key}' must be 0 or more", section.line_of(key))
+    return Timing(**{key: value for key, value in values.items() if value is not None})
+
+
+def _retest(raw: LocatedDict, reader: FieldReader) -> Retest:
+    section = reader.mapping(reader.get(raw, "retest", dict, LocatedDict()), "retest",
+                             raw.line_of("retest"))
+    reader.unknown_keys(section, _RETEST, "retest")
+    lifts = tuple(str(lift) for lift in reader.get(section, "lifts", list, [], "retest"))
+    return Retest(day=reader.get(section, "day", str, "", "retest"), lifts=lifts,
+                  rir=reader.get(section, "rir", str, "", "retest"))
 
 
 def _prescription(reader: FieldReader, phase: LocatedDict, kind: str) -> Prescription:
@@ -198,8 +266,9 @@ def _prescription(reader: FieldReader, phase: LocatedDict, kind: str) -> Prescri
 
 def _program_exercise(reader: FieldReader, item: LocatedDict) -> ProgramExercise:
     kind = reader.get(item, "kind", str, "main")
-    if kind not in ("main", "accessory"):
-        reader.fail(f"'kind' must be main or accessory, not '{kind}'", item.line_of("kind"))
+    if kind not in KINDS:
+        reader.fail(f"'kind' must be main, accessory or warmup, not '{kind}'",
+                    item.line_of("kind"))
     return ProgramExercise(name=reader.get(item, "name", str), kind=kind,
                            home=reader.get(item, "home", str),
                            exercise=reader.get(item, "exercise", str, None),
