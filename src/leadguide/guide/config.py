@@ -21,7 +21,7 @@ CONFIG_NAME = "guide.yaml"
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "look", "theme", "metadata", "cover", "cta", "email",
-         "url", "back_page", "fit", "links", "pdf_standard", "print"},
+         "url", "back_page", "fit", "links", "pdf_standard", "print", "web"},
     **THEME_KEYS,
     "metadata": {"subject", "keywords"},
     "cover": {"badge", "eyebrow", "title_line_1", "title_line_2", "byline", "art", "art_alt",
@@ -94,6 +94,7 @@ class GuideConfig:
     look: str = "classic"  # one of assets.LOOKS: the built-in design it wears
     pdf_standard: str = "ua-1"  # what the PDF claims (pdf.standards.STANDARDS)
     print_edition: bool = False  # also write <output>.print.pdf (pdf.printed)
+    web_edition: bool = False  # also write <output stem>-web/ (web.edition)
 
     @property
     def page_size(self) -> str:
@@ -187,6 +188,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         links=read_links(raw, reader),
         pdf_standard=_pdf_standard(raw, reader),
         print_edition=get(raw, "print", bool, False),
+        web_edition=get(raw, "web", bool, False),
     )
 
 
