@@ -63,6 +63,7 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
         "first_name": greeting_name(person.name),
         "attached": attached,
         "download_url": (links and links.download) or settings.download_url,
+        "read_url": links.read if links else None,
         "unsubscribe_link": links.unsubscribe if links else settings.unsubscribe_link(
             person.address),
         "cta": plain(config.cta), "colors": plain(config.theme.colors),

@@ -30,9 +30,9 @@ def scroll_boxes(markup: str) -> str:
             if depth == 0 and name == kind:
                 block = markup[start:tag.end()]
                 label = _unique(_box_name(kind, block, markup[:start]), names)
-                out += [markup[last:start], f'<div class="scroll-box scroll-{kind}" tabindex="0" '
-                        f'role="region" aria-label="{html.escape(label, quote=True)}">', block,
-                        "</div>"]
+                opening = (f'<div class="scroll-box scroll-{kind}" tabindex="0" role="region" '
+                           f'aria-label="{html.escape(label, quote=True)}">')
+                out += [markup[last:start], opening, block, "</div>"]
                 last = tag.end()
     return "".join(out) + markup[last:]
 
