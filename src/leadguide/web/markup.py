@@ -11,7 +11,7 @@ _FILENAME = re.compile(r'<span class="filename">(.*?)</span>', re.IGNORECASE | r
 _HEADING = re.compile(r"<h[1-6]\b[^>]*>(.*?)</h[1-6]>", re.IGNORECASE | re.DOTALL)
 _ID = re.compile(r"""\sid=(["'])([^"']+)\1""")
 _LOCAL_HREF = re.compile(r"""(\shref=)(["'])#([^"']+)\2""")
-_TRACKER = re.compile(r"""<div class=(["'])tracker\b[^"']*\1[^>]*>""")
+_TRACKER = re.compile(r"""<div class=(["'])(?:[^"']*\s)?tracker(?:\s[^"']*)?\1[^>]*>""")
 
 
 def scroll_boxes(markup: str) -> str:
