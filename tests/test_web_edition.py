@@ -104,6 +104,31 @@ def test_every_chapter_has_its_page_with_its_hooks_and_the_contents_links_them(e
                                         or target == web_folder_pdf(folder)), url
 
 
+def test_every_fragment_link_lands_on_an_id_of_its_page(edition):
+    """Links between chapters (``#ch-…``, ``#heading``) go to the page that has the id."""
+    _, folder = edition
+    ids = {page.name: set(re.findall(r' id="([^"]+)"', page.read_text(encoding="utf-8")))
+           for page in _pages(folder)}
+    crossing = 0
+    for page in _pages(folder):
+        for file, fragment in re.findall(r'href="([^"#:]*)#([^"]+)"',
+                                         page.read_text(encoding="utf-8")):
+            assert fragment in ids[file or page.name], (page.name, file, fragment)
+            crossing += bool(file)
+    assert crossing or folder.name != "guide-web"  # the default guide links across chapters
+
+
+def test_scroll_boxes_are_named_by_caption_file_name_or_heading():
+    from leadguide.web.markup import scroll_boxes
+    boxed = scroll_boxes('<h2>Plan</h2><div class="highlight"><span class="filename">x.py'
+                         '</span><pre>1</pre></div><div class="highlight"><pre>2</pre></div>'
+                         '<table><caption>Week <em>1</em></caption></table><table></table>'
+                         '<table><tr><td><table></table></td></tr></table>')
+    assert re.findall(r'aria-label="([^"]+)"', boxed) == [
+        "Code: x.py", "Code: Plan", "Week 1", "Plan", "Plan (2)"]
+    assert boxed.count('tabindex="0"') == 5
+
+
 def web_folder_pdf(folder: Path) -> Path:
     return folder.with_name(folder.name.removesuffix("-web") + ".pdf").resolve()
 

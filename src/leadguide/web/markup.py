@@ -40,10 +40,11 @@ def scroll_boxes(markup: str) -> str:
 def _box_name(kind: str, block: str, before: str) -> str:
     own = (_CAPTION if kind == "table" else _FILENAME).search(block)
     if not own and kind == "pre":  # the file name sits before the <pre> in its .highlight
-        own = _FILENAME.search(before[-400:])
+        opened = before.rfind('<div class="highlight"')
+        own = _FILENAME.search(before[opened:]) if opened >= 0 else None
     headings = _HEADING.findall(before)
     words = own.group(1) if own else (headings[-1] if headings else "")
-    text = html.unescape(re.sub(r"<[^>]+>|\s+", " ", words)).strip()
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", words)).split())
     if kind == "pre":
         return f"Code: {text}" if text else "Code"
     return text or "Table"
