@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import shutil
 import threading
@@ -21,7 +22,7 @@ from signup_support import SECRET, make_guide
 from starlette.testclient import TestClient
 from test_preview_browser import AXE, CHROMIUM, CHROMIUM_ARGS, WCAG_AA, axe_problems, axe_script
 
-from leadguide.build import build, read_sources
+from leadguide.build import read_sources
 from leadguide.cli import main
 from leadguide.email.message import PersonalLinks, build_message
 from leadguide.email.recipients import recipient
@@ -168,6 +169,13 @@ def test_rebuilding_replaces_the_edition_whole_and_a_failure_keeps_the_last(tmp_
         _write_edition(guide, pdf)
     assert (folder / "stale.html").exists()  # the last edition, untouched
     assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == []
+    killed, running = folder.with_name(".sample-web.killed"), folder.with_name(".sample-web.now")
+    killed.mkdir()
+    running.mkdir()
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    monkeypatch.undo()
+    _write_edition(guide, pdf)
+    assert not killed.exists() and running.exists()  # a killed build's litter goes
 
 
 def test_images_get_screen_sized_copies_with_srcset_and_size(tmp_path):

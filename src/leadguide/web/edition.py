@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ def write_web_edition(config: GuideConfig, chapters: list[Chapter], data: dict[s
     chapter cache, so chapters the build just rendered are not rendered again."""
     target = web_folder(pdf)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _clear_litter(target)
     temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         pages = _write_pages(config, chapters, data, pdf, store, temp)
@@ -118,6 +120,20 @@ def _write_pages(config: GuideConfig, chapters: list[Chapter], data: dict[str, A
             "next": shared["entries"][at + 1] if at + 1 < len(pages) else None})
         write_bytes(out / page.file, text.encode("utf-8"))
     return (INDEX, *(page.file for page in pages))
+
+
+LITTER_AGE = 3600.0  # seconds: a temp folder this old belongs to a build that was killed
+
+
+def _clear_litter(target: Path) -> None:
+    """Temp folders of killed builds (never a running build's: those are younger)."""
+    now = time.time()
+    for folder in target.parent.glob(f".{target.name}.*"):
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > LITTER_AGE:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _replace(temp: Path, target: Path) -> None:
