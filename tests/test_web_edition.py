@@ -30,6 +30,7 @@ from leadguide.email.settings import load_email_settings
 from leadguide.guide.chapters import load_chapters
 from leadguide.guide.config import load_config
 from leadguide.signup.app import create_app
+from leadguide.signup.hooks import email_send_hooks
 from leadguide.signup.service import bind_web_only, open_service
 from leadguide.signup.tasks import Links
 from leadguide.signup.tokens import Tokens
@@ -348,3 +349,5 @@ def test_the_welcome_email_offers_read_on_your_phone_with_the_download_token(rea
                             links=PersonalLinks(own.unsubscribe, own.download))
     assert "Read on your phone" not in without.as_string()
     assert service.links.reading  # the service saw the edition beside its PDF
+    _, personal = email_send_hooks(config, {"LEADGUIDE_SECRET": SECRET})
+    assert "/read/" in personal(person).read  # and `email send` links it too
