@@ -29,7 +29,7 @@ from ..guide.config import GuideConfig
 from ..html.assemble import (ChapterStore, make_environment, render_chapters, render_page,
                              template_context, theme_css)
 from ..html.chapter import RenderedChapter, chapter_view
-from .assets import WEB_STYLESHEET, copy_styles
+from .assets import WEB_STYLESHEET, copy_styles, copy_theme_files, prefer_woff2
 from .images import FOLDER as IMAGES, ScreenImages
 from .markup import element_ids, link_pages, scroll_boxes, tracker_notes
 
@@ -105,7 +105,10 @@ def _write_pages(config: GuideConfig, chapters: list[Chapter], data: dict[str, A
     sheets = [*stylesheet_names(config.root, config.kit, config.look), THEME_STYLESHEET,
               WEB_STYLESHEET]
     copy_styles(config.root, out / STYLES, config.kit)
-    write_bytes(out / STYLES / THEME_STYLESHEET, theme_css(config).encode("utf-8"))
+    theme = theme_css(config)
+    write_bytes(out / STYLES / THEME_STYLESHEET, theme.encode("utf-8"))
+    copy_theme_files(theme, config.root, out / STYLES)
+    prefer_woff2(out / STYLES)
     shared = {**context, "chapters": views, "pdf_href": pdf_href, "policy": POLICY, "theme_css": "",
               "stylesheets": [f"{STYLES}/{name}" for name in sheets], "index": INDEX,
               "entries": [{"file": p.file, "id": p.id, "chapter": chapter_view(p.chapter)}
