@@ -27,6 +27,7 @@ from leadguide.cli import main
 from leadguide.email.message import PersonalLinks, build_message
 from leadguide.email.recipients import recipient
 from leadguide.email.settings import load_email_settings
+from leadguide.errors import GuideError
 from leadguide.guide.chapters import load_chapters
 from leadguide.guide.config import load_config
 from leadguide.signup.app import create_app
@@ -147,6 +148,20 @@ def test_tables_and_code_scroll_in_named_focusable_boxes_and_trackers_link_the_p
         assert len(labels) == len(set(labels))  # each region's name is its own
     assert trackers.count('download the fillable PDF') == trackers.count('data-tracker="') >= 3
     assert 'href="../guide.pdf" download' in trackers
+
+
+def test_web_true_in_guide_yaml_asks_for_it_and_anything_else_is_an_error(tmp_path):
+    guide = tmp_path / "guide"
+    shutil.copytree(Path(__file__).parent / "sample_guide", guide)
+    config = guide / "guide.yaml"
+    text = config.read_text()
+    assert not load_config(guide).web_edition
+    config.write_text(text + "web: true\n")
+    assert load_config(guide).web_edition
+    config.write_text(text + "web: maybe\n")
+    with pytest.raises(GuideError) as refused:
+        load_config(guide)
+    assert refused.value.line == len(text.splitlines()) + 1 and "web" in str(refused.value)
 
 
 def test_rebuilding_replaces_the_edition_whole_and_a_failure_keeps_the_last(tmp_path,
@@ -325,10 +340,12 @@ def test_read_serves_the_edition_behind_the_download_token(reading_service):
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert css.headers["cache-control"] == "private, max-age=86400"
     assert css.headers["x-content-type-options"] == "nosniff"
-    font = client.get(f"/read/{token}/sample-web/styles/fonts/Inter-Regular.otf")
-    assert font.status_code == 200 and font.headers["content-type"] == "font/otf"
+    font = client.get(f"/read/{token}/sample-web/styles/fonts/Inter-Regular.woff2")
+    assert font.status_code == 200 and font.headers["content-type"] == "font/woff2"
     for href in re.findall(r'href="([0-9][^"#]*\.html)"', start.text):
         assert client.get(f"/read/{token}/sample-web/{href}").status_code == 200
+    folder = client.get(f"/read/{token}/sample-web", follow_redirects=False)
+    assert folder.status_code == 303 and folder.headers["location"].endswith("/index.html")
     pdf = client.get(f"/read/{token}/sample.pdf", follow_redirects=False)
     assert pdf.status_code == 303 and pdf.headers["location"] == f"/download/{token}/pdf"
 
@@ -345,9 +362,12 @@ def test_read_refuses_forged_and_expired_tokens_and_paths_out(reading_service):
                  "sample-web/%2E%2E/sample.build.json", "sample-web/.hidden.html",
                  "sample-web/styles/%2e%2e/%2e%2e/sample.pdf", "sample-web/..\\guide.yaml",
                  "guide.yaml", "sample.build.json", "sample-web/index.html%00.css",
-                 "sample-web/", "sample-web/images/../../../guide/guide.yaml"):
+                 "sample-web/images/../../../guide/guide.yaml", "sample-web/styles",
+                 "sample-web/images/", "sample-web/styles/fonts/LICENSE-Inter"):
         answer = client.get(f"/read/{token}/{path}", follow_redirects=False)
         assert answer.status_code in (400, 404, 307), (path, answer.status_code)
+        if answer.status_code == 307:  # a trailing slash: the same path without it, then 404
+            assert answer.headers["location"].endswith(f"/read/{token}/{path.rstrip('/')}")
         assert "chapters" not in answer.text and "%PDF" not in answer.text
 
 

@@ -366,6 +366,8 @@ async def read_file(web: Web, request: Request) -> Response:
     edition = Edition(web.service.pdf)
     if edition.is_pdf(path):
         return RedirectResponse(f"/download/{token}/pdf", 303, headers=_NO_STORE)
+    if path.rstrip("/") == edition.folder.name and edition.exists:
+        return RedirectResponse(f"/read/{token}/{edition.start}", 303, headers=_NO_STORE)
     file = edition.find(path) if edition.exists else None
     if file is None:
         return _no_edition(web, token) if not edition.exists else web.html(
