@@ -10,7 +10,9 @@ asks nothing of any other site (a Content-Security-Policy says so to the browser
 Reading figures hook: each chapter page's ``<main>`` carries ``data-chapter`` (the chapter's
 stable id, its slug) and ``data-chapter-number``, and ends with an empty
 ``<div id="chapter-end" data-chapter-end>``: what a first-party script needs to tell
-"opened" from "read to the end".
+"opened" from "read to the end". ``POLICY`` allows no script and no connection yet: such a
+script (a file in the edition, beaconing to a relative URL) adds ``script-src 'self'`` and
+``connect-src 'self'`` to it, and ``signup.reading.HEADERS`` follows.
 """
 from __future__ import annotations
 
