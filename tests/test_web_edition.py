@@ -64,10 +64,19 @@ def starter_web(tmp_path_factory) -> tuple[Path, Path]:
     return guide, web_folder(pdf)
 
 
-@pytest.fixture(scope="module", params=["default", "starter"])
-def edition(request, default_web, starter_web) -> tuple[Path, Path]:
+@pytest.fixture(scope="module")
+def bakery_web(built_bakery) -> tuple[Path, Path]:
+    """The bakery guide (no kit, A4, a light brand accent, its own macros and extra.css)."""
+    guide, result = built_bakery
+    return guide, _write_edition(guide, result.output)
+
+
+@pytest.fixture(scope="module", params=["default", "starter", "bakery"])
+def edition(request) -> tuple[Path, Path]:
     """(guide folder, web edition folder) of each guide."""
-    return (DEFAULT, default_web) if request.param == "default" else starter_web
+    if request.param == "default":
+        return DEFAULT, request.getfixturevalue("default_web")
+    return request.getfixturevalue(f"{request.param}_web")
 
 
 @pytest.fixture(scope="module")
