@@ -16,6 +16,7 @@ from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 import pytest
+import uvicorn
 from PIL import Image
 from playwright.sync_api import Browser, sync_playwright
 from signup_support import SECRET, make_guide
@@ -357,6 +358,49 @@ def test_read_serves_the_edition_behind_the_download_token(reading_service):
     assert folder.status_code == 303 and folder.headers["location"].endswith("/index.html")
     pdf = client.get(f"/read/{token}/sample.pdf", follow_redirects=False)
     assert pdf.status_code == 303 and pdf.headers["location"] == f"/download/{token}/pdf"
+
+
+@pytest.fixture
+def served_reading(reading_service) -> Iterator[tuple]:
+    """The signup app on a free loopback port (uvicorn in a thread)."""
+    service, _ = reading_service
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield service, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_read_in_chromium_behind_the_link_loads_only_its_own_files(served_reading, browser):
+    service, base = served_reading
+    token = service.tokens.download("ana@example.com", service.guide)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    hosts, refused, failed = set(), [], []
+    tab.on("request", lambda r: hosts.add(urlsplit(r.url).hostname or urlsplit(r.url).scheme))
+    tab.on("requestfailed", lambda r: failed.append(r.url))
+    tab.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    tab.goto(f"{base}/read/{token}")
+    assert urlsplit(tab.url).path == f"/read/{token}/sample-web/index.html"
+    tab.click("ol.web-toc a >> nth=1")
+    tab.wait_for_load_state("load")
+    assert tab.evaluate("document.querySelector('main').dataset.chapter") == "02-training"
+    assert tab.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    assert "Inter" in _loaded_fonts(tab)
+    pdf_url = tab.evaluate("document.querySelector('a.web-pdf').href")
+    pdf = context.request.get(pdf_url)
+    assert pdf.ok and pdf.body()[:5] == b"%PDF-"
+    context.close()
+    assert hosts <= {"127.0.0.1", "data"} and refused == [] and failed == []
 
 
 def test_read_refuses_forged_and_expired_tokens_and_paths_out(reading_service):
