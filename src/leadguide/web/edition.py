@@ -95,36 +95,47 @@ def _write_pages(config: GuideConfig, chapters: list[Chapter], data: dict[str, A
     rendered = render_chapters(config, chapters, data, env, store)
     context = template_context(config, data)
     views = tuple(chapter_view(r) for r in rendered)
+    pages = [WebPage(page_file(r.chapter), r, render_page(env, r.chapter.template, {
+        **context, "chapter": chapter_view(r), "chapters": views})) for r in rendered]
     pdf_href = f"../{pdf.name}"
-    images = ScreenImages(config.root, out / IMAGES, allowed_roots(config.root))
-    sections = [render_page(env, r.chapter.template, {**context, "chapter": chapter_view(r),
-                                                      "chapters": views}) for r in rendered]
-    pages = [WebPage(page_file(r.chapter), r, s) for r, s in zip(rendered, sections)]
-    where: dict[str, tuple[str, bool]] = {}
-    for page in pages:
-        where.update({i: (page.file, False) for i in element_ids(page.section)})
-        where[page.chapter.chapter.anchor] = (page.file, True)
-    sheets = [*stylesheet_names(config.root, config.kit, config.look), THEME_STYLESHEET,
-              WEB_STYLESHEET]
-    copy_styles(config.root, out / STYLES, config.kit)
-    theme = theme_css(config)
-    write_bytes(out / STYLES / THEME_STYLESHEET, theme.encode("utf-8"))
-    copy_theme_files(theme, config.root, out / STYLES)
-    prefer_woff2(out / STYLES)
-    shared = {**context, "chapters": views, "pdf_href": pdf_href, "policy": POLICY, "theme_css": "",
-              "stylesheets": [f"{STYLES}/{name}" for name in sheets], "index": INDEX,
-              "entries": [{"file": p.file, "id": p.id, "chapter": chapter_view(p.chapter)}
-                          for p in pages]}
+    shared = {**context, "chapters": views, "pdf_href": pdf_href, "policy": POLICY,
+              "theme_css": "", "stylesheets": _write_styles(config, out / STYLES),
+              "index": INDEX, "entries": [{"file": p.file, "id": p.id,
+                                           "chapter": chapter_view(p.chapter)} for p in pages]}
     write_bytes(out / INDEX, render_page(env, "web/index.html", shared).encode("utf-8"))
+    where, entries = _where(pages), shared["entries"]
+    images = ScreenImages(config.root, out / IMAGES, allowed_roots(config.root))
     for at, page in enumerate(pages):
         section = link_pages(page.section, element_ids(page.section), where)
         section = images.rewrite(tracker_notes(scroll_boxes(section), pdf_href))
         text = render_page(env, "web/chapter.html", {
-            **shared, "section": section, "entry": shared["entries"][at],
-            "previous": shared["entries"][at - 1] if at > 0 else None,
-            "next": shared["entries"][at + 1] if at + 1 < len(pages) else None})
+            **shared, "section": section, "entry": entries[at],
+            "previous": entries[at - 1] if at > 0 else None,
+            "next": entries[at + 1] if at + 1 < len(pages) else None})
         write_bytes(out / page.file, text.encode("utf-8"))
     return (INDEX, *(page.file for page in pages))
+
+
+def _where(pages: list[WebPage]) -> dict[str, tuple[str, bool]]:
+    """Each id to the page that has it (and whether it is the chapter's own anchor)."""
+    where: dict[str, tuple[str, bool]] = {}
+    for page in pages:
+        where.update({i: (page.file, False) for i in element_ids(page.section)})
+        where[page.chapter.chapter.anchor] = (page.file, True)
+    return where
+
+
+def _write_styles(config: GuideConfig, styles: Path) -> list[str]:
+    """The stylesheets, fonts and icons copied in, the theme's sheet written; returns the
+    sheets' addresses in cascade order: the PDF's, the theme's, then web.css."""
+    copy_styles(config.root, styles, config.kit)
+    theme = theme_css(config)
+    write_bytes(styles / THEME_STYLESHEET, theme.encode("utf-8"))
+    copy_theme_files(theme, config.root, styles)
+    prefer_woff2(styles)
+    names = [*stylesheet_names(config.root, config.kit, config.look), THEME_STYLESHEET,
+             WEB_STYLESHEET]
+    return [f"{STYLES}/{name}" for name in names]
 
 
 LITTER_AGE = 3600.0  # seconds: a temp folder this old belongs to a build that was killed
