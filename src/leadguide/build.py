@@ -46,6 +46,7 @@ class BuildResult:
     laid_out: tuple[int, int] | None = None
     notices: list[GuideError] = field(default_factory=list)  # what reading did for the author
     print_output: Path | None = None  # the print edition, when asked for
+    web_output: Path | None = None  # the web edition's folder, when asked for
 
     def manifest_path(self) -> Path:
         return manifest_path(self.output)
@@ -76,7 +77,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
           progress: Progress | None = None,
           verify: Callable[[Path], None] | None = None, whole: bool = False,
           jobs: int | None = None, cache_home: Path | None = None,
-          print_edition: bool = False) -> BuildResult:
+          print_edition: bool = False, web_edition: bool = False) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
     The stages in order: sources → HTML → layout → page promise → PDF. Unless ``whole``, the
@@ -88,7 +89,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     last one (see ``pdf.write.write_atomically``). ``cache_home`` is the folder whose
     ``.cache/`` is used (default: the PDF's own folder): serve's live PDF shares the guide's.
     With ``print_edition`` (or guide.yaml's
-    ``print: true``) the print edition is written beside it (``pdf.printed``).
+    ``print: true``) the print edition is written beside it (``pdf.printed``); with
+    ``web_edition`` (or ``web: true``) the web edition, ``<name>-web/`` (``web.edition``).
     """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
@@ -101,8 +103,9 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     clean_dead_font_folders()
     if cache and (unchanged := cache.unchanged(config, draft)):
         watch.lap("unchanged", started)
-        return _with_print(_unchanged_result(unchanged, target, config, watch, sources),
-                           print_edition or config.print_edition)
+        result = _with_print(_unchanged_result(unchanged, target, config, watch, sources),
+                             print_edition or config.print_edition)
+        return _with_web(result, config, cache, web_edition or config.web_edition)
     with _part_workers(config, whole, jobs) as workers:
         from .html.assemble import assemble  # Jinja2 and Markdown: not needed when unchanged
 
@@ -144,7 +147,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     if cache:
         cache.remember(config, draft, result)
     watch.lap("write", started)
-    return _with_print(result, print_edition or config.print_edition)
+    result = _with_print(result, print_edition or config.print_edition)
+    return _with_web(result, config, cache, web_edition or config.web_edition)
 
 
 def _with_print(result: BuildResult, wanted: bool) -> BuildResult:
@@ -156,6 +160,20 @@ def _with_print(result: BuildResult, wanted: bool) -> BuildResult:
     target = print_path(result.output)
     write_bytes(target, print_edition(result.output.read_bytes()))
     return replace(result, print_output=target)
+
+
+def _with_web(result: BuildResult, config: GuideConfig, cache: BuildCache | None,
+              wanted: bool) -> BuildResult:
+    """The result, with the web edition written beside its PDF when ``wanted`` (the
+    chapters from the chapter cache the build has just filled)."""
+    if not wanted:
+        return result
+    from .web.edition import write_web_edition
+
+    chapters, data = read_sources(config)
+    edition = write_web_edition(config, chapters, data, result.output,
+                                cache.chapters(config) if cache else None)
+    return replace(result, web_output=edition.folder)
 
 
 def unconforming(failures: list["Failure"], spans: list[ChapterSpan],

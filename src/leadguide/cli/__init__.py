@@ -67,8 +67,10 @@ def _progress(stage: str, seconds: float) -> None:
 @click.option("--print", "print_edition", is_flag=True,
               help="Also write the print edition (<name>.print.pdf): bleed, crop marks, "
                    "fields as lines to write on, links as short addresses.")
+@click.option("--web", "web_edition", is_flag=True,
+              help="Also write the web edition (<name>-web/): a page per chapter for phones.")
 def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
-                  jobs: int | None, print_edition: bool) -> None:
+                  jobs: int | None, print_edition: bool, web_edition: bool) -> None:
     """Build GUIDE_DIR (default: guide) into a PDF.
 
     \b
@@ -78,7 +80,7 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
     click.echo(f"Building {guide_dir}{' (draft)' if draft else ''}", err=True)
     result = build(guide_dir, out=out, draft=draft, progress=_progress,
                    verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs,
-                   print_edition=print_edition)
+                   print_edition=print_edition, web_edition=web_edition)
     if result.laid_out:
         click.echo(f"  parts   {_parts_note(*result.laid_out)}", err=True)
     for notice in result.notices:
@@ -92,6 +94,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
     click.echo(f"{result.output}  {result.pages} pages  {result.size / 1e6:.2f} MB")
     if result.print_output:
         click.echo(f"{result.print_output}  print edition")
+    if result.web_output:
+        click.echo(f"{result.web_output}/  web edition")
 
 
 @cli.command("new")

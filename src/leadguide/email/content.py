@@ -68,6 +68,7 @@ def _context(config: GuideConfig, settings: EmailSettings, person: Recipient,
         "too_large": not attached and settings.attach,
         "download_url": None if attached and settings.delivery == ATTACH else (
             (links and links.download) or settings.download_url),
+        "read_url": links.read if links else None,
         "unsubscribe_link": links.unsubscribe if links else settings.unsubscribe_link(),
         "cta": cta, "colors": colors,
     }

@@ -102,10 +102,12 @@ MESSAGE_POLICY = SMTP.clone(header_factory=_REGISTRY)
 @dataclass(frozen=True)
 class PersonalLinks:
     """Links made for one recipient (the signup service signs them), used instead of the
-    guide.yaml ones: the unsubscribe URL, and a download link for the PDF."""
+    guide.yaml ones: the unsubscribe URL, and a download link for the PDF (and one to read
+    the web edition, when the guide has one)."""
 
     unsubscribe: str
     download: str | None = None
+    read: str | None = None
 
 
 def guide_key(config: GuideConfig) -> str:

@@ -22,7 +22,7 @@ CONFIG_NAME = "guide.yaml"
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "look", "theme", "metadata", "cover", "cta", "email",
-         "url", "back_page", "fit", "links", "pdf_standard", "print"},
+         "url", "back_page", "fit", "links", "pdf_standard", "print", "web"},
     **THEME_KEYS,
     "metadata": {"subject", "keywords"},
     "cover": {"badge", "eyebrow", "title_line_1", "title_line_2", "byline", "art", "art_alt",
@@ -102,6 +102,7 @@ class GuideConfig:
     print_edition: bool = False  # also write <output>.print.pdf (pdf.printed)
     clinic: Clinic = field(default_factory=Clinic)  # who stands behind it (guide.people)
     partners: tuple[str, str] = DEFAULT_PARTNERS  # the two readers' labels (guide.people)
+    web_edition: bool = False  # also write <output stem>-web/ (web.edition)
 
     @property
     def page_size(self) -> str:
@@ -197,6 +198,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         print_edition=get(raw, "print", bool, False),
         clinic=read_clinic(raw, reader, root),
         partners=read_partners(raw, reader),
+        web_edition=get(raw, "web", bool, False),
     )
 
 

@@ -1,4 +1,5 @@
-"""The web app (Starlette): the form, /subscribe, confirm, unsubscribe and download links.
+"""The web app (Starlette): the form, /subscribe, confirm, unsubscribe and download links,
+and the web edition behind the download link's token (/read).
 
 ``create_app(service)`` builds it; every route is a small function over that one service.
 """
@@ -28,6 +29,7 @@ from .identity import Network, canonical_mailbox, client_ip, network_key
 from .inbound import inbound_routes
 from .pages import Pages
 from .ratelimit import Limits, open_limits
+from .reading import HEADERS as READING_HEADERS, Edition
 from .service import Service
 from .steppreview import dev_routes
 from .store import UNSUBSCRIBED, Visit
@@ -79,6 +81,8 @@ def create_app(service: Service) -> Starlette:
         route("/unsubscribe/{token}", unsubscribe, ["POST"]),
         route("/download/{token}", download_page, ["GET"]),
         route("/download/{token}/pdf", download_pdf, ["GET"]),
+        route("/read/{token}", read_start, ["GET"]),
+        route("/read/{token}/{path:path}", read_file, ["GET"]),
         route("/healthz", health, ["GET"]),
         *inbound_routes(service.store, web.limits),  # /hooks/<service>: bounces (inbound.py)
         *(dev_routes(service.config) if service.dev else []),  # /dev/emails (steppreview.py)
@@ -355,6 +359,45 @@ async def _downloader(web: Web, token: str) -> str | Response:
     return ident
 
 
+# ----- the web edition -----
+
+async def read_start(web: Web, request: Request) -> Response:
+    """``/read/TOKEN``: the web edition's contents page, for whoever the link was made for."""
+    token = request.path_params["token"]
+    found = await _downloader(web, token)
+    if isinstance(found, Response):
+        return found
+    edition = Edition(web.service.pdf)
+    if not edition.exists:
+        return _no_edition(web, token)
+    return RedirectResponse(f"/read/{token}/{edition.start}", 303, headers=_NO_STORE)
+
+
+async def read_file(web: Web, request: Request) -> Response:
+    """A file of the web edition (``signup.reading``); its PDF link goes to the download."""
+    token, path = request.path_params["token"], request.path_params["path"]
+    found = await _downloader(web, token)
+    if isinstance(found, Response):
+        return found
+    edition = Edition(web.service.pdf)
+    if edition.is_pdf(path):
+        return RedirectResponse(f"/download/{token}/pdf", 303, headers=_NO_STORE)
+    if path.rstrip("/") == edition.folder.name and edition.exists:
+        return RedirectResponse(f"/read/{token}/{edition.start}", 303, headers=_NO_STORE)
+    file = edition.find(path) if edition.exists else None
+    if file is None:
+        return _no_edition(web, token) if not edition.exists else web.html(
+            web.pages.note("Not found", "There is no such page in this guide.",
+                           link=(f"/read/{token}", "Go to the contents")), 404)
+    return FileResponse(file.path, media_type=file.media_type,
+                        headers={**READING_HEADERS, "Cache-Control": file.cache_control})
+
+
+def _no_edition(web: Web, token: str) -> Response:
+    return web.html(web.pages.note("Not available", "This guide has no web edition yet.",
+                                   link=(f"/download/{token}", "Download the PDF")), 404)
+
+
 def _gone(web: Web, text: str) -> Response:
     return web.html(web.pages.note("This link does not work", f"{text} Sign up on the form "
                                    "for a new one.", link=("/", "Go to the form")), 410)
@@ -438,8 +481,10 @@ class SecurityHeaders:
             return await self.app(scope, receive, send)
 
         async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            if message["type"] == "http.response.start":  # a route's own header stays alone
+                own = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in self.HEADERS if h[0] not in own)]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -19,6 +19,7 @@ from ..guide.config import GuideConfig, load_config
 from .errors import SignupError
 from .ledger import Complaints, Ledger, SendRate, import_redis_ledger, worker_name
 from .queue import Queue, make_huey
+from .reading import Edition
 from .sequence import load_sequence
 from .settings import (Secrets, SignupSettings, load_signup_settings, postal_address_problem,
                        read_secrets)
@@ -52,7 +53,7 @@ class Service:
 
     @property
     def links(self) -> Links:
-        return Links(self.base_url, self.tokens, self.guide)
+        return Links(self.base_url, self.tokens, self.guide, Edition(self.pdf).exists)
 
     def record(self, payloads: list[Payload]) -> None:
         """Put on the queue the emails a committed signup or confirmation owes (their ledger

@@ -56,6 +56,7 @@ class Links:
     base_url: str
     tokens: Tokens
     guide: str
+    reading: bool = False  # the guide has a web edition (/read/TOKEN)
 
     def unsubscribe(self, address: str) -> str:
         return f"{self.base_url}/unsubscribe/{self.tokens.address_link(UNSUBSCRIBE, address, self.guide)}"
@@ -67,7 +68,10 @@ class Links:
         return f"{self.base_url}/confirm/{self.tokens.confirm(address, self.guide, nonce)}"
 
     def personal(self, person: Recipient) -> PersonalLinks:
-        return PersonalLinks(self.unsubscribe(person.address), self.download(person.address))
+        """The person's links; the web edition's behind the download link's own token."""
+        token = self.tokens.download(person.address, self.guide)
+        return PersonalLinks(self.unsubscribe(person.address), f"{self.base_url}/download/{token}",
+                             f"{self.base_url}/read/{token}" if self.reading else None)
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The web edition: the guide's chapters as static, responsive HTML pages beside the PDF."""
