@@ -92,7 +92,7 @@ def summary(path: Path) -> dict:
     reader = PdfReader(path)
     return {"pages": len(reader.pages), "text": [p.extract_text() for p in reader.pages],
             "outline": _outline(reader), "dests": _dests(reader), "links": _links(reader),
-            "fields": {k: (v.get("/FT"), v.get("/V")) for k, v in reader.get_fields().items()},
+            "fields": {k: (v.get("/FT"), v.get("/V")) for k, v in (reader.get_fields() or {}).items()},
             "tags": _tags(reader), "parent_tree": _parent_tree(reader),
             "catalog": _catalog(reader)}
 
