@@ -458,3 +458,29 @@ def test_a_page_under_min_fill_turns_its_chapter_red_with_the_checks_reason_and_
         pages = short[name.replace(".html", ".md")]
         assert ("badge-error\">⚠ p" in item) == bool(pages), name
         assert all(f"p. {number}" in item for number in pages)
+
+
+def test_page_breaks_parse_the_stylesheets_once_per_process(preview: Preview, sample_guide: Path,
+                                                             monkeypatch):
+    """Parsing the stylesheets and loading their fonts was half of a save's wait for its page
+    breaks: serve's layout process keeps them while they stay the same."""
+    from leadguide.guide.assets import allowed_roots
+    from leadguide.layout import part, render
+    from leadguide.layout.pagebreaks import chapter_document, lay_out_document
+
+    monkeypatch.setattr(part, "_parsed", None)
+    parsed = []
+    parse = render.parse_styles
+    monkeypatch.setattr(render, "parse_styles", lambda *args: parsed.append(args) or parse(*args))
+    config, state = preview.config, preview.states["03-food.md"]
+
+    def page_breaks():
+        document = chapter_document(config, preview.env, preview.data, state.section)
+        return lay_out_document(document, allowed_roots(config.root), config.config_path)
+    first = page_breaks()
+    assert page_breaks() == first and len(parsed) == 1
+    extra = sample_guide / "styles" / "extra.css"
+    extra.parent.mkdir(exist_ok=True)
+    extra.write_text("p, td, th, li { font-size: 30pt; }\n", encoding="utf-8")
+    bigger = page_breaks()
+    assert len(parsed) == 2 and bigger.pages > first.pages  # an edited stylesheet is read
