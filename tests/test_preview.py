@@ -459,6 +459,11 @@ def test_a_page_under_min_fill_turns_its_chapter_red_with_the_checks_reason_and_
         assert ("badge-error\">⚠ p" in item) == bool(pages), name
         assert all(f"p. {number}" in item for number in pages)
 
+    edit(sample_guide / "guide.yaml", "min_fill: 0.5", "min_fill: 0.2")  # the same PDF
+    preview.update([sample_guide / "guide.yaml"])
+    index = (preview.out / "index.html").read_text()
+    assert "under min_fill" not in index and "badge-ok\">as promised" in index
+
 
 def test_page_breaks_parse_the_stylesheets_once_per_process(preview: Preview, sample_guide: Path,
                                                              monkeypatch):

@@ -44,6 +44,7 @@ class Preview:
         self.global_errors: list[GuideError] = []
         self.page_errors: dict[str, GuideError] = {}  # the cover's or contents' own problem
         self.last_build: LastBuild | None = None
+        self._short_key: tuple | None = None  # the PDF and min_fill last_build.short is for
         self.pdf_state = PdfState()
         self.images = PageImages(self.out / PAGES_DIR)
         self.styles_stamp = ""  # in the stylesheet links: a tab reloads them when it changes
@@ -126,12 +127,13 @@ class Preview:
     def _read_last_build(self) -> None:
         """The last PDF's manifest, and its pages under fit.min_fill (once per PDF)."""
         last = read_last_build(self.pdf)
-        known = self.last_build
-        if last and known and (known.pdf, known.built_at) == (last.pdf, last.built_at):
-            self.last_build = replace(last, short=known.short)
+        min_fill = self.config.fit.min_fill if self.config else 0.0
+        key = last and (last.pdf, last.built_at, min_fill)
+        if key and key == self._short_key and self.last_build:
+            self.last_build = replace(last, short=self.last_build.short)
         else:
-            self.last_build = with_short(last, self.root,
-                                         self.config.fit.min_fill if self.config else 0.0)
+            self.last_build = with_short(last, self.root, min_fill)
+        self._short_key = key
 
     def next_layout(self) -> str | None:
         """The chapter whose page breaks are most urgently out of date: the latest edited."""
