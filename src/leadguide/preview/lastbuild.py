@@ -78,18 +78,15 @@ def with_short(last: LastBuild | None, root: Path, min_fill: float) -> LastBuild
     from ..check.facts import Facts
     from ..check.model import FAIL
     from ..check.typography import check_page_fill
-    from ..errors import GuideError
 
     try:
         facts = Facts(root, last.pdf)
-    except GuideError:
-        return last  # a guide the check cannot read: its errors show anyway
-    try:
-        results = check_page_fill(facts)
-    except GuideError:
+        try:
+            results = check_page_fill(facts)
+        finally:
+            facts.close()
+    except Exception:  # a guide or PDF the check cannot read now: the preview shows its errors
         return last
-    finally:
-        facts.close()
     short = {int(m.group(1)): r.message for r in results
              if r.status == FAIL and (m := re.fullmatch(r"p\. (\d+)", r.where))}
     return replace(last, short=short)
