@@ -85,7 +85,7 @@ def with_short(last: LastBuild | None, root: Path, min_fill: float) -> LastBuild
             results = check_page_fill(facts)
         finally:
             facts.close()
-    except Exception:  # a guide or PDF the check cannot read now: the preview shows its errors
+    except Exception:  # noqa: BLE001 - a guide or PDF the check cannot read now: shown elsewhere
         return last
     short = {int(m.group(1)): r.message for r in results
              if r.status == FAIL and (m := re.fullmatch(r"p\. (\d+)", r.where))}
