@@ -100,3 +100,19 @@ def test_a_part_that_reads_no_moved_anchor_stays_cached_when_the_contents_moves(
     assert edited.laid_out == (5, 8)  # the contents and chapters 3 to 6 (their folios move)
     whole = build(guide, out=tmp_path / "whole" / "hub.pdf", draft=True, whole=True)
     assert summary(out) == summary(whole.output)
+
+
+def test_a_part_that_read_an_anchor_now_gone_is_laid_out_again(tmp_path):
+    """Chapter 5 printed the target's page; the target is gone: it prints none, as a whole
+    build does, instead of the page it had."""
+    guide = _hub_guide(tmp_path)
+    out = tmp_path / "out" / "hub.pdf"
+    build(guide, out=out, draft=True)
+    chapter = guide / "chapters" / _CHAPTERS[2]
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace(" {: #hub-target }", ""),
+                       encoding="utf-8")
+    edited = build(guide, out=out, draft=True)
+    whole = build(guide, out=tmp_path / "whole" / "hub.pdf", draft=True, whole=True)
+    assert "target on page for more" in _text(whole.output)  # the page number is dropped
+    assert summary(out) == summary(whole.output)
+    assert edited.laid_out[0] >= 2

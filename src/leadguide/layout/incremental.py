@@ -89,10 +89,9 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
         new_pages = [r.pages for r in results]
         new_needs = [set(r.reads) & elsewhere[i] for i, r in enumerate(results)]
         new_anchors = _global_anchors(results, new_pages)
-        # Settled when every part was given the right page of every id it read.
         settled = new_pages == pages and all(
-            need <= set(given) and all(new_anchors.get(a) == given[a] for a in need)
-            for need, given in zip(new_needs, used))
+            _read_right(r.reads, ids, given, new_anchors)
+            for r, ids, given in zip(results, elsewhere, used))
         pages, needs, anchors = new_pages, new_needs, new_anchors
         if settled:
             break
@@ -167,6 +166,14 @@ def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make
             done[cache.put(job, layout)] = results[index] = layout
     count = len(split.parts)
     return [results[i] for i in range(count)], [used[i] for i in range(count)], fresh
+
+
+def _read_right(reads: list[str], elsewhere: set[str], given: dict[str, int],
+                anchors: dict[str, int]) -> bool:
+    """Was a part given the right page of every id in other parts it read, and no page for an
+    id no other part has (it prints none in the whole guide)?"""
+    return all((a in given) == (a in elsewhere) and (a not in given or anchors.get(a) == given[a])
+               for a in reads)
 
 
 def _chain_costs(reads: list[set[int]], costs: list[float]) -> list[float]:
