@@ -356,8 +356,10 @@ def test_a_font_file_saved_at_another_time_is_the_same_file_to_the_join(tmp_path
 
     from leadguide.layout.part import font_sha
 
+    made = make_variable_font(tmp_path / "font.ttf")  # once: it is stamped with the time made
+
     def saved(modified: int, advance: int = 500) -> bytes:
-        font = TTFont(make_variable_font(tmp_path / "font.ttf"), recalcTimestamp=False)
+        font = TTFont(made, recalcTimestamp=False)
         font["head"].modified = modified
         font["hmtx"].metrics["uni0041"] = (advance, 50)
         out = BytesIO()
