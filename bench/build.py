@@ -9,7 +9,9 @@ size. The machine is shared: compare the ratios, not the seconds.
 The last rows time what a writer waits for while `leadguide serve` runs: from its start to
 the first live PDF, and from a one-paragraph save to the chapter's page breaks and to the live
 PDF rebuilt (median of 3 saves; serve's build process keeps its layout workers warm, and the
-PDF row includes the 0.4 s serve waits for more saves).
+PDF row includes the 0.4 s serve waits for more saves), and bare WeasyPrint on the edited
+chapter alone (the document serve lays out for its page breaks), which the save to page
+breaks is compared with. The load average is printed at the start and at the end.
 Usage: .venv/bin/python bench/build.py [GUIDE_DIR] [--json]
 """
 from __future__ import annotations
@@ -106,6 +108,23 @@ def final_html(guide_dir: Path, folder: Path) -> tuple[Path, list[str]]:
     return html, flags
 
 
+def chapter_html(guide_dir: Path, name: str, folder: Path) -> tuple[Path, list[str]]:
+    """Write the document serve lays out for one chapter's page breaks (the chapter alone,
+    with the PDF's stylesheets), and the weasyprint flags for it: bare WeasyPrint on the
+    chapter is what a save's page breaks are measured against."""
+    from leadguide.layout.pagebreaks import chapter_document
+    from leadguide.preview.site import Preview
+
+    preview = Preview(guide_dir, folder / "chapter-preview", folder / "none.pdf")
+    preview.build_all()
+    document = chapter_document(preview.config, preview.env, preview.data,
+                                preview.states[name].section)
+    html = folder / "chapter.html"
+    html.write_text(document.html, encoding="utf-8")
+    flags = [f"--base-url={document.base_url}", "--presentational-hints"]
+    return html, flags + [f"--stylesheet={sheet}" for sheet in document.stylesheets]
+
+
 def edit_one_paragraph(guide: Path, name: str) -> str:
     """Add a sentence to the first paragraph of one chapter, as a writer would."""
     chapters = sorted((guide / "chapters").glob("*.md"))
@@ -177,6 +196,7 @@ def main() -> None:
         shutil.copytree(args.guide, guide)
         html, flags = final_html(guide, folder)
         leadguide = [str(BIN / "leadguide"), "build", str(guide), "--draft"]
+        load = [os.getloadavg()[0]]
         runs = {"bare": timed([str(BIN / "weasyprint"), "--quiet", *flags, str(html),
                                str(folder / "bare.pdf")])}
         runs["whole"] = timed([*leadguide, "--whole", "--out", str(folder / "whole.pdf")])
@@ -190,10 +210,15 @@ def main() -> None:
         runs["unchanged"] = timed([*leadguide, "--out", str(out)])
         sizes["unchanged"] = out.stat().st_size
         serve = serve_figures(guide, folder / "serve", args.edit)
-    report(runs, sizes, edited, args.json, serve)
+        chapter, chapter_flags = chapter_html(guide, edited, folder)
+        serve["bare_chapter"] = timed([str(BIN / "weasyprint"), "--quiet", *chapter_flags,
+                                       str(chapter), str(folder / "chapter.pdf")])["wall_s"]
+        load.append(os.getloadavg()[0])
+    report(runs, sizes, edited, args.json, serve, load)
 
 
-def report(runs: dict, sizes: dict, edited: str, as_json: bool, serve: dict[str, float]) -> None:
+def report(runs: dict, sizes: dict, edited: str, as_json: bool, serve: dict[str, float],
+           load: list[float]) -> None:
     bare = runs["bare"]
     figures = {name: {"wall_s": round(r["wall_s"], 3), "cpu_s": round(r["cpu_s"], 3),
                       "peak_mb": round(r["peak_mb"], 1),
@@ -203,7 +228,8 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool, serve: dict[str,
                       "size_ratio_to_whole": round(sizes[name] / sizes["whole"], 3),
                       "parts": _parts(r["stderr"])} for name, r in runs.items()}
     if as_json:
-        print(json.dumps({"cores": os.cpu_count(), "edited": edited, "targets": TARGETS,
+        print(json.dumps({"cores": os.cpu_count(), "load_average": load, "edited": edited,
+                          "targets": TARGETS,
                           "runs": figures,
                           "serve_s": {k: round(v, 3) for k, v in serve.items()},
                           "serve_time_ratio": {k: round(v / bare["wall_s"], 3)
@@ -212,7 +238,8 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool, serve: dict[str,
         return
     labels = {"bare": "bare weasyprint", "whole": "leadguide --whole",
               "cold": "leadguide cold", "edit": "edited 1 paragraph", "unchanged": "nothing changed"}
-    print(f"one run, each a fresh process, {os.cpu_count()} cores; edited: {edited}")
+    print(f"one run, each a fresh process, {os.cpu_count()} cores; edited: {edited}; "
+          f"load average {load[0]:.1f} at the start, {load[-1]:.1f} at the end")
     print(f"{'':22}{'wall s':>8}{'cpu s':>8}{'x bare':>8}{'target':>8}{'peak MB':>9}"
           f"{'x bare':>8}{'PDF MB':>8}{'x whole':>8}  parts laid out")
     for name, row in figures.items():
@@ -228,6 +255,10 @@ def report(runs: dict, sizes: dict, edited: str, as_json: bool, serve: dict[str,
                                                   f"{PDF_QUIET_SECONDS} s wait for more saves)")):
         seconds = serve[key]
         print(f"{label:22}{seconds:8.2f}{'':8}{seconds / bare['wall_s']:8.2f}          {note}")
+    chapter = serve["bare_chapter"]
+    print(f"{'bare, chapter alone':22}{chapter:8.2f}{'':8}{chapter / bare['wall_s']:8.2f}          "
+          f"(weasyprint on the edited chapter's page-break document; save to breaks "
+          f"{serve['save_to_breaks'] / chapter:.2f} x this)")
 
 
 def _parts(stderr: str) -> str:

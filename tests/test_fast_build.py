@@ -92,7 +92,7 @@ def summary(path: Path) -> dict:
     reader = PdfReader(path)
     return {"pages": len(reader.pages), "text": [p.extract_text() for p in reader.pages],
             "outline": _outline(reader), "dests": _dests(reader), "links": _links(reader),
-            "fields": {k: (v.get("/FT"), v.get("/V")) for k, v in reader.get_fields().items()},
+            "fields": {k: (v.get("/FT"), v.get("/V")) for k, v in (reader.get_fields() or {}).items()},
             "tags": _tags(reader), "parent_tree": _parent_tree(reader),
             "catalog": _catalog(reader)}
 
@@ -356,8 +356,10 @@ def test_a_font_file_saved_at_another_time_is_the_same_file_to_the_join(tmp_path
 
     from leadguide.layout.part import font_sha
 
+    made = make_variable_font(tmp_path / "font.ttf")  # once: it is stamped with the time made
+
     def saved(modified: int, advance: int = 500) -> bytes:
-        font = TTFont(make_variable_font(tmp_path / "font.ttf"), recalcTimestamp=False)
+        font = TTFont(made, recalcTimestamp=False)
         font["head"].modified = modified
         font["hmtx"].metrics["uni0041"] = (advance, 50)
         out = BytesIO()

@@ -416,3 +416,76 @@ def test_each_chapter_shows_how_full_its_pages_are_as_the_build_measured(preview
     shown = re.findall(r'title="Page (\d+): (\d+) % full"', food)
     assert [(int(p), int(v)) for p, v in shown] == [
         (p, round(measured[p] * 100)) for p in range(first, last + 1)]
+
+
+def test_a_page_under_min_fill_turns_its_chapter_red_with_the_checks_reason_and_fix(
+        sample_guide: Path, pdf: Path, tmp_path: Path):
+    """The rule is `leadguide check`'s page-fill: the light cover and contents are exempt."""
+    from leadguide.check import run_checks
+
+    edit(sample_guide / "guide.yaml", "min_fill: 0.2", "min_fill: 0.5")
+    manifest = json.loads(pdf.with_name("sample.build.json").read_text())
+    fills = {f["page"]: f["fill"] for f in manifest["page_fill"]}
+    spans = {Path(c["path"]).name: range(c["first"], c["last"] + 1) for c in manifest["chapters"]}
+    failed = {int(r.where.removeprefix("p. ")): r.message for r in run_checks(sample_guide, pdf)
+              if r.name == "page-fill" and r.status == "fail"}
+    assert {p for p, fill in fills.items() if fill < 0.5} > set(failed)  # some are exempt
+    short = {name: [p for p in pages if p in failed] for name, pages in spans.items()}
+    assert any(short.values()) and not all(short.values())
+
+    preview = Preview(sample_guide, tmp_path / "preview", pdf)
+    preview.build_all()
+    alarm = f"{len(failed)} page{'s' * (len(failed) > 1)} under min_fill"
+    index = (preview.out / "index.html").read_text()
+    rows = re.findall(r'<tr class="[^"]*">(.*?)</tr>', index, re.S)
+    for name, row in zip(CHAPTER_PAGES, rows):
+        pages = short[name.replace(".html", ".md")]
+        page = html.unescape((preview.out / name).read_text())
+        if pages:
+            assert "badge-error" in row and "under min_fill" in row, name
+            for number in pages:
+                assert f"<strong>Page {number}</strong> {failed[number]}" in page
+                assert "add about" in failed[number] and "full" in failed[number]
+        else:
+            assert "badge-ok\">fits" in row and "fill-alarms" not in page, name
+    for name in ("index.html", "cover.html", *CHAPTER_PAGES):
+        text = (preview.out / name).read_text()
+        assert "bar-total-alarm" in text and alarm in text, name
+        assert "badge-ok\">as promised" not in text, name
+    sidebar = dict(re.findall(r'<li><a href="(\d\d-\w+\.html)"(.*?)</li>', index, re.S))
+    assert sorted(sidebar) == CHAPTER_PAGES
+    for name, item in sidebar.items():
+        pages = short[name.replace(".html", ".md")]
+        assert ("badge-error\">⚠ p" in item) == bool(pages), name
+        assert all(f"p. {number}" in item for number in pages)
+
+    edit(sample_guide / "guide.yaml", "min_fill: 0.5", "min_fill: 0.2")  # the same PDF
+    preview.update([sample_guide / "guide.yaml"])
+    index = (preview.out / "index.html").read_text()
+    assert "under min_fill" not in index and "badge-ok\">as promised" in index
+
+
+def test_page_breaks_parse_the_stylesheets_once_per_process(preview: Preview, sample_guide: Path,
+                                                             monkeypatch):
+    """Parsing the stylesheets and loading their fonts was half of a save's wait for its page
+    breaks: serve's layout process keeps them while they stay the same."""
+    from leadguide.guide.assets import allowed_roots
+    from leadguide.layout import part, render
+    from leadguide.layout.pagebreaks import chapter_document, lay_out_document
+
+    monkeypatch.setattr(part, "_parsed", None)
+    parsed = []
+    parse = render.parse_styles
+    monkeypatch.setattr(render, "parse_styles", lambda *args: parsed.append(args) or parse(*args))
+    config, state = preview.config, preview.states["03-food.md"]
+
+    def page_breaks():
+        document = chapter_document(config, preview.env, preview.data, state.section)
+        return lay_out_document(document, allowed_roots(config.root), config.config_path)
+    first = page_breaks()
+    assert page_breaks() == first and len(parsed) == 1
+    extra = sample_guide / "styles" / "extra.css"
+    extra.parent.mkdir(exist_ok=True)
+    extra.write_text("p, td, th, li { font-size: 30pt; }\n", encoding="utf-8")
+    bigger = page_breaks()
+    assert len(parsed) == 2 and bigger.pages > first.pages  # an edited stylesheet is read

@@ -1,6 +1,7 @@
 """leadguide serve: what it serves, how tabs learn of changes, a real browser watching a save."""
 from __future__ import annotations
 
+import html
 import http.client
 import queue
 import re
@@ -453,6 +454,33 @@ def test_serve_follows_chapters_deleted_renamed_and_created(sample_guide, tmp_pa
                        __import__("pypdf").PdfReader(out / "sample.pdf").pages)
         assert "Written elsewhere, moved in." in text
         assert "older than" not in get(url, "/")[1].decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_turns_a_chapter_red_while_its_page_is_under_min_fill(sample_guide, tmp_path):
+    """The live PDF's short page turns its chapter red; the text that fills it clears it."""
+    config = sample_guide / "guide.yaml"
+    config.write_text(config.read_text().replace("min_fill: 0.2", "min_fill: 0.35"))
+    out = tmp_path / "out"
+    process, url, log = start_serving(sample_guide, out, None)
+    rebuilt = lambda: sum("live PDF rebuilt" in line for line in log)  # noqa: E731
+    try:
+        assert wait_until(lambda: rebuilt() == 1, 90), log
+        index = html.unescape(get(url, "/")[1].decode())
+        assert "1 page under min_fill" in index and "bar-total-alarm" in index
+        intro = html.unescape(get(url, "/01-intro.html")[1].decode())
+        assert re.search(r"<strong>Page 2</strong> only \d+% full \(guide.yaml's fit.min_fill "
+                         r"is 35%\).*add about \d+% of a page", intro)
+
+        chapter = sample_guide / "chapters" / "01-intro.md"
+        time.sleep(1.1)  # the manifest's stamp is in whole seconds
+        chapter.write_text(chapter.read_text().replace("Hello from", " ".join(
+            ["A line of text that fills the page a little more."] * 12) + "\n\nHello from"))
+        assert wait_until(lambda: rebuilt() == 2, 90), log
+        assert wait_until(lambda: "under min_fill" not in get(url, "/")[1].decode(), 10)
+        assert "fill-alarms" not in get(url, "/01-intro.html")[1].decode()
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -6,6 +6,10 @@ pages of the ids its ``target-counter()`` reads (parts.py). The start pages are 
 the last build's hints, else the chapters' page budgets, else one page per part); a part that
 reads ids of a part being laid out waits for it and reads their real pages. The guesses are
 corrected until nothing moves: one round, unless a page count changed.
+
+Which ids a part reads is what its last layout looked up (targetreads.py), not every id it
+links to: a chapter that every other one links to can move its anchors and re-lay only the
+parts that print their pages (the contents, a "see page N").
 """
 from __future__ import annotations
 
@@ -83,11 +87,11 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
         laid_out += fresh
         elsewhere = [_ids_elsewhere(results, i) for i in range(len(results))]
         new_pages = [r.pages for r in results]
-        new_needs = [needs[i] | {a for a in r.undefined_targets.values() if a in elsewhere[i]}
-                     for i, r in enumerate(results)]
+        new_needs = [set(r.reads) & elsewhere[i] for i, r in enumerate(results)]
         new_anchors = _global_anchors(results, new_pages)
-        settled = new_pages == pages and new_needs == needs and all(
-            new_anchors.get(a) == page for t in used for a, page in t.items())
+        settled = new_pages == pages and all(
+            _read_right(r.reads, ids, given, new_anchors)
+            for r, ids, given in zip(results, elsewhere, used))
         pages, needs, anchors = new_pages, new_needs, new_anchors
         if settled:
             break
@@ -123,7 +127,7 @@ def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make
     waiting = sorted(range(len(split.parts)), key=lambda i: -priority[i])
     results: dict[int, PartLayout] = {}
     used: dict[int, dict[str, int]] = {}
-    running: dict[int, tuple[int, str, Task]] = {}  # by id() of the task
+    running: dict[int, tuple[int, PartJob, Task]] = {}  # by id() of the task
     fresh = 0
 
     def send(batch: list[tuple[int, str, PartJob]]) -> None:
@@ -131,7 +135,7 @@ def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make
         if batch:
             tasks = workers.submit([job for _, _, job in batch],
                                    [priority[i] for i, _, _ in batch])
-            running.update((id(t), (i, key, t)) for t, (i, key, _) in zip(tasks, batch))
+            running.update((id(t), (i, job, t)) for t, (i, _, job) in zip(tasks, batch))
             fresh += len(batch)
             meanwhile()
 
@@ -157,12 +161,19 @@ def _lay_out_round(split: SplitGuide, guess: _Round, needs: list[set[str]], make
         if ready or not running:
             continue
         for task in workers.wait_any([task for _, _, task in running.values()]):
-            index, key, _ = running.pop(id(task))
+            index, job, _ = running.pop(id(task))
             layout = task.value()
-            cache.put(key, layout)
-            done[key] = results[index] = layout
+            done[cache.put(job, layout)] = results[index] = layout
     count = len(split.parts)
     return [results[i] for i in range(count)], [used[i] for i in range(count)], fresh
+
+
+def _read_right(reads: list[str], elsewhere: set[str], given: dict[str, int],
+                anchors: dict[str, int]) -> bool:
+    """Was a part given the right page of every id in other parts it read, and no page for an
+    id no other part has (it prints none in the whole guide)?"""
+    return all((a in given) == (a in elsewhere) and (a not in given or anchors.get(a) == given[a])
+               for a in reads)
 
 
 def _chain_costs(reads: list[set[int]], costs: list[float]) -> list[float]:
@@ -205,10 +216,12 @@ def _fills(results: list[PartLayout]) -> list[PageFill]:
 
 def _job(guide: GuideHtml, split: SplitGuide, index: int, start: int, targets: dict[str, int],
          roots, fallbacks, cache: PartStore) -> PartJob:
+    plain = hashlib.sha256(part_document(split, index, start, {}).encode()).hexdigest()
     return PartJob(html=part_document(split, index, start, targets), base_url=guide.base_url,
                    stylesheets=guide.stylesheets, roots=roots, fallbacks=fallbacks,
                    primers=primer_pages(index, start), stub_pages=len(set(targets.values())),
-                   foreign_refs=split.foreign_refs(index), font_folder=cache.fonts)
+                   foreign_refs=split.foreign_refs(index), font_folder=cache.fonts,
+                   targets=dict(targets), plain_sha=plain)
 
 
 def _found(cache: PartStore, key: str, done: dict[str, PartLayout]) -> bool:

@@ -19,6 +19,7 @@ from ..errors import RenderError
 from ..guide.fetcher import SafeFetcher
 from ..html.assemble import GuideHtml
 from .parts import PartJob, PartLayout, styles_key
+from .targetreads import target_reads
 
 if TYPE_CHECKING:
     from .render import Styles
@@ -93,8 +94,9 @@ def lay_out_part(job: PartJob) -> PartLayout:
     fetcher.refused.extend(parsed.refused)
     guide = GuideHtml(job.html, job.base_url, job.stylesheets, ())
     # The links' problems are the whole guide's, found once by the build (incremental.py).
-    document, css_problems, messages = lay_out(guide, fetcher, lambda _url: (None, None),
-                                               parsed.styles)
+    with target_reads() as reads:
+        document, css_problems, messages = lay_out(guide, fetcher, lambda _url: (None, None),
+                                                   parsed.styles)
     css_problems = [p for p in css_problems if isinstance(p, RenderError)]
     undefined = {m: match.group(1) or match.group(2) for m in messages
                  if (match := _UNDEFINED_TARGET.search(m))}
@@ -128,7 +130,7 @@ def lay_out_part(job: PartJob) -> PartLayout:
         fonts={name: (shas[name], in_forms[name], to_join[name]) for name in originals},
         deps=dict(fetcher.served), fills=fills, breaks=_forced_breaks(own),
         css_problems=[(e.message, str(e.path) if e.path else None, e.line) for e in css_problems],
-        messages=messages, refused=list(fetcher.refused),
+        messages=messages, refused=list(fetcher.refused), reads=sorted(reads),
         seconds=round(time.perf_counter() - started, 3))
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -66,6 +66,11 @@ class PartJob:
     stub_pages: int  # pages after it
     foreign_refs: frozenset[str]  # ids in other parts that its links point to
     font_folder: Path | None = None  # where to keep the original font files (by sha256)
+    # the guide pages of the ids in other parts written into ``html`` (its stub pages)
+    targets: dict[str, int] = field(default_factory=dict)
+    # the sha256 of ``html`` without them: what the part's own pages depend on, bar the
+    # pages of the ids it reads (the cache files a part under both, cache/parts.py)
+    plain_sha: str = ""
 
 
 @dataclass
@@ -90,6 +95,9 @@ class PartLayout:
     messages: list[str]
     refused: list[tuple[str, str]]
     seconds: float = 0.0  # how long its layout took: the next build starts the slow parts first
+    # every id its target-counter() looked up (targetreads.py): its own pages depend on the
+    # pages of those in other parts, and on no other part's
+    reads: list[str] = field(default_factory=list)
 
 
 class PartStore(Protocol):
@@ -102,7 +110,7 @@ class PartStore(Protocol):
     def key(self, job: PartJob) -> str: ...
     def has(self, key: str) -> bool: ...
     def get(self, key: str) -> PartLayout | None: ...
-    def put(self, key: str, layout: PartLayout) -> None: ...
+    def put(self, job: PartJob, layout: PartLayout) -> str: ...
     def font_file(self, sha: str) -> bytes: ...
     def prune(self) -> None: ...
 

@@ -114,12 +114,14 @@ def _css_line(message: str, text: str) -> int | None:
 Locator = Callable[[str], tuple[Path, int | None]]
 
 
-def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator) -> Rendered:
+def render(guide: GuideHtml, fetcher: SafeFetcher, locate: Locator,
+           styles: Styles | None = None) -> Rendered:
     """Lay out the document. Every WeasyPrint complaint is returned as a warning.
 
-    ``locate`` names the source file (and line) that refers to a URL, for the error message.
+    ``locate`` names the source file (and line) that refers to a URL, for the error message;
+    ``styles``, the guide's stylesheets parsed already (else they are parsed now).
     """
-    document, problems, messages = lay_out(guide, fetcher, locate)
+    document, problems, messages = lay_out(guide, fetcher, locate, styles)
     problems += describe_problems(messages, fetcher.refused, guide.stylesheets, locate)
     return Rendered(document, first_pages(document), tuple(problems))
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..build import manifest_path
@@ -26,6 +27,8 @@ class LastBuild:
     spans: dict[str, ChapterSpan]  # by chapter file name
     sources: str | None = None  # the guide's files when the build began (build.source_fingerprint)
     fills: dict[int, float] | None = None  # page -> how full it is (layout.pagefill), if recorded
+    # page -> what `leadguide check` says of it: under fit.min_fill and not exempt (with_short)
+    short: dict[int, str] = field(default_factory=dict)
 
     def fill(self, page: int) -> float | None:
         return self.fills.get(page) if self.fills else None
@@ -57,6 +60,36 @@ def read_last_build(pdf: Path) -> LastBuild | None:
                          spans, sources if isinstance(sources, str) else None, fills)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def with_short(last: LastBuild | None, root: Path, min_fill: float) -> LastBuild | None:
+    """``last`` with the pages that fail ``leadguide check``'s page-fill (under fit.min_fill
+    and not exempt), each with the check's reason and remedy.
+
+    The check itself decides (its exemptions: the cover, the contents, the back page, pages
+    marked notes or blank, pages ended by a page break asked for); it reads the guide's HTML,
+    so it runs only when a chapter's page in the manifest is under ``min_fill`` (no other page
+    can fail: the others are the cover, the contents and the back page)."""
+    if last is None or not last.fills:
+        return last
+    chapter_pages = {n for span in last.spans.values() for n in range(span.first, span.last + 1)}
+    if not any(fill < min_fill and page in chapter_pages for page, fill in last.fills.items()):
+        return last
+    from ..check.facts import Facts
+    from ..check.model import FAIL
+    from ..check.typography import check_page_fill
+
+    try:
+        facts = Facts(root, last.pdf)
+        try:
+            results = check_page_fill(facts)
+        finally:
+            facts.close()
+    except Exception:  # noqa: BLE001 - a guide or PDF the check cannot read now: shown elsewhere
+        return last
+    short = {int(m.group(1)): r.message for r in results
+             if r.status == FAIL and (m := re.fullmatch(r"p\. (\d+)", r.where))}
+    return replace(last, short=short)
 
 
 class PageImages:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,7 +19,7 @@ from ..html.assemble import make_environment, render_page, template_context
 from ..html.chapter import RenderedChapter, chapter_view, macro_functions, render_chapter
 from ..html.references import resolve_chapter
 from ..layout.pagebreaks import Layouter, chapter_document, lay_out_document
-from .lastbuild import LastBuild, PageImages, read_last_build
+from .lastbuild import LastBuild, PageImages, read_last_build, with_short
 from .pages import SitePages
 from .paths import PAGES_DIR, default_out, relative_url, shown
 from .plan import Update, plan_update
@@ -43,6 +44,7 @@ class Preview:
         self.global_errors: list[GuideError] = []
         self.page_errors: dict[str, GuideError] = {}  # the cover's or contents' own problem
         self.last_build: LastBuild | None = None
+        self._short_key: tuple | None = None  # the PDF and min_fill last_build.short is for
         self.pdf_state = PdfState()
         self.images = PageImages(self.out / PAGES_DIR)
         self.styles_stamp = ""  # in the stylesheet links: a tab reloads them when it changes
@@ -91,7 +93,7 @@ class Preview:
             self.out.mkdir(parents=True, exist_ok=True)
             if self.config:
                 self.styles_stamp = copy_styles(self.root, self.out / "styles", self.config.kit)
-            self.last_build = read_last_build(self.pdf)
+            self._read_last_build()
             pages = self.pages.write_all()
             return Update(pages, self.errors, time.perf_counter() - started, cause, reload=True)
 
@@ -114,13 +116,24 @@ class Preview:
         for name in sorted(plan.chapters):
             self._render(self.states[name])
         if plan.last_build:
-            self.last_build = read_last_build(self.pdf)
+            self._read_last_build()
         if plan.chapters or plan.last_build:
             pages += self.pages.write_changed(sorted(plan.chapters), plan.last_build)
         if plan.reload:
             pages += self.pages.all_pages()
         return Update(list(dict.fromkeys(pages)), self.errors, time.perf_counter() - started,
                       cause, reload=plan.reload)
+
+    def _read_last_build(self) -> None:
+        """The last PDF's manifest, and its pages under fit.min_fill (once per PDF)."""
+        last = read_last_build(self.pdf)
+        min_fill = self.config.fit.min_fill if self.config else 0.0
+        key = last and (last.pdf, last.built_at, min_fill)
+        if key and key == self._short_key and self.last_build:
+            self.last_build = replace(last, short=self.last_build.short)
+        else:
+            self.last_build = with_short(last, self.root, min_fill)
+        self._short_key = key
 
     def next_layout(self) -> str | None:
         """The chapter whose page breaks are most urgently out of date: the latest edited."""

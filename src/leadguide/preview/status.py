@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..check.model import pages
 from ..errors import ErrorGroup, GuideError
 from ..html.chapter import RenderedChapter
 from ..layout.pagebreaks import Layout
@@ -90,9 +91,11 @@ class ChapterEntry:
                    f"{root.name}/chapters/{state.name}", anchor, budget, span, state.error,
                    state.missing, state.rendered is not None and not state.missing,
                    state.layout, not state.needs_layout, state.layout_error,
-                   _fills(span, last_build))
+                   _fills(span, last_build), _short(span, last_build))
 
     fills: tuple[tuple[int, float], ...] = ()  # (page, how full) of its pages in the last PDF
+    # (page, what `leadguide check` says) of its pages in the last PDF under fit.min_fill
+    short: tuple[tuple[int, str], ...] = ()
 
     @property
     def pages(self) -> list[int]:
@@ -123,13 +126,16 @@ class ChapterEntry:
 
     @property
     def status(self) -> tuple[str, str]:
-        """(kind, words) of the badge: missing, error, over, fits, or nothing known yet."""
+        """(kind, words) of the badge: missing, error, over, a page under fit.min_fill, fits,
+        or nothing known yet."""
         if self.missing:
             return "error", "file missing"
         if self.error:
             return "error", "error"
         if self.now_over_by or (not self.layout and self.over_by):
             return "warn", f"⚠ {self.now_over_by or self.over_by} over budget"
+        if self.short:
+            return "error", f"⚠ {pages([page for page, _ in self.short])} under min_fill"
         if (self.span or self.layout) and self.budget is not None:
             return "ok", "fits"
         return "", ""
@@ -176,10 +182,13 @@ class Site:
     @property
     def alarms(self) -> list[str]:
         """What keeps the guide from being as promised, whatever its page total: chapters
-        over their budget and chapter files missing (shown red until fixed)."""
+        over their budget, pages under fit.min_fill and chapter files missing (shown red
+        until fixed)."""
         over = [e for e in self.entries if e.now_over_by or (not e.layout and e.over_by)]
         missing = [e for e in self.entries if e.missing]
+        short = self.last_build.short if self.last_build else {}
         return ([f"{len(over)} chapter{'s' * (len(over) > 1)} over budget"] if over else []) + \
+            ([f"{len(short)} page{'s' * (len(short) > 1)} under min_fill"] if short else []) + \
             ([f"{len(missing)} chapter file{'s' * (len(missing) > 1)} missing"] if missing else [])
 
     @property
@@ -256,6 +265,14 @@ def fallback_page(errors: list[ShownError]) -> str:
             f"<h1>The preview cannot be built</h1><ul>{items}</ul>"
             "<p>Fix the file and save: the preview rebuilds by itself.</p></div></main>"
             "</body></html>\n")
+
+
+def _short(span: ChapterSpan | None, last_build: LastBuild | None) -> tuple[tuple[int, str], ...]:
+    """The chapter's pages under fit.min_fill in the last PDF, with the check's words."""
+    if not span or not last_build:
+        return ()
+    return tuple((page, last_build.short[page]) for page in range(span.first, span.last + 1)
+                 if page in last_build.short)
 
 
 def _fills(span: ChapterSpan | None, last_build: LastBuild | None) -> tuple[tuple[int, float], ...]:
