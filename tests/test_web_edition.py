@@ -131,6 +131,29 @@ def test_every_fragment_link_lands_on_an_id_of_its_page(edition):
     assert crossing or folder.name != "guide-web"  # the default guide links across chapters
 
 
+def test_every_page_ends_with_the_guides_call_to_action_and_no_link_goes_nowhere(
+        default_web):
+    """The PDF's back page asks the reader to act; the web edition asks on every page. A
+    link to a part of the PDF the web has no page for (the back page) is left as words."""
+    cta = load_config(DEFAULT).cta
+    for page in _pages(default_web):
+        text = page.read_text(encoding="utf-8")
+        assert text.count('class="web-cta"') == 1, page.name
+        assert f'href="{cta.url.replace("&", "&amp;")}"' in text, page.name
+        assert 'href="#back"' not in text, page.name
+    welcome = (default_web / "01-welcome.html").read_text(encoding="utf-8")
+    assert "the last page" in welcome
+
+
+def test_a_fragment_link_with_no_page_keeps_its_words():
+    from leadguide.web.markup import link_pages
+    markup = '<p>See <a class="pageref" href="#back">the <em>last</em> page</a> and ' \
+             '<a href="#here">here</a>.</p><h2 id="here">Here</h2>'
+    out = link_pages(markup, {"here"}, {})
+    assert out == '<p>See the <em>last</em> page and <a href="#here">here</a>.</p>' \
+                  '<h2 id="here">Here</h2>'
+
+
 def test_scroll_boxes_are_named_by_caption_file_name_or_heading():
     from leadguide.web.markup import scroll_boxes
     boxed = scroll_boxes('<h2>Plan</h2><div class="highlight"><span class="filename">x.py'

@@ -75,7 +75,19 @@ def link_pages(markup: str, own_ids: set[str], pages: dict[str, tuple[str, bool]
         page, anchor = pages[target]
         return f"{match.group(1)}{match.group(2)}{page}{'' if anchor else '#' + target}" \
                f"{match.group(2)}"
-    return _LOCAL_HREF.sub(repoint, markup)
+    return _unwrap_dangling(_LOCAL_HREF.sub(repoint, markup), own_ids | set(pages))
+
+
+_FRAGMENT_LINK = re.compile(r"""<a\b[^>]*\shref=(["'])#([^"']*)\1[^>]*>(.*?)</a>""",
+                            re.IGNORECASE | re.DOTALL)
+
+
+def _unwrap_dangling(markup: str, known: set[str]) -> str:
+    """A ``#`` link to something the web edition has no page for (the PDF's cover or back
+    page, say) is left as its words: a link that goes nowhere is worse than none."""
+    def unwrap(match: re.Match) -> str:
+        return match.group(0) if match.group(2) in known else match.group(3)
+    return _FRAGMENT_LINK.sub(unwrap, markup)
 
 
 def tracker_notes(markup: str, pdf_href: str) -> str:
