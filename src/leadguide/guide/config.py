@@ -39,9 +39,12 @@ def _signup_keys() -> dict[str, set[str]]:
                        "confirm_hours", "min_fill_seconds", "rate_limits", "max_body_kb",
                        "trusted_proxies", "database", "quota_wait_seconds", "max_attempts",
                        "max_connections", "header_timeout_seconds", "body_timeout_seconds",
-                       "download_days", "answer_seconds", "send_rate", "alert_after_seconds"},
+                       "download_days", "answer_seconds", "send_rate", "alert_after_seconds",
+                       "consent_mode", "marketing_consent", "landing", "return_hosts"},
             "signup.thank_you": {"heading", "text"},
-            "signup.rate_limits": {"per_ip", "per_address", "downloads"},
+            "signup.rate_limits": {"per_ip", "per_address", "downloads", "resend"},
+            "signup.landing": {"headline", "subtitle", "inside", "byline", "privacy_url",
+                               "website"},
             "signup.send_rate": {"per_second", "per_day"}}
 
 

@@ -19,10 +19,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .errors import SignupError, Unavailable
 from .tokens import address_id
+
+if TYPE_CHECKING:
+    from .again import Again
 
 PENDING, CONFIRMED = "pending", "confirmed"
 WELCOME, CONFIRM = "welcome", "confirm"  # the two kinds of email the service sends
@@ -225,7 +228,7 @@ class Store(SqliteFile):
     # ----- signing up and confirming -----
 
     def signup(self, guide: str, address: str, name: str, visit: Visit,
-               double_opt_in: bool) -> list[Payload]:
+               double_opt_in: bool, again: "Again | None" = None) -> list[Payload]:
         """Record the signup, its consent and the email it calls for, in one transaction;
         return the emails to put on the queue (0 or 1).
 
@@ -241,9 +244,13 @@ class Store(SqliteFile):
             if row:
                 sid, status, known, known_name, nonce = row
                 self._consent(db, sid, "repeat", visit, now)
+                if again:
+                    again.marketing_consent(db, sid, visit, now)
                 owed = Payload(guide, WELCOME if status == CONFIRMED else CONFIRM, known,
                                known_name, nonce or "")
-                return [owed] if self.owe(db, owed, now, ignore=True) else []
+                if self.owe(db, owed, now, ignore=True):
+                    return [owed]
+                return again.resend(db, owed, sid, now) if again else []
             status = PENDING if double_opt_in else CONFIRMED
             nonce = secrets.token_urlsafe(12) if double_opt_in else None
             cursor = db.execute(
@@ -252,6 +259,8 @@ class Store(SqliteFile):
                 (guide, ident, address, name, status, nonce, now,
                  None if double_opt_in else now))
             self._consent(db, cursor.lastrowid, "signup", visit, now)
+            if again:
+                again.marketing_consent(db, cursor.lastrowid, visit, now)
             owed = Payload(guide, CONFIRM if double_opt_in else WELCOME, address, name,
                            nonce or "")
             self.owe(db, owed, now)
