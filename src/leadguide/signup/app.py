@@ -435,7 +435,7 @@ class SecurityHeaders:
         self.app = app
         # A form on our page (the second chance) may end in a redirect to the owner's site.
         if form_targets:
-            extra = " ".join(f"https://{host} http://{host}" for host in form_targets)
+            extra = " ".join(f"https://{host}:* http://{host}:*" for host in form_targets)
             policy = self.HEADERS[0][1].replace(b"form-action 'self'",
                                                 f"form-action 'self' {extra}".encode())
             self.HEADERS = [(self.HEADERS[0][0], policy), *self.HEADERS[1:]]

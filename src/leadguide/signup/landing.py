@@ -54,12 +54,19 @@ def read_landing(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> 
     website = get("website", config.url or "") or None
     if website and "://" not in website:
         website = "https://" + website
-    return Landing(headline=get("headline", short_headline(config.title)),
+    return Landing(headline=get("headline", derived_headline(config)),
                    subtitle=get("subtitle", _subtitle(config)),
                    inside=bullets or chapter_bullets(config),
                    byline=get("byline", config.author),
                    privacy_url=_link(get("privacy_url", ""), "privacy_url", section, reader),
                    website=_link(website or "", "website", section, reader))
+
+
+def derived_headline(config: GuideConfig) -> str:
+    """The cover's own short title lines when they fit, else the title shortened."""
+    lines = " ".join(config.cover.get(key, "") for key in ("title_line_1", "title_line_2"))
+    lines = " ".join(lines.split())
+    return lines if 0 < len(lines) <= MAX_HEADLINE else short_headline(config.title)
 
 
 def short_headline(title: str) -> str:
