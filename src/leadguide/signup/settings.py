@@ -59,7 +59,7 @@ class SignupSettings:
     marketing_consent: str = ""
     landing: Landing | None = None
     return_hosts: tuple[str, ...] = ()
-    resend: Limit = Limit(2, 86400)
+    resend: Limit = Limit(1, 86400)
 
     @property
     def queue_path(self) -> Path:
@@ -132,7 +132,7 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         send_per_day=int(per_day) or None,
         alert_after_seconds=_positive(raw, "alert_after_seconds", reader, 300.0),
         consent_mode=mode.mode, marketing_consent=mode.marketing if mode.deliver_first else "",
-        landing=landing, resend=_limit(limits, "resend", reader, "2/day"),
+        landing=landing, resend=_limit(limits, "resend", reader, "1/day"),
         return_hosts=return_hosts(origins, get(raw, "return_hosts", list, [], "signup"),
                                   landing.website))
 
