@@ -247,7 +247,9 @@ def test_an_unsubscribed_person_can_opt_in_again_and_it_is_logged(live, browser)
     assert "Changed your mind?" in event[1] and "Subscribe me again" in event[1]
     assert event[2] == 1
     with live.db() as db:
-        assert db.execute("SELECT count(*) FROM suppressions").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM suppressions s JOIN subscribers p ON "
+                          "p.address_id = s.address_id WHERE p.address = ?",
+                          ("back@example.com",)).fetchone()[0] == 0
 
 
 def test_too_fast_without_javascript_explains_and_the_second_press_goes_through(live, browser):
@@ -402,3 +404,29 @@ def test_deliver_first_sends_at_once_and_asks_marketing_consent_separately(
         events = live.events("tips@example.com")
         assert [e[0] for e in events] == ["signup", "marketing"]
         assert events[1][1] == words and events[1][2] == 1
+
+
+def test_an_unsubscribed_person_signing_up_again_confirms_and_gets_the_guide(live, browser):
+    slow_signup(live.url, "returning@example.com")
+    wait_count(live.box, "returning@example.com", 1)
+    (welcome,) = live.box.to("returning@example.com")
+    link = re.search(r"<(http[^>]+)>", welcome["List-Unsubscribe"])[1]
+    assert request(link, b"List-Unsubscribe=One-Click")[0] == 200
+    again = slow_signup(live.url, "returning@example.com")
+    assert again == slow_signup(live.url, "someone-new@example.com")  # the same answer
+    wait_count(live.box, "returning@example.com", 2)  # past the suppression: a confirm email
+    confirm = live.box.to("returning@example.com")[1]
+    assert not pdf_attached(confirm)
+    page = browser.new_page()
+    page.goto(re.search(r"(http://\S+/confirm/\S+)", text_of(confirm))[1])
+    page.click("button[type=submit]")
+    assert "is confirmed" in page.inner_text("main")
+    page.close()
+    wait_count(live.box, "returning@example.com", 3)
+    assert pdf_attached(live.box.to("returning@example.com")[2])
+    assert [e[0] for e in live.events("returning@example.com")] == [
+        "signup", "repeat", "resubscribe"]
+    with live.db() as db:
+        assert db.execute("SELECT count(*) FROM suppressions s JOIN subscribers p ON "
+                          "p.address_id = s.address_id WHERE p.address = ?",
+                          ("returning@example.com",)).fetchone()[0] == 0

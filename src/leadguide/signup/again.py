@@ -19,11 +19,14 @@ from .store import CONFIRM, CONFIRMED, UNSUBSCRIBED, WELCOME, Payload, Store, Vi
 from .tokens import address_id
 
 RESEND_MARK = "#"  # welcome#2: the second welcome email to one address
+OPTIN = "optin"  # the confirm email to someone who unsubscribed and signs up again
 
 
 def base_kind(kind: str) -> str:
-    """``welcome#2`` → ``welcome``: what the email is, whichever time it goes."""
-    return kind.split(RESEND_MARK, 1)[0]
+    """``welcome#2`` → ``welcome``, ``optin#2`` → ``confirm``: what the email is, whichever
+    time it goes (an opt-in again is a confirm email)."""
+    kind = kind.split(RESEND_MARK, 1)[0]
+    return CONFIRM if kind == OPTIN else kind
 
 
 def record_consent(db: sqlite3.Connection, subscriber: int, event: str, visit: Visit,
@@ -53,6 +56,10 @@ class Again:
                now: str) -> list[Payload]:
         """One more of ``first``'s kind, unless it is still on its way or over the limit.
         A confirm email goes with a fresh link (the old one is replaced)."""
+        if _unsubscribed(db, first.address_id):
+            # They asked again after unsubscribing: a confirm email (which the suppression
+            # list lets through once per allowed resend); pressing it lifts the unsubscribe.
+            first = Payload(first.guide, OPTIN, first.address, first.name, first.nonce)
         state = db.execute("SELECT state FROM deliveries WHERE guide = ? AND kind = ? AND "
                            "address_id = ?", (first.guide, first.kind,
                                               first.address_id)).fetchone()
@@ -67,13 +74,18 @@ class Again:
         if sum(1 for _, at in rows if at >= since) >= self.limit.count:
             return []
         nonce = first.nonce
-        if first.kind == CONFIRM:
+        if first.kind in (CONFIRM, OPTIN):
             nonce = secrets.token_urlsafe(12)
             db.execute("UPDATE subscribers SET confirm_nonce = ? WHERE id = ?",
                        (nonce, subscriber))
         again = Payload(first.guide, f"{first.kind}{RESEND_MARK}{len(rows) + 2}",
                         first.address, first.name, nonce)
         return [again] if Store.owe(db, again, now, ignore=True) else []
+
+
+def _unsubscribed(db: sqlite3.Connection, ident: str) -> bool:
+    row = db.execute("SELECT reason FROM suppressions WHERE address_id = ?", (ident,)).fetchone()
+    return bool(row) and row[0] == UNSUBSCRIBED
 
 
 def resend_to(store: Store, guide: str, address: str, visit: Visit, again: Again) -> list[Payload]:

@@ -301,19 +301,24 @@ class Store(SqliteFile):
             if row is None:
                 return "invalid", []
             sid, address, name, status, stored = row
-            if status == CONFIRMED:
-                return "already", []
             if not stored or not secrets.compare_digest(stored, nonce):
-                return "invalid", []
+                return ("already" if status == CONFIRMED else "invalid"), []
             now = now_iso()
             db.execute("UPDATE subscribers SET status = 'confirmed', confirm_nonce = NULL, "
                        "confirmed_at = ? WHERE id = ?", (now, sid))
-            self._consent(db, sid, "confirm", visit, now)
+            self._consent(db, sid, "resubscribe" if status == CONFIRMED else "confirm", visit,
+                          now)
             # Proving the address is theirs lifts their own earlier unsubscribe.
             db.execute("DELETE FROM suppressions WHERE address_id = ? AND reason = ?",
                        (ident, UNSUBSCRIBED))
             welcome = Payload(guide, WELCOME, address, name)
             owed = self.owe(db, welcome, now, ignore=True)
+            if not owed and status == CONFIRMED:  # opting in again (again.py): the guide too
+                (sent,) = db.execute("SELECT count(*) FROM deliveries WHERE guide = ? AND "
+                                     "address_id = ? AND (kind = ? OR kind LIKE ?)",
+                                     (guide, ident, WELCOME, WELCOME + "#%")).fetchone()
+                welcome = Payload(guide, f"{WELCOME}#{sent + 1}", address, name)
+                owed = self.owe(db, welcome, now, ignore=True)
         return "confirmed", [welcome] if owed else []
 
     # ----- suppressions and downloads -----
