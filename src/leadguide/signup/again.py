@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .ratelimit import Limit
+from .settings import SignupSettings
 from .store import CONFIRM, CONFIRMED, UNSUBSCRIBED, WELCOME, Payload, Store, Visit, now_iso
 from .tokens import address_id
 
@@ -46,6 +47,7 @@ class Again:
     limit: Limit
     marketing: str = ""
     ticked: bool = False
+    after_seconds: float = 60.0  # a repeat sooner than this after the last email: a double press
 
     def marketing_consent(self, db: sqlite3.Connection, subscriber: int, visit: Visit,
                           now: str) -> None:
@@ -73,6 +75,8 @@ class Again:
                            f"{first.kind}{RESEND_MARK}%")).fetchall()
         if sum(1 for _, at in rows if at >= since) >= self.limit.count:
             return []
+        if self._too_soon(db, first):
+            return []
         nonce = first.nonce
         if first.kind in (CONFIRM, OPTIN):
             nonce = secrets.token_urlsafe(12)
@@ -81,6 +85,23 @@ class Again:
         again = Payload(first.guide, f"{first.kind}{RESEND_MARK}{len(rows) + 2}",
                         first.address, first.name, nonce)
         return [again] if Store.owe(db, again, now, ignore=True) else []
+
+
+    def _too_soon(self, db: sqlite3.Connection, first: Payload) -> bool:
+        """The last email of this kind to this address was made under ``after_seconds`` ago."""
+        (last,) = db.execute("SELECT max(created_at) FROM deliveries WHERE guide = ? AND "
+                             "address_id = ? AND (kind = ? OR kind LIKE ?)",
+                             (first.guide, first.address_id, first.kind,
+                              f"{first.kind}{RESEND_MARK}%")).fetchone()
+        soonest = (datetime.now(timezone.utc) - timedelta(seconds=self.after_seconds)
+                   ).isoformat(timespec="milliseconds")
+        return bool(last) and last > soonest
+
+
+def again_for(settings: SignupSettings, ticked: bool = False) -> Again:
+    """The service's settings for resends; ``ticked``: deliver_first's marketing box."""
+    return Again(settings.resend, settings.marketing_consent, ticked,
+                 settings.resend_after_seconds)
 
 
 def _unsubscribed(db: sqlite3.Connection, ident: str) -> bool:

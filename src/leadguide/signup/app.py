@@ -22,7 +22,7 @@ from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, Plain
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .again import Again
+from .again import Again, again_for
 from .consent import safe_return, with_marker
 from .errors import SignupError, Unavailable
 from .form import Refused, check_fields, check_traps, is_ticked
@@ -82,7 +82,8 @@ def create_app(service: Service) -> Starlette:
         route("/download/{token}", download_page, ["GET"]),
         route("/download/{token}/pdf", download_pdf, ["GET"]),
         route("/healthz", health, ["GET"]),
-        *recover_routes(route, Helpers(_within, _first_use, _visit, _answer_at)),
+        *recover_routes(route, Helpers(_within, _first_use, _visit, _answer_at, _client,
+                                               _check_origin)),
     ]
     middleware = [
         Middleware(TrailingSlash, base_url=service.base_url),
@@ -159,7 +160,7 @@ async def _subscribe(web: Web, request: Request) -> Response:
     visit = _visit(web, request, marketing if settings.marketing_consent
                    else submission.consent_box)
     await run_in_threadpool(_signup, web.service, submission, visit,
-                            Again(settings.resend, settings.marketing_consent, marketing))
+                            again_for(settings, marketing))
     # The same answer whether or not the address was already subscribed (no enumeration).
     back = safe_return(fields.get("return_url", ""), settings.return_hosts)
     if back and not wants_json:

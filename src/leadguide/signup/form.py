@@ -1,6 +1,7 @@
 """One form submission, checked: the bot traps first, then the fields a person typed."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -46,7 +47,7 @@ def check_traps(fields: Mapping[str, str], tokens: Tokens, settings: SignupSetti
 def second_chance(reason: str, wait: float) -> str:
     """What a person is told when the bot traps held their form back: why, and what to do
     (the form comes back filled in, with a fresh token)."""
-    seconds = max(2, round(wait + 0.5))
+    seconds = max(2, math.ceil(wait + 0.5))
     if "faster" in reason:
         return (f"One more step: that was quicker than people usually fill in a form, so our "
                 f"spam filter held it back. Your details are kept: wait {seconds} seconds, "

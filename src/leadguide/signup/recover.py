@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from .again import Again, renew_confirm, resend_to, resubscribe
+from .again import again_for, renew_confirm, resend_to, resubscribe
 from .form import Refused, check_fields, check_traps
 from .identity import network_key
 from .landing import cover_image
@@ -37,6 +37,8 @@ class Helpers:
     first_use: Callable[..., Awaitable[None]]
     visit: Callable[..., Any]
     answer_at: Callable[[float, float], Awaitable[None]]
+    client: Callable[..., str]  # the client's IP, through the trusted proxies
+    check_origin: Callable[..., None]
 
 
 def recover_routes(route: Callable, helpers: Helpers) -> list:
@@ -105,9 +107,10 @@ async def _resend(web, request: Request, helpers: Helpers) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     try:
+        helpers.check_origin(web, request)
         await helpers.first_use(web, check_traps(fields, service.tokens, settings))
-        client = request.client.host if request.client else "unknown"
-        await helpers.within(web, "ip", network_key(client), settings.per_ip)
+        await helpers.within(web, "ip", network_key(helpers.client(web, request)),
+                             settings.per_ip)
         address = check_fields({**fields, "consent": "yes"}, settings).address
     except Refused as refused:
         if refused.status in (403, 429, 503) or not (refused.again or refused.field):
@@ -116,7 +119,7 @@ async def _resend(web, request: Request, helpers: Helpers) -> Response:
             "email": fields.get("email", "")}, error=refused.message), 400)
     visit = helpers.visit(web, request, False)
     payloads = await run_in_threadpool(resend_to, service.store, service.guide, address, visit,
-                                       Again(settings.resend))
+                                       again_for(settings))
     await run_in_threadpool(service.record, payloads)
     return _html(web.pages.resend("", sent=True))
 
@@ -139,7 +142,7 @@ async def renew(web, request: Request, helpers: Helpers) -> Response:
                                     "incomplete or not ours. Copy the whole link from the "
                                     "email.", link=("/", "Go to the form")), 400)
     payloads = await run_in_threadpool(renew_confirm, service.store, service.guide, ident,
-                                       Again(service.settings.resend))
+                                       again_for(service.settings))
     await run_in_threadpool(service.record, payloads)
     return _html(web.pages.note("Check your inbox to confirm", "If this address is still "
                                 "waiting to be confirmed, a new link is on its way. Press it "

@@ -60,6 +60,7 @@ class SignupSettings:
     landing: Landing | None = None
     return_hosts: tuple[str, ...] = ()
     resend: Limit = Limit(1, 86400)
+    resend_after_seconds: float = 60.0
 
     @property
     def queue_path(self) -> Path:
@@ -133,6 +134,7 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         alert_after_seconds=_positive(raw, "alert_after_seconds", reader, 300.0),
         consent_mode=mode.mode, marketing_consent=mode.marketing if mode.deliver_first else "",
         landing=landing, resend=_limit(limits, "resend", reader, "1/day"),
+        resend_after_seconds=_positive(raw, "resend_after_seconds", reader, 60.0, zero=True),
         return_hosts=return_hosts(origins, get(raw, "return_hosts", list, [], "signup"),
                                   landing.website))
 
