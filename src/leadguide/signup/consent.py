@@ -52,9 +52,9 @@ def thank_you(mode: str) -> tuple[str, str]:
     """The thank-you page's default heading and line for a mode: never "on its way" while
     the person still has a link to press."""
     if mode == DOUBLE_OPT_IN:
-        return ("Check your inbox to confirm",
-                "We have sent you an email with a link. Press it to confirm your address, "
+        text = ("We have sent you an email with a link. Press it to confirm your address, "
                 "and the guide comes straight after. Nothing there? Check your spam folder.")
+        return "Check your inbox to confirm", text
     return "Check your inbox", "The guide is on its way to your inbox."
 
 

@@ -92,7 +92,7 @@ def chapter_bullets(config: GuideConfig, most: int = 5) -> tuple[str, ...]:
         titles = [chapter.title for chapter in load_chapters(config)]
     except Exception:  # noqa: BLE001 - a page without bullets beats a service that won't start
         return ()
-    kept = [t for t in titles if not re.match(r"(welcome|introduction|intro)\b", t, re.I)]
+    kept = [t for t in titles if not re.match(r"(welcome|introduction|intro)\b", t, re.IGNORECASE)]
     return tuple((kept or titles)[:most])
 
 
