@@ -54,7 +54,8 @@ def read_landing(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> 
     website = get("website", config.url or "") or None
     if website and "://" not in website:
         website = "https://" + website
-    return Landing(headline=get("headline", derived_headline(config)),
+    heading = " ".join(str(raw.get("heading") or "").split())  # signup.heading, if set
+    return Landing(headline=get("headline", heading or derived_headline(config)),
                    subtitle=get("subtitle", _subtitle(config)),
                    inside=bullets or chapter_bullets(config),
                    byline=get("byline", config.author),
