@@ -89,22 +89,31 @@ def worker_command(guide_dir: Path, workers: int, base_url: str | None, dev: boo
 
 @signup_group.command("embed")
 @_GUIDE
-def embed_command(guide_dir: Path) -> None:
-    """Print an HTML form to paste into your website (works without JavaScript).
+@click.option("--return-url", default=None, metavar="URL",
+              help="Where a visitor without JavaScript comes back to after signing up "
+                   "(a page on your website; ?signup=ok is added).")
+def embed_command(guide_dir: Path, return_url: str | None) -> None:
+    """Print a styled HTML form to paste into your website (works without JavaScript).
 
     Add the website's origin to signup.allowed_origins.
 
     \b
     Example:
-      leadguide signup embed guide > signup-form.html
+      leadguide signup embed guide --return-url https://example.com/thanks > form.html
     """
     from ..guide.config import load_config
-    from ..signup.embed import snippet
+    from ..signup.embed import checked_return_url, snippet
     from ..signup.settings import load_signup_settings
-    settings = load_signup_settings(load_config(guide_dir))
+    config = load_config(guide_dir)
+    settings = load_signup_settings(config)
     if not settings.base_url:
         raise SignupError("set signup.base_url first: the form posts to it")
-    click.echo(snippet(settings.base_url, settings), nl=False)
+    if return_url and not checked_return_url(return_url, settings):
+        raise SignupError(f"--return-url must be an http(s) address on your website "
+                          f"(signup.landing.website, signup.allowed_origins or "
+                          f"signup.return_hosts: {', '.join(settings.return_hosts) or 'none'}), "
+                          f"not '{return_url}'")
+    click.echo(snippet(settings.base_url, settings, config.theme.colors, return_url), nl=False)
 
 
 def _store_and_ledger(guide_dir: Path):

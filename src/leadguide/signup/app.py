@@ -23,13 +23,16 @@ from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, Plain
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .again import Again, again_for
+from .consent import safe_return, with_marker
 from .errors import SignupError, Unavailable
-from .form import Refused, check_fields, check_traps
+from .form import Refused, check_fields, check_traps, is_ticked
 from .identity import Network, canonical_mailbox, client_ip, network_key
 from .inbound import inbound_routes
 from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .reading import HEADERS as READING_HEADERS, Edition
+from .recover import Helpers, cover_height, expired_confirm_page, recover_routes, unsubscribed_page
 from .service import Service
 from .steppreview import dev_routes
 from .store import UNSUBSCRIBED, Visit
@@ -49,6 +52,7 @@ class Web:
     pages: Pages
     limits: Limits
     proxies: tuple[Network, ...]
+    cover_height: int | None = None
 
     def html(self, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(body, status, headers=_NO_STORE)
@@ -64,7 +68,8 @@ def create_app(service: Service) -> Starlette:
     settings = service.settings
     web = Web(service, Pages(service.config, settings),
               open_limits(settings.database),
-              tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies))
+              tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies),
+              cover_height(service.pdf))
 
     def route(path: str, handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -86,11 +91,13 @@ def create_app(service: Service) -> Starlette:
         route("/healthz", health, ["GET"]),
         *inbound_routes(service.store, web.limits),  # /hooks/<service>: bounces (inbound.py)
         *(dev_routes(service.config) if service.dev else []),  # /dev/emails (steppreview.py)
+        *recover_routes(route, Helpers(_within, _first_use, _visit, _answer_at, _client,
+                                               _check_origin)),
     ]
     middleware = [
         Middleware(TrailingSlash, base_url=service.base_url),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-        Middleware(SecurityHeaders),
+        Middleware(SecurityHeaders, form_targets=settings.return_hosts),
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                    allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"]),
     ]
@@ -120,7 +127,7 @@ def _unavailable(web: Web, request: Request) -> Response:
 
 async def show_form(web: Web, request: Request) -> Response:
     await run_in_threadpool(_count_view, web)
-    return web.html(web.form_page())
+    return web.html(web.pages.landing(web.service.tokens.render(), cover_height=web.cover_height))
 
 
 def _count_view(web: Web) -> None:
@@ -166,12 +173,18 @@ async def _subscribe(web: Web, request: Request) -> Response:
                       web.service.settings.per_address)
     except Refused as refused:
         return _refusal(web, refused, fields, wants_json)
-    visit = _visit(web, request, submission.consent_box)
-    await run_in_threadpool(_signup, web.service, submission, visit)
+    settings = web.service.settings
+    marketing = bool(settings.marketing_consent) and is_ticked(fields.get("marketing", ""))
+    visit = _visit(web, request, marketing if settings.marketing_consent
+                   else submission.consent_box)
+    await run_in_threadpool(_signup, web.service, submission, visit,
+                            again_for(settings, marketing))
     await run_in_threadpool(add_tag, web.service.store, web.service.guide, submission.address,
                             tag_from_form(fields))  # the form's hidden tag (subscribers.py)
     # The same answer whether or not the address was already subscribed (no enumeration).
-    settings = web.service.settings
+    back = safe_return(fields.get("return_url", ""), settings.return_hosts)
+    if back and not wants_json:
+        return RedirectResponse(with_marker(back), 303, headers=_NO_STORE)
     if wants_json:
         return JSONResponse({"ok": True, "heading": settings.thanks_heading,
                              "text": settings.thanks_text}, headers=_NO_STORE)
@@ -198,9 +211,9 @@ async def _within(web: Web, kind: str, key: str, limit) -> None:
         raise Refused(TOO_MANY, 429)
 
 
-def _signup(service: Service, submission, visit: Visit) -> None:
+def _signup(service: Service, submission, visit: Visit, again: Again | None = None) -> None:
     payloads = service.store.signup(service.guide, submission.address, submission.name, visit,
-                                    service.settings.double_opt_in)
+                                    service.settings.double_opt_in, again)
     service.record(payloads)
 
 
@@ -227,7 +240,10 @@ def _refusal(web: Web, refused: Refused, fields: dict[str, str], wants_json: boo
                              "token": web.service.tokens.render()}, status, headers=_NO_STORE)
     if refused.status in (403, 429, 503) or not (refused.again or refused.field):
         return web.html(web.pages.note("Sorry", refused.message), status)
-    values = {key: fields.get(key, "") for key in ("email", "first_name", "consent")}
+    values = {key: fields.get(key, "") for key in ("email", "first_name", "consent",
+                                                    "marketing")}
+    if safe_return(fields.get("return_url", ""), web.service.settings.return_hosts):
+        values["return_url"] = fields["return_url"]
     return web.html(web.form_page(refused, values), status)
 
 
@@ -240,7 +256,7 @@ def _client(web: Web, request: Request) -> str:
 def _visit(web: Web, request: Request, consent_box: bool) -> Visit:
     settings = web.service.settings
     shown = " | ".join(part for part in (settings.promise, settings.consent or "",
-                                         settings.privacy) if part)
+                                         settings.marketing_consent, settings.privacy) if part)
     return Visit(_client(web, request), request.headers.get("user-agent", ""),
                  request.headers.get("referer", ""), shown, consent_box)
 
@@ -260,6 +276,8 @@ async def confirm(web: Web, request: Request) -> Response:
     try:
         found = service.tokens.read_confirm(request.path_params["token"], service.guide,
                                             service.settings.confirm_hours)
+    except LinkExpired:
+        return web.html(expired_confirm_page(web, request.path_params["token"]), 400)
     except TokenRefused as refused:
         return web.html(web.pages.note("This link does not work", f"Sorry: {refused.reason}. "
                                        "You can sign up again on the form.",
@@ -296,8 +314,7 @@ async def unsubscribe(web: Web, request: Request) -> Response:
                             "one-click" if one_click else "page")
     if one_click:
         return PlainTextResponse("Unsubscribed.\n", headers=_NO_STORE)
-    return web.html(web.pages.note("You are unsubscribed", "We will not email you again. "
-                                   "Sorry to see you go."))
+    return web.html(unsubscribed_page(web, request.path_params["token"]))
 
 
 def _read(web: Web, purpose: str, token: str) -> str | None:
@@ -468,13 +485,20 @@ class SecurityHeaders:
     """No scripts, no framing, no Referer leaking a token, nothing sniffed."""
 
     HEADERS = [(b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; "
+                b"img-src 'self'; font-src 'self'; "
                 b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
                (b"x-content-type-options", b"nosniff"),
                (b"referrer-policy", b"same-origin"),
                (b"x-frame-options", b"DENY")]
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, form_targets: tuple[str, ...] = ()):
         self.app = app
+        # A form on our page (the second chance) may end in a redirect to the owner's site.
+        if form_targets:
+            extra = " ".join(f"https://{host}:* http://{host}:*" for host in form_targets)
+            policy = self.HEADERS[0][1].replace(b"form-action 'self'",
+                                                f"form-action 'self' {extra}".encode())
+            self.HEADERS = [(self.HEADERS[0][0], policy), *self.HEADERS[1:]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

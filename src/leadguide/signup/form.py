@@ -1,6 +1,7 @@
 """One form submission, checked: the bot traps first, then the fields a person typed."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -39,7 +40,23 @@ def check_traps(fields: Mapping[str, str], tokens: Tokens, settings: SignupSetti
     try:
         return tokens.check_render(fields.get("t", ""), settings.min_fill_seconds)
     except TokenRefused as refused:
-        raise Refused(f"One more step: {refused.reason}.", again=True) from None
+        raise Refused(second_chance(refused.reason, settings.min_fill_seconds),
+                      again=True) from None
+
+
+def second_chance(reason: str, wait: float) -> str:
+    """What a person is told when the bot traps held their form back: why, and what to do
+    (the form comes back filled in, with a fresh token)."""
+    seconds = max(2, math.ceil(wait + 0.5))
+    if "faster" in reason:
+        return (f"One more step: that was quicker than people usually fill in a form, so our "
+                f"spam filter held it back. Your details are kept: wait {seconds} seconds, "
+                "then press the button again.")
+    if "day old" in reason:
+        return ("One more step: this form was open for more than a day. Your details are "
+                f"kept: wait {seconds} seconds, then press the button again.")
+    return ("One more step: to keep out spam robots, please press the button once more. "
+            f"Your details are kept (if it was quick, wait {seconds} seconds first).")
 
 
 def check_fields(fields: Mapping[str, str], settings: SignupSettings) -> Submission:
@@ -53,10 +70,14 @@ def check_fields(fields: Mapping[str, str], settings: SignupSettings) -> Submiss
         what = "first_name" if "name" in error.message.split(":")[0] else "email"
         raise Refused("Please use letters, spaces and punctuation only." if what == "first_name"
                       else "Please check your email address.", 422, what) from None
-    ticked = fields.get("consent", "") in ("yes", "on", "1", "true")
+    ticked = is_ticked(fields.get("consent", ""))
     if settings.consent and not ticked:
         raise Refused("Please tick the box to say we may email you.", 422, "consent")
     return Submission(person.address, person.name, ticked)
+
+
+def is_ticked(value: str) -> bool:
+    return value in ("yes", "on", "1", "true")
 
 
 def _address(raw: str) -> str:

@@ -203,8 +203,12 @@ class Ledger:
             record, now = (Record(*row) if row else None), time.time()
             if not claimable(record, now, lease):
                 return Claim(SKIP)
-            if db.execute("SELECT 1 FROM suppressions WHERE address_id = ?",
-                          (payload.address_id,)).fetchone():
+            suppressed = db.execute("SELECT reason FROM suppressions WHERE address_id = ?",
+                                    (payload.address_id,)).fetchone()
+            # An unsubscribed person who signed up again gets the one confirm email that
+            # lets them opt in again (signup/again.py); a bounce or complaint, nothing.
+            if suppressed and not (suppressed[0] == "unsubscribe"
+                                   and payload.kind.startswith("optin#")):
                 db.execute(f"UPDATE deliveries SET state = 'suppressed', owner = '', detail = "
                            f"'on the suppression list', updated_at = ? WHERE {_KEY}",
                            (now_iso(), *_key(payload)))

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError, raise_all, shown_path
 from ..guide.config import KEYS, GuideConfig
 from ..guide.yamlsource import FieldReader, LocatedDict
+from .consent import read_consent_mode, return_hosts, thank_you
 from .errors import SignupError
+from .landing import Landing, read_landing
 from .ratelimit import Limit, parse_limit
 
 _MIN_SECRET = 32
@@ -52,6 +54,13 @@ class SignupSettings:
     send_per_second: float | None = None
     send_per_day: int | None = None
     alert_after_seconds: float = 300.0
+    # ----- landing page, consent modes, no dead ends (issue 30) -----
+    consent_mode: str = "single"
+    marketing_consent: str = ""
+    landing: Landing | None = None
+    return_hosts: tuple[str, ...] = ()
+    resend: Limit = Limit(1, 86400)
+    resend_after_seconds: float = 60.0
 
     @property
     def queue_path(self) -> Path:
@@ -85,9 +94,12 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
                           raw.line_of("send_rate"))
     reader.unknown_keys(pace, KEYS["signup.send_rate"], "signup.send_rate")
     per_day = _positive(pace, "per_day", reader, 0.0, zero=True, where="signup.send_rate")
+    mode, landing = read_consent_mode(raw, reader), read_landing(config, raw, reader)
+    thanks_heading, thanks_text = thank_you(mode.mode)
+    origins = tuple(_origins(raw, reader))
     return SignupSettings(
         base_url=_base_url(raw, reader),
-        allowed_origins=tuple(_origins(raw, reader)),
+        allowed_origins=origins,
         heading=_text(raw, "heading", reader, f"Get the free guide: {config.title}"),
         promise=_text(raw, "promise", reader,
                       f"Fill out the form below and get instant access to this free "
@@ -96,10 +108,9 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
                       "We'll never spam you or sell your contact info. Unsubscribe at any time."),
         button=_text(raw, "button", reader, "Send me the guide"),
         consent=_text(raw, "consent", reader, "") or None,
-        thanks_heading=_text(thanks, "heading", reader, "Check your inbox", "signup.thank_you"),
-        thanks_text=_text(thanks, "text", reader, "The guide is on its way to your inbox.",
-                          "signup.thank_you"),
-        double_opt_in=get(raw, "double_opt_in", bool, False, "signup"),
+        thanks_heading=_text(thanks, "heading", reader, thanks_heading, "signup.thank_you"),
+        thanks_text=_text(thanks, "text", reader, thanks_text, "signup.thank_you"),
+        double_opt_in=mode.double_opt_in,
         confirm_subject=_text(raw, "confirm_subject", reader,
                               "Please confirm your email address"),
         confirm_hours=_positive(raw, "confirm_hours", reader, 48.0),
@@ -120,7 +131,12 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         send_per_second=_positive(pace, "per_second", reader, 0.0, zero=True,
                                   where="signup.send_rate") or None,
         send_per_day=int(per_day) or None,
-        alert_after_seconds=_positive(raw, "alert_after_seconds", reader, 300.0))
+        alert_after_seconds=_positive(raw, "alert_after_seconds", reader, 300.0),
+        consent_mode=mode.mode, marketing_consent=mode.marketing if mode.deliver_first else "",
+        landing=landing, resend=_limit(limits, "resend", reader, "1/day"),
+        resend_after_seconds=_positive(raw, "resend_after_seconds", reader, 60.0, zero=True),
+        return_hosts=return_hosts(origins, get(raw, "return_hosts", list, [], "signup"),
+                                  landing.website))
 
 
 def _text(raw: LocatedDict, key: str, reader: FieldReader, default: str,

@@ -19,10 +19,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .errors import SignupError, Unavailable
 from .tokens import address_id
+
+if TYPE_CHECKING:
+    from .again import Again
 
 PENDING, CONFIRMED = "pending", "confirmed"
 WELCOME, CONFIRM = "welcome", "confirm"  # the two kinds of email the service sends
@@ -227,7 +230,7 @@ class Store(SqliteFile):
     # ----- signing up and confirming -----
 
     def signup(self, guide: str, address: str, name: str, visit: Visit,
-               double_opt_in: bool) -> list[Payload]:
+               double_opt_in: bool, again: "Again | None" = None) -> list[Payload]:
         """Record the signup, its consent and the email it calls for, in one transaction;
         return the emails to put on the queue (0 or 1).
 
@@ -243,9 +246,13 @@ class Store(SqliteFile):
             if row:
                 sid, status, known, known_name, nonce = row
                 self._consent(db, sid, "repeat", visit, now)
+                if again:
+                    again.marketing_consent(db, sid, visit, now)
                 owed = Payload(guide, WELCOME if status == CONFIRMED else CONFIRM, known,
                                known_name, nonce or "")
-                return [owed] if self.owe(db, owed, now, ignore=True) else []
+                if self.owe(db, owed, now, ignore=True):
+                    return [owed]
+                return again.resend(db, owed, sid, now) if again else []
             status = PENDING if double_opt_in else CONFIRMED
             nonce = secrets.token_urlsafe(12) if double_opt_in else None
             cursor = db.execute(
@@ -254,6 +261,8 @@ class Store(SqliteFile):
                 (guide, ident, address, name, status, nonce, now,
                  None if double_opt_in else now))
             self._consent(db, cursor.lastrowid, "signup", visit, now)
+            if again:
+                again.marketing_consent(db, cursor.lastrowid, visit, now)
             owed = Payload(guide, CONFIRM if double_opt_in else WELCOME, address, name,
                            nonce or "")
             self.owe(db, owed, now)
@@ -294,19 +303,24 @@ class Store(SqliteFile):
             if row is None:
                 return "invalid", []
             sid, address, name, status, stored = row
-            if status == CONFIRMED:
-                return "already", []
             if not stored or not secrets.compare_digest(stored, nonce):
-                return "invalid", []
+                return ("already" if status == CONFIRMED else "invalid"), []
             now = now_iso()
             db.execute("UPDATE subscribers SET status = 'confirmed', confirm_nonce = NULL, "
                        "confirmed_at = ? WHERE id = ?", (now, sid))
-            self._consent(db, sid, "confirm", visit, now)
+            self._consent(db, sid, "resubscribe" if status == CONFIRMED else "confirm", visit,
+                          now)
             # Proving the address is theirs lifts their own earlier unsubscribe.
             db.execute("DELETE FROM suppressions WHERE address_id = ? AND reason = ?",
                        (ident, UNSUBSCRIBED))
             welcome = Payload(guide, WELCOME, address, name)
             owed = self.owe(db, welcome, now, ignore=True)
+            if not owed and status == CONFIRMED:  # opting in again (again.py): the guide too
+                (sent,) = db.execute("SELECT count(*) FROM deliveries WHERE guide = ? AND "
+                                     "address_id = ? AND (kind = ? OR kind LIKE ?)",
+                                     (guide, ident, WELCOME, WELCOME + "#%")).fetchone()
+                welcome = Payload(guide, f"{WELCOME}#{sent + 1}", address, name)
+                owed = self.owe(db, welcome, now, ignore=True)
         return "confirmed", [welcome] if owed else []
 
     # ----- suppressions and downloads -----

@@ -33,6 +33,7 @@ from ..email.send import Dropped, Rejected, RetryPolicy, Transport
 from ..email.settings import EmailSettings
 from ..guide.config import GuideConfig
 from ..html.assemble import make_environment, render_page
+from .again import RESEND_MARK, base_kind
 from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Complaints, Ledger
 from .sequence import STEP, Step, step_by_kind, step_message
 from .settings import SignupSettings
@@ -151,7 +152,7 @@ class Mailer:
         """The message as sent (signed), or None when it cannot be made (no nonce). The
         welcome email's PDF is encoded once per PDF and spliced in (message.compose)."""
         person = Recipient(payload.address, payload.name)
-        if payload.kind == CONFIRM:
+        if base_kind(payload.kind) == CONFIRM:
             if not payload.nonce:
                 return None
             data = confirm_message(self, person, payload.nonce).as_bytes(policy=SMTP)
@@ -161,8 +162,8 @@ class Mailer:
                 return None
             data = message.as_bytes(policy=SMTP)
         else:
-            data = compose(self.config, self.email, person, self.attachment,
-                           links=self.links.personal(person)).data
+            data = resent_id(compose(self.config, self.email, person, self.attachment,
+                                     links=self.links.personal(person)).data, payload.kind)
         return self.sign(data) if self.sign else data
 
     def _schedule(self, payload: Payload, delay: float) -> None:
@@ -198,7 +199,7 @@ class Mailer:
 
     def message(self, payload: Payload) -> EmailMessage | None:
         person = Recipient(payload.address, payload.name)
-        if payload.kind == CONFIRM:
+        if base_kind(payload.kind) == CONFIRM:
             return confirm_message(self, person, payload.nonce) if payload.nonce else None
         if payload.kind.startswith(STEP):
             step = step_by_kind(self.steps, payload.kind)
@@ -207,6 +208,18 @@ class Mailer:
                                 ) if step else None
         return build_message(self.config, self.email, person, self.attachment,
                              links=self.links.personal(person))
+
+
+def resent_id(data: bytes, kind: str) -> bytes:
+    """A resent welcome email's own Message-ID (``welcome#2`` → ``<id.2@host>``): mail
+    services drop a message whose Message-ID they already delivered."""
+    if RESEND_MARK not in kind:
+        return data
+    head, _, body = data.partition(b"\r\n\r\n")
+    number = kind.rsplit(RESEND_MARK, 1)[1].encode()
+    head = re.sub(rb"(?im)^(Message-ID:\s*<[^@>]+)@", lambda m: m[1] + b"." + number + b"@",
+                  head, count=1)
+    return head + b"\r\n\r\n" + body
 
 
 def confirm_message(mailer: Mailer, person: Recipient, nonce: str) -> EmailMessage:
