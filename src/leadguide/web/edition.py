@@ -16,6 +16,7 @@ script (a file in the edition, beaconing to a relative URL) adds ``script-src 's
 """
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import tempfile
@@ -110,10 +111,18 @@ def _write_pages(config: GuideConfig, chapters: list[Chapter], data: dict[str, A
         section = images.rewrite(tracker_notes(scroll_boxes(section), pdf_href))
         text = render_page(env, "web/chapter.html", {
             **shared, "section": section, "entry": entries[at],
+            "asks_already": _asks_already(config, section),
             "previous": entries[at - 1] if at > 0 else None,
             "next": entries[at + 1] if at + 1 < len(pages) else None})
         write_bytes(out / page.file, text.encode("utf-8"))
     return (INDEX, *(page.file for page in pages))
+
+
+def _asks_already(config: GuideConfig, section: str) -> bool:
+    """Whether a chapter holds the call to action itself (a CTA box of its own): then the
+    page does not end with a second one."""
+    url = config.cta.url if config.cta else ""
+    return bool(url) and (url in section or html.escape(url, quote=True) in section)
 
 
 def _where(pages: list[WebPage]) -> dict[str, tuple[str, bool]]:
