@@ -129,10 +129,10 @@ def stats_command(guide_dir: Path) -> None:
     Example:
       leadguide signup stats guide
     """
-    from ..signup.report import daily_stats, queue_lines, stats_table
+    from ..signup.report import daily_stats, queue_lines, reading_lines, stats_table
     store, ledger, guide = _store_and_ledger(guide_dir)
     for line in stats_table(daily_stats(store, ledger, guide)) + [""] + queue_lines(
-            ledger.stats()):
+            ledger.stats()) + [""] + reading_lines(store, guide):
         click.echo(line)
 
 
@@ -140,7 +140,9 @@ def stats_command(guide_dir: Path) -> None:
 @_GUIDE
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the CSV here (default: print it).")
-def export_command(guide_dir: Path, out: Path | None) -> None:
+@click.option("--reading", is_flag=True,
+              help="Export the reading figures instead (day, event, chapter, people).")
+def export_command(guide_dir: Path, out: Path | None, reading: bool) -> None:
     """Export subscribers with the consent ledger (what each was shown, when, from where).
 
     Cells that a spreadsheet would run as a formula are written as text.
@@ -151,6 +153,12 @@ def export_command(guide_dir: Path, out: Path | None) -> None:
     """
     from ..signup.report import write_export
     store, _, guide = _store_and_ledger(guide_dir)
+    if reading:
+        from ..signup.reading import Readings, write_reading_export
+        count = write_reading_export(Readings(store.path), guide, out)
+        if out:
+            click.echo(f"{out}  {count} rows of reading figures", err=True)
+        return
     count = write_export(store.ledger_rows(guide), out)
     if out:
         click.echo(f"{out}  {count} consent records", err=True)

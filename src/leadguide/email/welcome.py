@@ -12,6 +12,7 @@ from .batch import Job, Report, Summary, dry_run, send_batch
 from .dkim import dkim_signer
 from .errors import EmailError, RecipientError
 from .message import Attachment, build_message, guide_key, prepare_attachment, write_eml
+from .personal import personal_copies
 from .recipients import Recipient, read_list, recipient
 from .send import RetryPolicy, SmtpTransport, Transport
 from .sendlog import default_log_path, log_place
@@ -33,6 +34,9 @@ def build_eml(guide_dir: Path | str, to: str, name: str = "", out: Path | None =
     person = recipient(to, name)
     config, settings = _load(guide_dir)
     attachment = prepare_attachment(config, settings, pdf, progress)
+    copies = personal_copies(config, attachment)
+    if copies is not None:  # their name on the cover (personalize: in guide.yaml)
+        attachment = copies.attachment(person)
     target = out or config.output_dir / DEFAULT_EML
     size = write_eml(build_message(config, settings, person, attachment), target)
     return EmlResult(target, size, attachment)
@@ -80,7 +84,7 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
     suppressed, links = hooks(config) if hooks else (None, None)
     sign = dkim_signer(os.environ if env is None else env, settings)  # as the service signs
     job = Job(config, settings, attachment, log, rate, retry, retry_failed, suppressed, links,
-              sign)
+              sign, personal_copies(config, attachment))
     return Plan(job, people, smtp, dry, rejected, duplicates)
 
 

@@ -30,8 +30,8 @@ import segno
 
 from . import namefont
 from .increment import Base, Packed, Update, ref
-from .names import clean_name, direction
 from .namefont import SetText, font_objects, set_text, stream
+from .names import clean_name, direction
 
 PX = 0.75  # CSS px → PDF points
 DEFAULT_LABEL = "Prepared for {name}"

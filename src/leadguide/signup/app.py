@@ -27,6 +27,7 @@ from .form import Refused, check_fields, check_traps
 from .identity import Network, canonical_mailbox, client_ip, network_key
 from .pages import Pages
 from .ratelimit import Limits, open_limits
+from .readroutes import count_download, reading_routes
 from .service import Service
 from .store import UNSUBSCRIBED, Visit
 from .tokens import RENDER_MAX_AGE, UNSUBSCRIBE, LinkExpired, TokenRefused
@@ -78,6 +79,7 @@ def create_app(service: Service) -> Starlette:
         route("/download/{token}/pdf", download_pdf, ["GET"]),
         route("/healthz", health, ["GET"]),
     ]
+    routes += reading_routes(service)  # /go/TOKEN, the web edition's beacon (signup.readroutes)
     middleware = [
         Middleware(TrailingSlash, base_url=service.base_url),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
@@ -319,6 +321,7 @@ async def download_pdf(web: Web, request: Request) -> Response:
         except Refused as refused:
             return web.html(web.pages.note("Sorry", refused.message), refused.status)
         await run_in_threadpool(web.service.store.record_download, web.service.guide, found)
+        await run_in_threadpool(count_download, web.service, found, request.headers)
     return FileResponse(web.service.pdf, media_type="application/pdf",
                         filename=web.service.email.attachment_name, headers=_NO_STORE)
 

@@ -9,6 +9,7 @@ from ..email.message import PersonalLinks, guide_key
 from ..email.recipients import Recipient
 from ..guide.config import GuideConfig
 from .errors import SignupError
+from .readroutes import cta_links
 from .settings import load_signup_settings
 from .store import Store
 from .tasks import Links
@@ -32,5 +33,6 @@ def email_send_hooks(config: GuideConfig, env: Mapping[str, str] | None = None
         raise SignupError("this guide has a signup service: set LEADGUIDE_SECRET (the "
                           "service's) and signup.base_url, so each email's unsubscribe link "
                           "is signed rather than carrying the plain address")
-    links = Links(settings.base_url, Tokens(secret), guide_key(config))
+    links = Links(settings.base_url, Tokens(secret), guide_key(config),
+                  cta_links(config, settings.database, settings.base_url, secret))
     return suppressed, links.personal

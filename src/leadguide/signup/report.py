@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .ledger import Ledger, QueueStats
+from .reading import Readings, funnel_lines
 from .store import Store
 
 COLUMNS = ("signups", "confirmed", "sent", "failed", "unsubscribed", "downloads")
@@ -33,6 +34,11 @@ def stats_table(rows: list[tuple[str, dict[str, int]]]) -> list[str]:
             totals[name] += counts.get(name, 0)
     lines.append(f"{'total':<12}" + "".join(f"{totals[n]:>14}" for n in COLUMNS))
     return lines
+
+
+def reading_lines(store: Store, guide: str) -> list[str]:
+    """The reading funnel and its counts per day (``signup.reading`` owns them)."""
+    return funnel_lines(Readings(store.path), guide)
 
 
 def queue_lines(stats: QueueStats) -> list[str]:

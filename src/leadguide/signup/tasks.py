@@ -28,6 +28,7 @@ from ..email.display import greeting_name
 from ..email.errors import SmtpError
 from ..email.message import (MESSAGE_POLICY, Attachment, PersonalLinks, build_message, compose,
                              list_unsubscribe)
+from ..email.personal import PersonalCopies
 from ..email.recipients import Recipient
 from ..email.send import Dropped, Rejected, RetryPolicy, Transport
 from ..email.settings import EmailSettings
@@ -36,7 +37,7 @@ from ..html.assemble import make_environment, render_page
 from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Complaints, Ledger
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
-from .tokens import UNSUBSCRIBE, Tokens
+from .tokens import UNSUBSCRIBE, Tokens, address_id
 
 log = logging.getLogger("leadguide.signup")
 _QUOTA = re.compile(r"quota|rate|limit|throttl|too many|exceeded", re.IGNORECASE)
@@ -55,6 +56,7 @@ class Links:
     base_url: str
     tokens: Tokens
     guide: str
+    cta: Callable[[str], str | None] | None = None  # address_id → their /go/ CTA link
 
     def unsubscribe(self, address: str) -> str:
         return f"{self.base_url}/unsubscribe/{self.tokens.address_link(UNSUBSCRIBE, address, self.guide)}"
@@ -66,7 +68,9 @@ class Links:
         return f"{self.base_url}/confirm/{self.tokens.confirm(address, self.guide, nonce)}"
 
     def personal(self, person: Recipient) -> PersonalLinks:
-        return PersonalLinks(self.unsubscribe(person.address), self.download(person.address))
+        cta = self.cta(address_id(person.address)) if self.cta else None
+        return PersonalLinks(self.unsubscribe(person.address), self.download(person.address),
+                             cta)
 
 
 @dataclass
@@ -86,6 +90,7 @@ class Mailer:
     lease: float = 120.0
     sign: Callable[[bytes], bytes] | None = None
     sleep: Callable[[float], None] = time.sleep
+    personal: PersonalCopies | None = None  # each recipient's own copy of the PDF
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _complaints: Complaints = field(default_factory=Complaints, repr=False)
 
@@ -148,8 +153,9 @@ class Mailer:
                 return None
             data = confirm_message(self, person, payload.nonce).as_bytes(policy=SMTP)
         else:
-            data = compose(self.config, self.email, person, self.attachment,
-                           links=self.links.personal(person)).data
+            links = self.links.personal(person)
+            data = compose(self.config, self.email, person, self.attached(person, links),
+                           links=links).data
         return self.sign(data) if self.sign else data
 
     def _schedule(self, payload: Payload, delay: float) -> None:
@@ -187,8 +193,15 @@ class Mailer:
         person = Recipient(payload.address, payload.name)
         if payload.kind == CONFIRM:
             return confirm_message(self, person, payload.nonce) if payload.nonce else None
-        return build_message(self.config, self.email, person, self.attachment,
-                             links=self.links.personal(person))
+        links = self.links.personal(person)
+        return build_message(self.config, self.email, person, self.attached(person, links),
+                             links=links)
+
+    def attached(self, person: Recipient, links: PersonalLinks) -> Attachment | None:
+        """The PDF this person gets: their personal copy when the guide makes them."""
+        if self.personal is None:
+            return self.attachment
+        return self.personal.attachment(person, links.cta)
 
 
 def confirm_message(mailer: Mailer, person: Recipient, nonce: str) -> EmailMessage:
