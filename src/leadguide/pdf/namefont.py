@@ -48,6 +48,7 @@ class SetText:
     descent: int
     bbox: tuple[int, int, int, int]
     name: str
+    rtl: bool = False  # glyphs are in visual order; the content stream writes them logically
 
     def width(self, size: float) -> float:
         return self.advance * size / self.upem
@@ -114,7 +115,7 @@ def _shape(path: Path, text: str, direction: str, cut_to: str) -> SetText | None
     program = small.blob.data
     return SetText(text, program, bool(small.reference_table("CFF ").data), small.upem,
                    tuple(glyphs), pen, widths, unicode, extents.ascender, extents.descender,
-                   _bbox(small), _ps_name(path, program))
+                   _bbox(small), _ps_name(path, program), direction == "rtl")
 
 
 def _cluster_text(text: str, starts: list[int]) -> dict[int, str]:

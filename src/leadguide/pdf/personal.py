@@ -434,9 +434,12 @@ def _stamp_name(plan: Plan, name: str, update: Update, tails: dict[int, list[byt
 
 
 def _glyphs(run: SetText, x: float, y: float, size: float) -> list[bytes]:
+    """Each glyph at its place; right-to-left text written in reading order (as extraction
+    and assistive technology read the stream), each glyph still drawn where it belongs."""
     scale = size / run.upem
+    glyphs = reversed(run.glyphs) if run.rtl else run.glyphs
     return [b"1 0 0 1 %.3f %.3f Tm <%04X> Tj" % (x + gx * scale, y + gy * scale, gid)
-            for gid, gx, gy in run.glyphs]
+            for gid, gx, gy in glyphs]
 
 
 def _qr_content(spot: QrSpot, url: str) -> bytes:
