@@ -85,7 +85,9 @@ def personal_copies(config: GuideConfig, base: Attachment | None) -> PersonalCop
     false``)."""
     if base is None or config.personalize is None:
         return None
-    return PersonalCopies(config, base)
+    copies = PersonalCopies(config, base)
+    copies.plan()  # now, not in the first delivery's send-rate slot (0.3-0.9 s, once per base)
+    return copies
 
 
 def _plan(config: GuideConfig, base: Attachment) -> Plan:
