@@ -224,7 +224,7 @@ def test_beacons_count_once_per_day_and_show_in_the_funnel(service):
     steps = dict(funnel(Readings(service.settings.database), service.guide))
     assert steps["signed up"] == 1 and steps["opened"] == 1
     assert steps["read 02-plan"] == 1 and steps["read 03-program"] == 1
-    with Readings(service.settings.database)._connect() as db:
+    with __import__("sqlite3").connect(service.settings.database) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(reading_counts)")]
         assert columns == ["guide", "day", "subscriber", "chapter", "event"]
         assert db.execute("SELECT COUNT(*) FROM reading_counts").fetchone()[0] == 3

@@ -21,9 +21,10 @@ import io
 import re
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from itsdangerous import BadSignature, Signer
 
@@ -60,8 +61,15 @@ class Readings:
         with self._connect() as db:
             db.executescript(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.database, timeout=10)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction, closed after it (committed, or rolled back)."""
+        db = sqlite3.connect(self.database, timeout=10)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
 
     def subscriber(self, guide: str, address_id: str) -> int | None:
         """The subscriber's id for an address digest, if they signed up for this guide."""

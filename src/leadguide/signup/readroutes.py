@@ -39,6 +39,9 @@ SEEN_JS = """(function () {
   send("open");
   var main = document.querySelector("main") || document.body;
   var last = main && main.lastElementChild;
+  while (last && /^(SCRIPT|NOSCRIPT|STYLE|TEMPLATE)$/.test(last.tagName)) {
+    last = last.previousElementSibling;  // the chapter's last shown element
+  }
   if (last && "IntersectionObserver" in window) {
     var seen = new IntersectionObserver(function (entries) {
       if (entries.some(function (e) { return e.isIntersecting; })) {
