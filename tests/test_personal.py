@@ -236,3 +236,19 @@ def test_the_manifest_records_the_cover_boxes_the_stamp_needs(built_default):
     assert "cover-footer" in labels and "cover-byline" in labels
     plan = plan_copies(built_default.output.read_bytes(), None, (CTA,))
     assert plan.cover is None and plan.why_no_name  # without the boxes: no name, said why
+
+
+def test_email_build_attaches_the_named_copy(built_default, tmp_path):
+    """``leadguide email build --to … --name …`` (its library call) attaches Ana's copy."""
+    import email
+    from email import policy
+
+    from leadguide.email.welcome import build_eml
+
+    result = build_eml(DEFAULT, "ana@example.com", "Ana", out=tmp_path / "welcome.eml",
+                       pdf=built_default.output)
+    message = email.message_from_bytes(result.path.read_bytes(), policy=policy.default)
+    pdf = next(p for p in message.iter_attachments()
+               if p.get_content_type() == "application/pdf").get_content()
+    assert pdf.startswith(built_default.output.read_bytes()) and pdf != built_default.output.read_bytes()
+    assert "Prepared for Ana" in cover_text(pdf)
