@@ -421,12 +421,14 @@ def _stamp_name(plan: Plan, name: str, update: Update, tails: dict[int, list[byt
     x = slot.x
     for part in parts:
         font = b"/LgName" if part is run else b"/LgLabel"
-        if part is run:
+        if part is run and run.rtl:  # reading order for right-to-left text; left-to-right
+            # text reads right from ToUnicode (PDFium drops astral characters, emoji, from
+            # an /ActualText, so it is not used where it is not needed)
             out.append(b"/Span <</ActualText <FEFF%s>>> BDC"
                        % name.encode("utf-16-be").hex().upper().encode())
         out.append(b"%s %.3f Tf" % (font, size))
         out += _glyphs(part, x, slot.baseline, size)
-        if part is run:
+        if part is run and run.rtl:
             out.append(b"EMC")
         x += part.width(size)
     out += [b"ET", b"EMC"]
