@@ -8,7 +8,7 @@ byline's size and colour), which link annotations point at the personal targets 
 which QR figures encode them (a ``Figure`` whose alt text is ``QR code for <url>``).
 ``stamp(plan, name, links)`` then writes a copy as an incremental update of the base bytes
 (``pdf.increment``): the name as a ``P`` in the tag tree (its MCID in the cover's parent tree
-entry, placed before the footer in reading order, ``/ActualText`` on the name), set in the
+entry, placed before the footer in reading order, ``/ActualText`` on a right-to-left name), set in the
 guide's font or a wide fallback (``pdf.namefont``), the link annotations' URIs replaced and a
 new QR code drawn (an artifact: the figure's alt text still says where it leads) over the old
 one. The base bytes are never changed; a name no font covers, or that mixes writing
