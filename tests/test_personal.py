@@ -250,3 +250,21 @@ def test_email_build_attaches_the_named_copy(built_default, tmp_path):
                if p.get_content_type() == "application/pdf").get_content()
     assert pdf.startswith(built_default.output.read_bytes()) and pdf != built_default.output.read_bytes()
     assert "Prepared for Ana" in cover_text(pdf)
+
+
+def test_a_new_base_pdf_starts_a_new_cache(copies, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(copies.base.path, folder / "guide.pdf")
+    shutil.copy(copies.base.path.with_name("guide.build.json"), folder / "guide.build.json")
+    person = Recipient("ana@example.com", "Ana")
+    old = personal_copies(copies.config, Attachment("g.pdf", copies.base.data,
+                                                   folder / "guide.pdf", False))
+    first = old.attachment(person)
+    rebuilt = copies.base.data + b"\n"  # as if built again: another digest
+    (folder / "guide.pdf").write_bytes(rebuilt)
+    new = personal_copies(copies.config, Attachment("g.pdf", rebuilt, folder / "guide.pdf",
+                                                   False))
+    second = new.attachment(person)
+    assert second.data.startswith(rebuilt) and second.path.parent != first.path.parent
+    assert not first.path.parent.exists()  # the old base's copies are gone
