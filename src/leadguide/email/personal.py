@@ -54,8 +54,8 @@ class PersonalCopies:
 
     def attachment(self, person: Recipient, cta: str | None = None) -> Attachment:
         """``person``'s copy (from the cache when stamped before), as the attachment."""
-        if self.config.personalize is None:
-            return self.base
+        if self.config.personalize is None or not (person.name.strip() or cta):
+            return self.base  # nothing of theirs to stamp
         key = hashlib.sha256(json.dumps([person.address.lower(), person.name, cta])
                              .encode()).hexdigest()[:32]
         path = self.folder / f"{key}.pdf"
