@@ -268,3 +268,15 @@ def test_a_new_base_pdf_starts_a_new_cache(copies, tmp_path):
     second = new.attachment(person)
     assert second.data.startswith(rebuilt) and second.path.parent != first.path.parent
     assert not first.path.parent.exists()  # the old base's copies are gone
+
+
+def test_personalize_is_checked_with_its_line(sample_guide):
+    from leadguide.errors import GuideError
+
+    config = sample_guide / "guide.yaml"
+    config.write_text(config.read_text() + 'personalize: "Hello there"\n')
+    with pytest.raises(GuideError) as raised:
+        load_config(sample_guide)
+    assert "personalize" in str(raised.value) and raised.value.line is not None
+    config.write_text(config.read_text().replace('"Hello there"', '"Pour {name}"'))
+    assert load_config(sample_guide).personalize == "Pour {name}"
