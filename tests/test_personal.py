@@ -1,5 +1,5 @@
 """Personal copies (pdf/personal.py, email/personal.py) and the reading figures
-(signup/reading.py, signup/readroutes.py): the default guide's real PDF stamped, read back
+(signup/readcounts.py, signup/readroutes.py): the default guide's real PDF stamped, read back
 with PDFium, validated with page-validation; the service's /go/ and beacon routes on disk."""
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from leadguide.email.recipients import Recipient
 from leadguide.guide.config import load_config
 from leadguide.pdf.names import clean_name, direction
 from leadguide.pdf.personal import plan_copies, stamp
-from leadguide.signup.reading import GoLinks, Readings, funnel
+from leadguide.signup.readcounts import GoLinks, Readings, funnel
 
 CTA = load_config(DEFAULT).cta.url
 GO = "https://signup.example.com/go/7.abcdefghijkl.0123456789abcdefghijklmnopq"

@@ -154,7 +154,7 @@ def export_command(guide_dir: Path, out: Path | None, reading: bool) -> None:
     from ..signup.report import write_export
     store, _, guide = _store_and_ledger(guide_dir)
     if reading:
-        from ..signup.reading import Readings, write_reading_export
+        from ..signup.readcounts import Readings, write_reading_export
         count = write_reading_export(Readings(store.path), guide, out)
         if out:
             click.echo(f"{out}  {count} rows of reading figures", err=True)

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..email.message import guide_key
-from .reading import CHAPTER, GoLinks, Readings, not_tracked
+from .readcounts import CHAPTER, GoLinks, Readings, not_tracked
 from .tokens import TokenRefused
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .ledger import Ledger, QueueStats
-from .reading import Readings, funnel_lines
+from .readcounts import Readings, funnel_lines
 from .store import Store
 
 COLUMNS = ("signups", "confirmed", "sent", "failed", "unsubscribed", "downloads")
@@ -37,7 +37,7 @@ def stats_table(rows: list[tuple[str, dict[str, int]]]) -> list[str]:
 
 
 def reading_lines(store: Store, guide: str) -> list[str]:
-    """The reading funnel and its counts per day (``signup.reading`` owns them)."""
+    """The reading funnel and its counts per day (``signup.readcounts`` owns them)."""
     return funnel_lines(Readings(store.path), guide)
 
 
