@@ -3,7 +3,7 @@
 #   scripts/system-deps.sh build   -> what `make pdf` needs
 #   scripts/system-deps.sh test    -> that, plus what the test suite needs
 set -euo pipefail
-build_pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libjpeg62-turbo libopenjp2-7 fonts-dejavu-core poppler-utils)
+build_pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libjpeg62-turbo libopenjp2-7 fonts-dejavu-core poppler-utils fonts-noto-core fonts-droid-fallback fonts-symbola)
 test_pkgs=(chromium chromium-driver npm redis-server openssl)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

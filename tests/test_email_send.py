@@ -218,7 +218,7 @@ def test_a_sent_message_arrives_byte_for_byte(guide, server):
     assert received.data == message.as_bytes(policy=SMTP)
     assert (received.mail_from, received.rcpt_tos) == ("coach@example.com", ["jane@example.com"])
     pdf = next(p for p in received.message.walk() if p.get_content_type() == "application/pdf")
-    assert pdf.get_content() == pdf_of(guide).read_bytes()
+    assert pdf.get_content().startswith(pdf_of(guide).read_bytes())  # a personal copy
     assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
@@ -642,7 +642,7 @@ def test_email_send_signs_with_dkim_when_configured(guide, server, tmp_path):
     assert dkim.verify(received.data, dnsfunc=lambda name, timeout=5: record
                        if name == b"lg._domainkey.example.com." else None)
     pdf = next(p for p in received.message.walk() if p.get_content_type() == "application/pdf")
-    assert pdf.get_content() == pdf_of(guide).read_bytes()
+    assert pdf.get_content().startswith(pdf_of(guide).read_bytes())  # a personal copy
 
 
 def test_a_kept_connection_the_server_closed_is_opened_again_at_once(guide, server):

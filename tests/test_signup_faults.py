@@ -43,7 +43,7 @@ class Disk:
         self.filler = path / "filler"
 
     def fill(self) -> None:
-        with open(self.filler, "ab") as out:
+        with open(self.filler, "ab", buffering=0) as out:  # nothing left buffered to fail at close
             try:
                 while True:
                     out.write(b"\0" * 65536)

@@ -139,11 +139,11 @@ def stats_command(guide_dir: Path) -> None:
     Example:
       leadguide signup stats guide
     """
-    from ..signup.report import FUNNEL, funnel_stats, queue_lines, stats_table
+    from ..signup.report import FUNNEL, funnel_stats, queue_lines, reading_lines, stats_table
     from ..signup.webhooks import status_lines
     store, ledger, guide = _store_and_ledger(guide_dir)
     for line in stats_table(funnel_stats(store, ledger, guide), FUNNEL) + [""] + queue_lines(
-            ledger.stats()) + status_lines(store):
+            ledger.stats()) + status_lines(store) + [""] + reading_lines(store, guide):
         click.echo(line)
 
 
@@ -176,9 +176,11 @@ def report_command(guide_dir: Path, html_path: Path) -> None:
 @click.option("--subscribers", is_flag=True,
               help="One row per person (status, consent, tags, dates) instead of one per "
                    "consent record.")
-def export_command(guide_dir: Path, out: Path | None, subscribers: bool) -> None:
+@click.option("--reading", is_flag=True,
+              help="Export the reading figures instead (day, event, chapter, people).")
+def export_command(guide_dir: Path, out: Path | None, subscribers: bool, reading: bool) -> None:
     """Export subscribers with the consent ledger (what each was shown, when, from where),
-    or with --subscribers one row per person.
+    with --subscribers one row per person, or with --reading the reading figures.
 
     Cells that a spreadsheet would run as a formula are written as text.
 
@@ -193,6 +195,12 @@ def export_command(guide_dir: Path, out: Path | None, subscribers: bool) -> None
         count = write_export(subscriber_rows(store, guide), out, SUBSCRIBER_HEADER)
         if out:
             click.echo(f"{out}  {count} subscribers", err=True)
+        return
+    if reading:
+        from ..signup.readcounts import Readings, write_reading_export
+        count = write_reading_export(Readings(store.path), guide, out)
+        if out:
+            click.echo(f"{out}  {count} rows of reading figures", err=True)
         return
     count = write_export(store.ledger_rows(guide), out)
     if out:

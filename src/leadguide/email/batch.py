@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 from ..guide.config import GuideConfig
 from .errors import RecipientError, SmtpError
 from .message import Attachment, Composed, PersonalLinks, build_message, compose, guide_key
+from .personal import PersonalCopies
 from .recipients import Recipient
 from .send import RetryPolicy, Transport, send
 from .sendlog import DEFERRED, FAILED, SENDING, SENT, Entry, SendLog, read_states
@@ -70,15 +71,23 @@ class Job:
     suppressed: Callable[[str], bool] | None = None
     links: Callable[[Recipient], PersonalLinks] | None = None
     sign: Callable[[bytes], bytes] | None = None  # DKIM, when LEADGUIDE_DKIM_* is set
+    personal: PersonalCopies | None = None  # each recipient's own copy (personalize:)
+
+    def attached(self, person: Recipient, links: PersonalLinks | None) -> Attachment | None:
+        if self.personal is None:
+            return self.attachment
+        return self.personal.attachment(person, links.cta if links else None)
 
     def message(self, person: Recipient):
         links = self.links(person) if self.links else None
-        return build_message(self.config, self.settings, person, self.attachment, links=links)
+        return build_message(self.config, self.settings, person, self.attached(person, links),
+                             links=links)
 
     def compose(self, person: Recipient) -> Composed:
         """The message as sent: the PDF spliced in (encoded once), signed when configured."""
         links = self.links(person) if self.links else None
-        composed = compose(self.config, self.settings, person, self.attachment, links=links)
+        composed = compose(self.config, self.settings, person, self.attached(person, links),
+                           links=links)
         if self.sign:
             return Composed(composed.message, self.sign(composed.data))
         return composed

@@ -108,6 +108,7 @@ class PersonalLinks:
     unsubscribe: str
     download: str | None = None
     read: str | None = None
+    cta: str | None = None  # their own link for the guide's CTA (personal copies)
 
 
 def guide_key(config: GuideConfig) -> str:

@@ -13,6 +13,7 @@ from .dkim import dkim_signer
 from .errors import EmailError, RecipientError
 from .message import (Attachment, PersonalLinks, build_message, guide_key, prepare_attachment,
                       write_eml)
+from .personal import personal_copies
 from .recipients import Recipient, read_list, recipient
 from .send import RetryPolicy, SmtpTransport, Transport
 from .sendlog import default_log_path, log_place
@@ -39,6 +40,10 @@ def build_eml(guide_dir: Path | str, to: str, name: str = "", out: Path | None =
     config, settings = _load(guide_dir)
     attachment = prepare_attachment(config, settings, pdf, progress)
     links = _links(config, settings, hooks, env)[1]
+    own = links(person) if links else None
+    copies = personal_copies(config, attachment)
+    if copies is not None:  # their name on the cover (personalize: in guide.yaml)
+        attachment = copies.attachment(person, own.cta if own else None)
     target = out or config.output_dir / DEFAULT_EML
     message = build_message(config, settings, person, attachment,
                             links=links(person) if links else None)
@@ -102,7 +107,7 @@ def plan_send(guide_dir: Path | str, to: str | None = None, name: str = "",
     suppressed, links = _links(config, settings, hooks, env)
     sign = dkim_signer(os.environ if env is None else env, settings)  # as the service signs
     job = Job(config, settings, attachment, log, rate, retry, retry_failed, suppressed, links,
-              sign)
+              sign, personal_copies(config, attachment))
     return Plan(job, people, smtp, dry, rejected, duplicates)
 
 

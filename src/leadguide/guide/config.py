@@ -18,11 +18,13 @@ from .theme import Page, Theme
 from .yamlsource import FieldReader, LocatedDict, LocatedList, load_yaml, text_mapping
 
 CONFIG_NAME = "guide.yaml"
+PERSONAL_LABEL = "Prepared for {name}"  # personalize: true (pdf.personal)
 # Every key guide.yaml may hold, by section (docs/GUIDE-YAML.md documents each; a test checks).
 KEYS: dict[str, set[str]] = {
     "": {"title", "subtitle", "author", "language", "page_size", "margins", "pages", "chapters",
          "toc_after", "output", "kit", "look", "theme", "metadata", "cover", "cta", "email",
-         "url", "back_page", "fit", "links", "pdf_standard", "print", "web"},
+         "url", "back_page", "fit", "links", "pdf_standard", "print", "web",
+         "personalize"},
     **THEME_KEYS,
     "metadata": {"subject", "keywords"},
     "cover": {"badge", "eyebrow", "title_line_1", "title_line_2", "byline", "art", "art_alt",
@@ -106,6 +108,7 @@ class GuideConfig:
     clinic: Clinic = field(default_factory=Clinic)  # who stands behind it (guide.people)
     partners: tuple[str, str] = DEFAULT_PARTNERS  # the two readers' labels (guide.people)
     web_edition: bool = False  # also write <output stem>-web/ (web.edition)
+    personalize: str | None = PERSONAL_LABEL  # the cover line of personal copies; None: off
 
     @property
     def page_size(self) -> str:
@@ -202,6 +205,7 @@ def _read(root: Path, raw: LocatedDict, reader: FieldReader) -> GuideConfig:
         clinic=read_clinic(raw, reader, root),
         partners=read_partners(raw, reader),
         web_edition=get(raw, "web", bool, False),
+        personalize=_personalize(raw, reader),
     )
 
 
@@ -214,6 +218,22 @@ def _pdf_standard(raw: LocatedDict, reader: FieldReader) -> str:
         reader.fail(f"'pdf_standard' must be one of {', '.join(PDF_STANDARDS)}, not "
                     f"'{value}'", raw.line_of("pdf_standard"))
         return "ua-1"
+    return value
+
+
+def _personalize(raw: LocatedDict, reader: FieldReader) -> str | None:
+    """``personalize``: true (the default line), false (no personal copies) or the cover line
+    with ``{name}`` once."""
+    value = raw.get("personalize", True)
+    if value is True:
+        return PERSONAL_LABEL
+    if value is False:
+        return None
+    if not isinstance(value, str) or value.count("{name}") != 1 or len(value) > 80:
+        reader.fail("'personalize' must be true, false, or the cover line with {name} once "
+                    "(at most 80 characters), e.g. \"Prepared for {name}\"",
+                    raw.line_of("personalize"))
+        return PERSONAL_LABEL
     return value
 
 

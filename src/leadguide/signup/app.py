@@ -33,6 +33,7 @@ from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .reading import HEADERS as READING_HEADERS, Edition
 from .recover import Helpers, cover_height, expired_confirm_page, recover_routes, unsubscribed_page
+from .readroutes import count_download, reading_routes
 from .service import Service
 from .steppreview import dev_routes
 from .store import UNSUBSCRIBED, Visit
@@ -94,6 +95,7 @@ def create_app(service: Service) -> Starlette:
         *recover_routes(route, Helpers(_within, _first_use, _visit, _answer_at, _client,
                                                _check_origin)),
     ]
+    routes += reading_routes(service)  # /go/TOKEN, the web edition's beacon (signup.readroutes)
     middleware = [
         Middleware(TrailingSlash, base_url=service.base_url),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
@@ -356,6 +358,7 @@ async def download_pdf(web: Web, request: Request) -> Response:
         except Refused as refused:
             return web.html(web.pages.note("Sorry", refused.message), refused.status)
         await run_in_threadpool(web.service.store.record_download, web.service.guide, found)
+        await run_in_threadpool(count_download, web.service, found, request.headers)
     return FileResponse(web.service.pdf, media_type="application/pdf",
                         filename=web.service.email.attachment_name, headers=_NO_STORE)
 

@@ -10,6 +10,7 @@ from ..email.recipients import Recipient
 from ..guide.config import GuideConfig
 from .errors import SignupError
 from .reading import Edition
+from .readroutes import cta_links
 from .settings import load_signup_settings
 from .store import Store
 from .tasks import Links
@@ -34,5 +35,6 @@ def email_send_hooks(config: GuideConfig, env: Mapping[str, str] | None = None
                           "service's) and signup.base_url, so each email's unsubscribe link "
                           "is signed rather than carrying the plain address")
     links = Links(settings.base_url, Tokens(secret), guide_key(config),
-                  Edition(config.output_path).exists)  # the service's /read, when it has one
+                  Edition(config.output_path).exists,  # the service's /read, when it has one
+                  cta_links(config, settings.database, settings.base_url, secret))
     return suppressed, links.personal

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .ledger import Ledger, QueueStats
+from .readcounts import Readings, funnel_lines
 from .store import Store
 from .subscribers import views_per_day
 
@@ -66,6 +67,11 @@ def funnel_stats(store: Store, ledger: Ledger, guide: str) -> list[tuple[str, di
 
 def funnel_totals(rows: list[tuple[str, dict[str, int]]]) -> dict[str, int]:
     return {name: sum(counts.get(name, 0) for _, counts in rows) for name in FUNNEL}
+
+
+def reading_lines(store: Store, guide: str) -> list[str]:
+    """The reading funnel and its counts per day (``signup.readcounts`` owns them)."""
+    return funnel_lines(Readings(store.path), guide)
 
 
 def queue_lines(stats: QueueStats) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Callable, Mapping
 from ..build import Progress
 from ..email.dkim import dkim_signer
 from ..email.message import Attachment, ensure_pdf, guide_key, prepare_attachment
+from ..email.personal import personal_copies
 from ..email.send import RetryPolicy, SmtpTransport, Transport
 from ..email.settings import EmailSettings, load_email_settings, smtp_settings
 from ..errors import ConfigError, shown_path
@@ -21,6 +22,7 @@ from .ledger import Complaints, Ledger, SendRate, import_redis_ledger, worker_na
 from .queue import Queue, make_huey
 from .reading import Edition
 from .sequence import load_sequence
+from .readroutes import personal_cta
 from .settings import (Secrets, SignupSettings, load_signup_settings, postal_address_problem,
                        read_secrets)
 from .store import WEB_WAIT, Payload, Store
@@ -53,7 +55,8 @@ class Service:
 
     @property
     def links(self) -> Links:
-        return Links(self.base_url, self.tokens, self.guide, Edition(self.pdf).exists)
+        return Links(self.base_url, self.tokens, self.guide, Edition(self.pdf).exists,
+                     personal_cta(self))
 
     def record(self, payloads: list[Payload]) -> None:
         """Put on the queue the emails a committed signup or confirmation owes (their ledger
@@ -148,7 +151,8 @@ def make_mailer(service: Service, connect: Callable[[], Transport] | None = None
                     retry=retry or RetryPolicy(attempts=service.settings.max_attempts,
                                                first_delay=30, max_delay=3600),
                     lease=LEASE, sign=dkim_signer(env, service.email),
-                    steps=load_sequence(service.config))
+                    steps=load_sequence(service.config),
+                    personal=personal_copies(service.config, attachment))
     service.queue.bind(mailer.deliver)
     return mailer
 

@@ -28,6 +28,7 @@ from ..email.display import greeting_name
 from ..email.errors import SmtpError
 from ..email.message import (MESSAGE_POLICY, Attachment, PersonalLinks, build_message, compose,
                              list_unsubscribe)
+from ..email.personal import PersonalCopies
 from ..email.recipients import Recipient
 from ..email.send import Dropped, Rejected, RetryPolicy, Transport
 from ..email.settings import EmailSettings
@@ -38,7 +39,7 @@ from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Complaints, L
 from .sequence import STEP, Step, step_by_kind, step_message
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
-from .tokens import UNSUBSCRIBE, Tokens
+from .tokens import UNSUBSCRIBE, Tokens, address_id
 
 log = logging.getLogger("leadguide.signup")
 _QUOTA = re.compile(r"quota|rate|limit|throttl|too many|exceeded", re.IGNORECASE)
@@ -58,6 +59,7 @@ class Links:
     tokens: Tokens
     guide: str
     reading: bool = False  # the guide has a web edition (/read/TOKEN)
+    cta: Callable[[str], str | None] | None = None  # address_id → their /go/ CTA link
 
     def unsubscribe(self, address: str) -> str:
         return f"{self.base_url}/unsubscribe/{self.tokens.address_link(UNSUBSCRIBE, address, self.guide)}"
@@ -71,8 +73,9 @@ class Links:
     def personal(self, person: Recipient) -> PersonalLinks:
         """The person's links; the web edition's behind the download link's own token."""
         token = self.tokens.download(person.address, self.guide)
+        cta = self.cta(address_id(person.address)) if self.cta else None
         return PersonalLinks(self.unsubscribe(person.address), f"{self.base_url}/download/{token}",
-                             f"{self.base_url}/read/{token}" if self.reading else None)
+                             f"{self.base_url}/read/{token}" if self.reading else None, cta=cta)
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Mailer:
     sign: Callable[[bytes], bytes] | None = None
     sleep: Callable[[float], None] = time.sleep
     steps: tuple[Step, ...] = ()  # the follow-up sequence (sequence.py)
+    personal: PersonalCopies | None = None  # each recipient's own copy of the PDF
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _complaints: Complaints = field(default_factory=Complaints, repr=False)
 
@@ -162,8 +166,10 @@ class Mailer:
                 return None
             data = message.as_bytes(policy=SMTP)
         else:
-            data = resent_id(compose(self.config, self.email, person, self.attachment,
-                                     links=self.links.personal(person)).data, payload.kind)
+            links = self.links.personal(person)
+            data = resent_id(compose(self.config, self.email, person,
+                                     self.attached(person, links), links=links).data,
+                             payload.kind)
         return self.sign(data) if self.sign else data
 
     def _schedule(self, payload: Payload, delay: float) -> None:
@@ -206,8 +212,15 @@ class Mailer:
             return step_message(self.config, self.email, step, person,
                                 PersonalLinks(self.links.unsubscribe(person.address))
                                 ) if step else None
-        return build_message(self.config, self.email, person, self.attachment,
-                             links=self.links.personal(person))
+        links = self.links.personal(person)
+        return build_message(self.config, self.email, person, self.attached(person, links),
+                             links=links)
+
+    def attached(self, person: Recipient, links: PersonalLinks) -> Attachment | None:
+        """The PDF this person gets: their personal copy when the guide makes them."""
+        if self.personal is None:
+            return self.attachment
+        return self.personal.attachment(person, links.cta)
 
 
 def resent_id(data: bytes, kind: str) -> bytes:
