@@ -31,9 +31,9 @@ from .identity import Network, canonical_mailbox, client_ip, network_key
 from .inbound import inbound_routes
 from .pages import Pages
 from .ratelimit import Limits, open_limits
-from .reading import HEADERS as READING_HEADERS, Edition
-from .recover import Helpers, cover_height, expired_confirm_page, recover_routes, unsubscribed_page
+from .reading import HEADERS as READING_HEADERS, Edition, with_beacon
 from .readroutes import count_download, reading_routes
+from .recover import Helpers, cover_height, expired_confirm_page, recover_routes, unsubscribed_page
 from .service import Service
 from .steppreview import dev_routes
 from .store import UNSUBSCRIBED, Visit
@@ -78,6 +78,7 @@ def create_app(service: Service) -> Starlette:
         return Route(path, endpoint, methods=methods)
 
     routes = [
+        *reading_routes(service),  # /go/TOKEN and /read/TOKEN/_seen(.js), before /read's files
         route("/", show_form, ["GET"]),
         route("/token", render_token, ["GET"]),
         route("/subscribe", subscribe, ["POST"]),
@@ -95,7 +96,6 @@ def create_app(service: Service) -> Starlette:
         *recover_routes(route, Helpers(_within, _first_use, _visit, _answer_at, _client,
                                                _check_origin)),
     ]
-    routes += reading_routes(service)  # /go/TOKEN, the web edition's beacon (signup.readroutes)
     middleware = [
         Middleware(TrailingSlash, base_url=service.base_url),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
@@ -409,8 +409,11 @@ async def read_file(web: Web, request: Request) -> Response:
         return _no_edition(web, token) if not edition.exists else web.html(
             web.pages.note("Not found", "There is no such page in this guide.",
                            link=(f"/read/{token}", "Go to the contents")), 404)
-    return FileResponse(file.path, media_type=file.media_type,
-                        headers={**READING_HEADERS, "Cache-Control": file.cache_control})
+    headers = {**READING_HEADERS, "Cache-Control": file.cache_control}
+    if file.media_type.startswith("text/html"):  # a page: counted by the first-party beacon
+        page = await run_in_threadpool(file.path.read_bytes)
+        return Response(with_beacon(page, path.count("/")), media_type=file.media_type, headers=headers)
+    return FileResponse(file.path, media_type=file.media_type, headers=headers)
 
 
 def _no_edition(web: Web, token: str) -> Response:

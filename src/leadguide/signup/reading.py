@@ -78,3 +78,21 @@ class Edition:
         if not real.is_relative_to(root) or not real.is_file():
             return None
         return Found(real, media_type)
+
+
+_CHAPTER_ID = re.compile(rb'<main\b[^>]*\sdata-chapter="([A-Za-z0-9._-]{1,80})"')
+
+
+def with_beacon(page: bytes, up: int = 0) -> bytes:
+    """A chapter page as the service sends it: with the first-party script that counts its
+    opening and its reading to the end (``signup.readroutes``), added before ``</body>``. The
+    files on disk stay without it, so the edition opened from disk or another host sends
+    nothing anywhere. ``up``: how many folders below ``/read/TOKEN/`` the page is."""
+    found = _CHAPTER_ID.search(page)
+    closing = page.rfind(b"</body>")
+    if not found or closing < 0:
+        return page
+    source = b"../" * up + b"_seen.js"
+    script = b'<script src="' + source + b'" data-chapter="' + found.group(1) + b'" defer></script>\n'
+    return page[:closing] + script + page[closing:]
+

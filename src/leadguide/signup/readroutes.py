@@ -32,13 +32,14 @@ SEEN_JS = """(function () {
   var me = document.currentScript, chapter = me && me.getAttribute("data-chapter");
   if (!chapter || navigator.globalPrivacyControl || navigator.doNotTrack === "1") return;
   function send(event) {
-    var url = "_seen?chapter=" + encodeURIComponent(chapter) + "&event=" + event;
+    var url = new URL("_seen?chapter=" + encodeURIComponent(chapter) + "&event=" + event,
+                      me.src).href;  // beside the script, whatever folder the page is in
     if (navigator.sendBeacon) { navigator.sendBeacon(url); }
     else { fetch(url, {method: "POST", keepalive: true, credentials: "omit"}); }
   }
   send("open");
   var main = document.querySelector("main") || document.body;
-  var last = main && main.lastElementChild;
+  var last = document.querySelector("[data-chapter-end]") || (main && main.lastElementChild);
   while (last && /^(SCRIPT|NOSCRIPT|STYLE|TEMPLATE)$/.test(last.tagName)) {
     last = last.previousElementSibling;  // the chapter's last shown element
   }

@@ -21,8 +21,8 @@ from .errors import SignupError
 from .ledger import Complaints, Ledger, SendRate, import_redis_ledger, worker_name
 from .queue import Queue, make_huey
 from .reading import Edition
-from .sequence import load_sequence
 from .readroutes import personal_cta
+from .sequence import load_sequence
 from .settings import (Secrets, SignupSettings, load_signup_settings, postal_address_problem,
                        read_secrets)
 from .store import WEB_WAIT, Payload, Store

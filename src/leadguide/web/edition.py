@@ -10,9 +10,9 @@ asks nothing of any other site (a Content-Security-Policy says so to the browser
 Reading figures hook: each chapter page's ``<main>`` carries ``data-chapter`` (the chapter's
 stable id, its slug) and ``data-chapter-number``, and ends with an empty
 ``<div id="chapter-end" data-chapter-end>``: what a first-party script needs to tell
-"opened" from "read to the end". ``POLICY`` allows no script and no connection yet: such a
-script (a file in the edition, beaconing to a relative URL) adds ``script-src 'self'`` and
-``connect-src 'self'`` to it, and ``signup.reading.HEADERS`` follows.
+"opened" from "read to the end". ``POLICY`` allows the page's own scripts and connections
+only: the files on disk have none, and the signup service adds its first-party beacon to the
+pages it serves (``signup.reading.with_beacon``).
 """
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ STYLES = "styles"
 THEME_STYLESHEET = "guide-theme.css"  # guide.yaml's theme as custom properties
 # No request to any other site, no script, no form: the pages' own files and data: images.
 POLICY = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-          "font-src 'self'; base-uri 'none'; form-action 'none'")
+          "font-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; "
+          "form-action 'none'")
 
 
 @dataclass(frozen=True)
