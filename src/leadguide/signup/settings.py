@@ -14,6 +14,7 @@ from ..errors import ConfigError, raise_all, shown_path
 from ..guide.config import KEYS, GuideConfig
 from ..guide.yamlsource import FieldReader, LocatedDict
 from .errors import SignupError
+from .place import default_database, is_source, queue_file
 from .ratelimit import Limit, parse_limit
 
 _MIN_SECRET = 32
@@ -56,7 +57,7 @@ class SignupSettings:
     @property
     def queue_path(self) -> Path:
         """Huey's SQLite storage, beside the signup database (its own file: its own locks)."""
-        return self.database.with_name(self.database.stem + ".queue.sqlite")
+        return queue_file(self.database)
 
 
 def load_signup_settings(config: GuideConfig) -> SignupSettings:
@@ -198,15 +199,14 @@ def _proxies(raw: LocatedDict, reader: FieldReader) -> list[str]:
 
 
 def _database(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> Path:
-    default = config.root.parent / "build" / f"{Path(config.output).stem}.signup.sqlite"
     value = reader.get(raw, "database", str, None, "signup")
     if not value:
-        return default.resolve()
+        return default_database(config)
     path = (config.root / Path(value).expanduser()).resolve()
-    if path.is_relative_to(config.root.resolve()):
-        reader.fail(f"'signup.database' must be outside the guide folder, not '{value}'",
+    if is_source(config, path):
+        reader.fail(f"'signup.database' must not be among the guide's sources: put it in "
+                    f"build/ (the default) or outside the guide folder, not '{value}'",
                     raw.line_of("database"))
-        return default.resolve()
     return path
 
 
