@@ -15,9 +15,9 @@ import pytest
 from leadguide.build import build
 from leadguide.check import fit_to_send, run_checks
 from leadguide.errors import GuideError
+from leadguide.fit.starter import new_sized_guide
 from leadguide.guide.assets import LOOKS
 from leadguide.guide.config import load_config
-from leadguide.fit.starter import new_sized_guide
 from leadguide.starters.scaffold import KINDS, new_guide
 
 STRICT = [(kind, look, size) for kind in KINDS for look in LOOKS

@@ -18,7 +18,7 @@ from ..build import read_sources
 from ..guide.config import load_config
 from ..starters.scaffold import new_guide, optional_blocks, without_block, without_marks
 from .layouts import ChapterLayouts, Trial
-from .search import fit_guide
+from .search import Goal, fit_guide
 
 Progress = Callable[[str], None]
 DRAWN_FOR = ("letter", "a4")  # the papers the starters' text is written for (the looks matrix)
@@ -68,7 +68,7 @@ def _sized(guide: Path, path: Path, text: str) -> bool:
 
 
 def _lands(trial: Trial, budget: int, min_fill: float) -> bool:
-    return trial.pages == budget and trial.last_fill >= min_fill - 1e-9
+    return Goal(budget, min_fill).lands(trial)
 
 
 def _trial(guide: Path, path: Path, marked: str) -> tuple[Trial, int | None, float]:

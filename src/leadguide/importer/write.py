@@ -147,6 +147,11 @@ def _linked_to_chapters(body: str, addresses: dict[str, str]) -> str:
 
 # ---- guide.yaml's chapter list, edited in place (its comments and layout kept)
 
+def with_chapters(config: GuideConfig, order: list[str]) -> str:
+    """guide.yaml's text with its ``chapters:`` list set to ``order``."""
+    return _with_chapters(config, order)
+
+
 def _with_chapters(config: GuideConfig, order: list[str]) -> str:
     text = read_text(config.config_path, (config.root,), config.config_path, ConfigError)
     raw = load_yaml(text, config.config_path, ConfigError)
