@@ -397,3 +397,31 @@ def test_a_docs_page_keeps_its_code_tables_and_title(sample_guide):
     assert '```rust\nfn main() {\n    println!("Hello, {}!", "world");\n}\n```' in body
     assert "| `--dest-dir` | Where to put the output |" in body
     assert "[the build options](build.html#options)" in body and "Introduction" not in body
+
+
+def test_a_plain_text_post_imports_with_its_title_date_and_headings(sample_guide):
+    """The seed post copied from its page as plain text: the blog's name and tagline above
+    the title left out (with a note), the date under it kept, the four numbered benefits as
+    headings, the quoted cues as paragraphs with their curly quotes."""
+    report = import_sources([str(SOURCES / "knees-over-toes.txt")], sample_guide)
+    (chapter,) = report.chapters
+    front, body = _front(chapter.path)
+    assert front["title"] == "4 Benefits of Knees Over Toes Training"
+    assert front["date"] == "2023-09-28" and front["source"] == "knees-over-toes.txt"
+    assert [line for line in body.splitlines() if line.startswith("## ")][:4] == [
+        "## 1: Improved Knee, Back, and Hip Pain", "## 2: Better Prepared For Life",
+        "## 3: Improved Quad Strength/Development and Ankle Mobility",
+        "## 4: Increased Potential In The Gym and In Sport"]
+    assert body.lstrip().startswith("“Sit Your Hips Back”\n")
+    assert "Inside Out Strength" not in body.split("## 1:")[0]
+    assert any("left out above the title" in note for note in report.notes)
+
+
+def test_chapters_are_numbered_in_order_after_new_from(tmp_path):
+    """The starter's closing chapter follows the posts' numbers, never repeats one."""
+    from leadguide.importer.guide import guide_from_sources
+
+    guide = guide_from_sources(tmp_path / "g", [str(SOURCES / "knees-over-toes.txt")]).guide
+    names = yaml.safe_load((guide / "guide.yaml").read_text())["chapters"]
+    assert names == ["01-knees-over-toes.md", "02-next-steps.md"]
+    assert sorted(p.name for p in (guide / "chapters").glob("*.md")) == names
