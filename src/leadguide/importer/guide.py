@@ -101,7 +101,7 @@ def _land_posts(guide: Path, names: list[str],
         keep, drop = sorted((i, i + 1 if i + 1 < len(posts) else i - 1))
         notes.append(f"chapters/{posts[drop]} joined chapters/{posts[keep]} as a section: "
                      f"alone, {_short(fit)}")
-        say(notes[-1])
+        say(f"joining chapters/{posts[drop]} and chapters/{posts[keep]}")
         _join(guide, posts[keep], posts[drop])
         joined[posts[drop]] = posts[keep]
         fits.pop(posts[keep], None)
@@ -113,7 +113,6 @@ def _land_posts(guide: Path, names: list[str],
         else:
             notes.append(f"chapters/{name}: {_short(fit)}: add about {abs(fit.lines)} lines "
                          "to fill it, then: leadguide fit")
-            say(notes[-1])
     return [fits[name] for name in posts], joined, notes
 
 
