@@ -134,6 +134,9 @@ def test_bad_files_each_get_one_line_from_the_command(tmp_path, sample_guide, ca
 
 
 def test_wordpress_posts_chosen_by_slug_or_title_link_to_each_other(site, sample_guide):
+    (sample_guide / "chapters" / "01-intro.md").write_text(
+        (sample_guide / "chapters" / "01-intro.md").read_text() + "\nSee [food](03-food.md).\n")
+    (sample_guide / "fit.yaml").write_text("chapters:\n  03-food.md:\n    leading: 1.5\n")
     report = import_sources([site.url + "/feed.xml"], sample_guide, at=2,
                             posts=["your-first-loaf", "Feed your starter like a pro"])
     first, second = report.chapters
@@ -149,9 +152,13 @@ def test_wordpress_posts_chosen_by_slug_or_title_link_to_each_other(site, sample
     _, other = _front(second.path)
     assert "| 1–3 | 50 g | 0 g | 50 g |" in other and "> A starter that doubles" in other
     assert "[your first loaf](02-your-first-loaf.md)" in other
+    # the chapters after --at renumbered, so no number repeats; what names them follows
     chapters = yaml.safe_load((sample_guide / "guide.yaml").read_text())["chapters"]
     assert chapters == ["01-intro.md", "02-your-first-loaf.md", "03-feed-your-starter.md",
-                        "02-training.md", "03-food.md"]
+                        "04-training.md", "05-food.md"]
+    assert sorted(p.name for p in (sample_guide / "chapters").glob("*.md")) == chapters
+    assert "See [food](05-food.md)." in (sample_guide / "chapters" / "01-intro.md").read_text()
+    assert "05-food.md:" in (sample_guide / "fit.yaml").read_text()
 
 
 def test_wordpress_classic_posts_keep_captions_and_lose_forms_and_embeds():

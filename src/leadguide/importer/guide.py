@@ -11,7 +11,6 @@ sum, made good by ``leadguide fit``. With ``pages``, fit reaches that promise or
 to cut or add."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from ..guide.chapters import Chapter
 from ..guide.config import load_config
 from ..starters.scaffold import new_guide
 from .fetch import DEFAULT_LIMITS, Limits
+from .renumber import number_in_order, relink
 from .sources import read_sources
 from .write import ImportReport, with_chapters, write_drafts
 
@@ -68,14 +68,14 @@ def guide_from_sources(target: Path | str, sources: list[str], posts: tuple[str,
     names = [chapter.path.name for chapter in imported.chapters]
     if pages is None:
         fits, joined, notes = _land_posts(target, names, say)
-        _follow(imported, joined, _number_in_order(target), notes)
+        _follow(imported, joined, number_in_order(target, always=True), notes)
         say("laying the guide out to count its pages")
         designed = build(target, draft=True).pages
         _promise(target, designed - sum(f.before - f.target for f in fits if f.landed))
         say("fitting each post to its pages")
         fitted = fit_guide(target, progress=say)
         return NewGuideReport(target, imported, fitted.build, fitted, notes)
-    _follow(imported, {}, _number_in_order(target), [])
+    _follow(imported, {}, number_in_order(target, always=True), [])
     _promise(target, pages)
     say(f"fitting to {pages} pages")
     fitted = fit_guide(target, progress=say)
@@ -158,7 +158,7 @@ def _join(guide: Path, keep: str, drop: str) -> None:
     write_bytes(config.config_path, with_chapters(
         config, [name for name in config.chapters if name != drop]).encode())
     (folder / drop).unlink()
-    _relink(folder, {drop: keep})
+    relink(folder, {drop: keep})
 
 
 def _demoted(markdown: str) -> str:
@@ -170,17 +170,6 @@ def _demoted(markdown: str) -> str:
     return "".join([*pieces, _HEADING.sub(r"#\1", markdown[at:])])
 
 
-def _relink(folder: Path, renamed: dict[str, str]) -> None:
-    """Links between chapters (``](name.md``, ``]: name.md``) follow renamed files."""
-    pattern = re.compile(r"(\]\(|\]:[ \t]*)(" + "|".join(map(re.escape, renamed)) +
-                         r")(?=[)#\s])")
-    for path in folder.glob("*.md"):
-        text = path.read_text(encoding="utf-8")
-        new = pattern.sub(lambda m: m.group(1) + renamed[m.group(2)], text)
-        if new != text:
-            write_bytes(path, new.encode())
-
-
 def _set_budget(path: Path, pages: int) -> None:
     text = path.read_text(encoding="utf-8")
     if re.search(r"^pages:", text[:_FRONT.match(text).end()], re.M):
@@ -188,26 +177,6 @@ def _set_budget(path: Path, pages: int) -> None:
     else:
         text = text.replace("---\n", f"---\npages: {pages}\n", 1)
     write_bytes(path, text.encode())
-
-
-def _number_in_order(guide: Path) -> dict[str, str]:
-    """Chapter files numbered 01, 02, … in guide.yaml's order (the starter's closing chapter
-    after the posts): no two share a number. The files renamed, old name to new."""
-    config = load_config(guide)
-    folder = config.chapters_dir
-    renamed = {name: f"{i:02d}-{re.sub(r'^[0-9]+-', '', name)}"
-               for i, name in enumerate(config.chapters, start=1)}
-    renamed = {old: new for old, new in renamed.items() if old != new}
-    if not renamed:
-        return renamed
-    for old in renamed:  # in two steps: a new name may be an old one
-        os.replace(folder / old, folder / f".renaming-{old}")
-    for old, new in renamed.items():
-        os.replace(folder / f".renaming-{old}", folder / new)
-    _relink(folder, renamed)
-    write_bytes(config.config_path, with_chapters(
-        config, [renamed.get(name, name) for name in config.chapters]).encode())
-    return renamed
 
 
 def _promise(guide: Path, pages: int) -> None:
