@@ -135,3 +135,14 @@ def test_an_unknown_page_size_writes_nothing(tmp_path, capsys):
     assert "unknown page size 'B7' (Letter, A4, A5 or a size like '6in x 9in'" in \
         capsys.readouterr().err
     assert not (tmp_path / "g").exists()
+
+
+def test_new_takes_the_page_size_and_sizes_the_starter_for_it(tmp_path, capsys):
+    from leadguide.cli import main
+
+    assert main(["new", str(tmp_path / "dental"), "--kind", "checklist",
+                 "--page-size", "A5"]) == 0
+    captured = capsys.readouterr()
+    assert "a 5-page checklist, classic look, A5 paper" in captured.out
+    assert "sizing the starter's text for A5 paper" in captured.err
+    assert "page_size: A5" in (tmp_path / "dental" / "guide.yaml").read_text(encoding="utf-8")
