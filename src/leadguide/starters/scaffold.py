@@ -126,14 +126,32 @@ def optional_blocks(text: str) -> list[re.Match[str]]:
     return list(_OPTIONAL.finditer(text))
 
 
-_BARE_HEADING = re.compile(r"^#{2,6} [^\n]*\n\n*(?=#{1,6} |<!-- /?optional -->\n#|\Z)", re.M)
-
-
 def without_block(text: str, block: re.Match[str]) -> str:
     """``text`` without one optional block (and the blank line after it), and without a
     heading the removal left with nothing under it."""
     end = block.end() + (1 if text[block.end():block.end() + 1] == "\n" else 0)
-    return _BARE_HEADING.sub("", text[:block.start()] + text[end:]).rstrip("\n") + "\n"
+    return _without_bare_headings(text[:block.start()] + text[end:])
+
+
+def _heading_level(line: str) -> int:
+    match = re.match(r"(#{1,6}) ", line)
+    return len(match.group(1)) if match else 0
+
+
+def _without_bare_headings(text: str) -> str:
+    """Drop a ``##``-or-deeper heading followed by nothing but a heading of its level or
+    above (or the end): a section emptied by leaving blocks out."""
+    lines = text.split("\n")
+    kept = []
+    for index, line in enumerate(lines):
+        level = _heading_level(line)
+        if level >= 2:
+            following = next((other for other in lines[index + 1:] if other.strip()
+                              and not other.startswith("<!-- ")), "")
+            if not following or 0 < _heading_level(following) <= level:
+                continue
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).rstrip("\n") + "\n"
 
 
 def without_marks(text: str) -> str:
