@@ -2,9 +2,8 @@
 
 scripts/looks.py docs/looks.png [--sizes Letter,A4,A5]
 
-Each row is one combination (kind, look, page size), its pages left to right. A combination
-whose starter words need more pages than promised (A5) is built as a draft (its pages carry
-the DRAFT tab), so every combination shows.
+Each row is one combination (kind, look, page size), its pages left to right, each built
+strictly from the starter as `leadguide new --page-size` writes it for that paper.
 """
 from __future__ import annotations
 
@@ -15,9 +14,9 @@ from pathlib import Path
 from thumbnails import grid, labelled, page_images
 
 from leadguide.build import build
-from leadguide.errors import GuideError
+from leadguide.fit.starter import new_sized_guide
 from leadguide.guide.assets import LOOKS
-from leadguide.starters.scaffold import KINDS, new_guide
+from leadguide.starters.scaffold import KINDS
 
 
 def build_all(root: Path, sizes: list[str]) -> list[tuple[str, Path]]:
@@ -25,15 +24,9 @@ def build_all(root: Path, sizes: list[str]) -> list[tuple[str, Path]]:
     for size in sizes:
         for kind in KINDS:
             for look in LOOKS:
-                guide = new_guide(root / f"{kind}-{look}-{size}", kind, look)
-                config = guide / "guide.yaml"
-                config.write_text(config.read_text(encoding="utf-8").replace(
-                    "page_size: Letter", f"page_size: {size}"), encoding="utf-8")
-                out = root / f"{kind}-{look}-{size}.pdf"
-                try:
-                    pdf = build(guide, out=out).output
-                except GuideError:  # more pages than promised: a draft (it says DRAFT)
-                    pdf = build(guide, out=out, draft=True).output
+                # the starter's text sized for the paper, as `leadguide new --page-size` writes it
+                guide = new_sized_guide(root / f"{kind}-{look}-{size}", kind, look, size)
+                pdf = build(guide, out=root / f"{kind}-{look}-{size}.pdf").output
                 built.append((f"{kind} · {look} · {size}", pdf))
                 print(f"built {kind} {look} {size}", file=sys.stderr)
     return built

@@ -269,3 +269,15 @@ def test_page_fill_says_how_full_each_page_is_and_what_ended_it(quality_pdf):
     assert exempt.details["exempt"][4] == "ends at a page break asked for"
     assert exempt.details["exempt"][1] == "the cover"
     assert not fit_to_send(results)
+
+
+def test_a_landing_needs_every_page_full_not_only_the_last():
+    """A chapter on its budget whose figure moved on and left a page before the last 68 %
+    full has not landed: check would fail that page, so fit must not take it."""
+    from leadguide.fit.layouts import Trial
+    from leadguide.fit.search import Goal
+
+    goal = Goal(2, 0.75)
+    assert goal.lands(Trial(2, 0.9, 900.0, 0, 0.95))
+    assert not goal.lands(Trial(2, 0.9, 900.0, 0, 0.68))
+    assert not goal.lands(Trial(2, 0.6, 900.0, 0, 0.95))

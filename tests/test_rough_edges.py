@@ -39,8 +39,7 @@ def signup_guide(tmp_path, built_sample, monkeypatch):
     ("sample.signup.sqlite", "cannot open the signup database: file is not a database"),
 ])
 def test_a_damaged_database_at_start_is_one_line(signup_guide, capsys, damaged, says):
-    (signup_guide.parent / "build").mkdir(exist_ok=True)  # the signup files' folder
-    (signup_guide.parent / "build" / damaged).write_bytes(b"\x93garbage" * 512)
+    (signup_guide / "build" / damaged).write_bytes(b"\x93garbage" * 512)
     err = _one_line_error(capsys, ["signup", "serve", str(signup_guide), "--port", "0"])
     assert f"build/{damaged}: {says}" in err
 

@@ -34,7 +34,7 @@ class Live:
     pdf: bytes
 
     def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.base / "build" / "sample.signup.sqlite")
+        return sqlite3.connect(self.base / "guide" / "build" / "sample.signup.sqlite")
 
     def subscribed(self, address: str) -> bool:
         with self.db() as db:

@@ -291,7 +291,7 @@ def test_limits_count_mailboxes_and_networks_and_survive_a_restart(proxied):
     assert _post(url, "h9@example.com", "2001:db8:1:2::99") == 429
     assert _post(url, "other@example.com", "2001:db8:1:3::1") == 200
     assert _post(url, "forged@example.com", "<script>alert(1)</script>") == 200
-    with sqlite3.connect(base / "build" / "sample.signup.sqlite") as db:
+    with sqlite3.connect(base / "guide" / "build" / "sample.signup.sqlite") as db:
         ips = dict(db.execute("SELECT s.address, c.ip FROM consents c JOIN subscribers s "
                               "ON s.id = c.subscriber_id"))
     assert ips["Jo.Ann+1@gmail.com"] == "198.51.100.0" and ips["h0@example.com"] == \
@@ -331,7 +331,7 @@ def test_a_download_link_is_limited_counted_once_a_day_and_stops_on_unsubscribe(
     assert request(link)[0] == 200
     assert [request(link + "/pdf", method="HEAD")[0] for _ in range(3)] == [200] * 3
     assert [request(link + "/pdf")[0] for _ in range(4)] == [200, 200, 200, 429]
-    with sqlite3.connect(Tight.base / "build" / "sample.signup.sqlite") as db:
+    with sqlite3.connect(Tight.base / "guide" / "build" / "sample.signup.sqlite") as db:
         (rows,) = db.execute("SELECT count(*) FROM downloads").fetchone()
     assert rows == 1
 

@@ -153,7 +153,7 @@ def test_redis_queue_with_two_workers_sends_each_once(tmp_path, built_sample, sm
         box.wait_for(len(people), timeout=30)
         time.sleep(1.0)
         assert box.counts() == {address: 1 for address in people}
-        with sqlite3.connect(tmp_path / "build" / "sample.signup.sqlite") as db:
+        with sqlite3.connect(tmp_path / "guide" / "build" / "sample.signup.sqlite") as db:
             states = db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")
             assert dict(states.fetchall()) == {SENT: 12}  # the durable record is SQLite
         client = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -255,7 +255,7 @@ def test_serve_sends_from_a_worker_process_of_its_own(tmp_path, built_sample, sm
 def _wait_sent(base: Path, address: str) -> None:
     deadline = time.monotonic() + 10
     while True:
-        with sqlite3.connect(base / "build" / "sample.signup.sqlite") as db:
+        with sqlite3.connect(base / "guide" / "build" / "sample.signup.sqlite") as db:
             row = db.execute("SELECT state FROM deliveries WHERE address = ?",
                              (address,)).fetchone()
         if row == (SENT,):

@@ -346,7 +346,7 @@ def test_redis_losing_its_data_resends_nothing_and_mails_no_suppressed_address(
         owed = waiting[1:] + during
         _wait_for(box, owed)
         assert box.counts() == {address: 1 for address in sent + owed}
-        with sqlite3.connect(tmp_path / "build" / "sample.signup.sqlite") as db:
+        with sqlite3.connect(tmp_path / "guide" / "build" / "sample.signup.sqlite") as db:
             (state,) = db.execute("SELECT state FROM deliveries WHERE address = "
                                   "'w0@example.com'").fetchone()
         assert state == SUPPRESSED

@@ -3,6 +3,7 @@ and the app through Starlette's test client."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -52,14 +53,78 @@ def test_signup_settings_errors_name_their_lines(guide):
     assert f"guide.yaml:{at['per_ip']}: 'signup.rate_limits.per_ip': write a limit" in text
     assert f"guide.yaml:{at['colour']}: unknown key 'signup.colour'" in text
     assert f"guide.yaml:{at['trusted_proxies']}: 'signup.trusted_proxies' item 1" in text
-    assert f"guide.yaml:{at['database']}: 'signup.database' must be outside" in text
+    assert f"guide.yaml:{at['database']}: 'signup.database' must not be among the guide's " \
+           "sources" in text
 
 
 def test_signup_settings_defaults(guide):
     settings = load_signup_settings(load_config(guide))
     assert settings.per_ip == Limit(20, 3600) and settings.per_address == Limit(3, 86400)
-    assert settings.database == (guide.parent / "build" / "sample.signup.sqlite").resolve()
+    assert settings.database == (guide / "build" / "sample.signup.sqlite").resolve()
+    assert settings.queue_path == (guide / "build" / "sample.signup.queue.sqlite").resolve()
     assert not settings.double_opt_in and settings.consent == "Yes, email me the guide."
+
+
+@pytest.mark.parametrize("place, ok", [("build/people.sqlite", True), ("../people.sqlite", True),
+                                       ("data/people.sqlite", False), ("people.sqlite", False)])
+def test_the_signup_database_is_never_a_source(guide, place, ok):
+    _with_signup(guide, f"  base_url: https://guide.example.com\n  database: {place}\n")
+    if ok:
+        assert load_signup_settings(load_config(guide)).database == (guide / place).resolve()
+    else:
+        with pytest.raises(GuideError, match="must not be among the guide's sources"):
+            load_signup_settings(load_config(guide))
+
+
+def _old_database(guide: Path, keep_open: bool = False):
+    """A signup database and queue where older versions kept them (beside the guide), in WAL
+    mode with a subscriber still only in the write-ahead log."""
+    old = guide.parent / "build" / "sample.signup.sqlite"
+    old.parent.mkdir()
+    db = sqlite3.connect(old)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE people (email TEXT)")
+    db.execute("INSERT INTO people VALUES ('ada@example.com')")
+    db.commit()
+    with sqlite3.connect(old.with_name("sample.signup.queue.sqlite")) as queue:
+        queue.execute("CREATE TABLE jobs (email TEXT)")
+        queue.execute("INSERT INTO jobs VALUES ('ada@example.com')")
+    assert Path(f"{old}-wal").stat().st_size > 0  # the row is in the log, not the file yet
+    if not keep_open:
+        db.close()
+        return old, None
+    return old, db
+
+
+def test_an_old_signup_database_moves_into_build_with_its_queue(guide, caplog):
+    (guide / "build" / "sample.signup.sqlite").unlink(missing_ok=True)
+    old, _ = _old_database(guide)
+    with caplog.at_level("WARNING", logger="leadguide.signup"):
+        settings = load_signup_settings(load_config(guide))
+    assert settings.database == (guide / "build" / "sample.signup.sqlite").resolve()
+    assert not old.exists() and not old.with_name("sample.signup.queue.sqlite").exists()
+    with sqlite3.connect(settings.database) as db, sqlite3.connect(settings.queue_path) as q:
+        assert db.execute("SELECT email FROM people").fetchall() == [("ada@example.com",)]
+        assert q.execute("SELECT email FROM jobs").fetchall() == [("ada@example.com",)]
+    assert "the signup database moved from" in caplog.text
+    assert load_signup_settings(load_config(guide)).database == settings.database
+
+
+def test_an_old_signup_database_in_use_is_used_where_it_is(guide, caplog):
+    old, held = _old_database(guide, keep_open=True)
+    try:
+        with caplog.at_level("WARNING", logger="leadguide.signup"):
+            settings = load_signup_settings(load_config(guide))
+        assert settings.database == old.resolve()
+        assert not (guide / "build" / "sample.signup.sqlite").exists()
+        assert "is used there (another process has it open)" in caplog.text
+        held.execute("INSERT INTO people VALUES ('bo@example.com')")
+        held.commit()
+    finally:
+        held.close()
+    with sqlite3.connect(old) as db:
+        assert len(db.execute("SELECT email FROM people").fetchall()) == 2
 
 
 @pytest.mark.parametrize("address, ok", [

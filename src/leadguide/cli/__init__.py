@@ -104,6 +104,9 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
               show_default=True, help="What the starter holds: chapters, a checklist, trackers.")
 @click.option("--look", type=click.Choice(["classic", "editorial", "bold"]), default="classic",
               show_default=True, help="The design it wears (see docs/looks.png); guide.yaml's look:.")
+@click.option("--page-size", default="Letter", show_default=True, metavar="SIZE",
+              help="Letter, A4, A5 or a size like '6in x 9in': the starter's text is sized "
+                   "for it (on a smaller page its optional blocks are left out).")
 @click.option("--from", "sources", multiple=True, metavar="SOURCE",
               help="Make the guide from posts: a chapter per SOURCE (as `leadguide import` "
                    "takes them; repeat for more), the cover title from the first.")
@@ -112,21 +115,25 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
 @click.option("--pages", type=click.IntRange(1),
               help="With --from: the page count to promise, reached by `leadguide fit` "
                    "(default: the pages the posts lay out to).")
-def new_command(guide_dir: Path, kind: str, look: str, sources: tuple[str, ...],
-                posts: tuple[str, ...], pages: int | None) -> None:
+def new_command(guide_dir: Path, kind: str, look: str, page_size: str,
+                sources: tuple[str, ...], posts: tuple[str, ...], pages: int | None) -> None:
     """Start a new guide in GUIDE_DIR (a new or empty folder) that builds on the first run.
 
     \b
     Example:
       leadguide new my-guide --kind workbook --look editorial
+      leadguide new my-checklist --kind checklist --page-size A5
       leadguide new my-guide --from https://example.com/blog/post-1 --from post-2.html
     """
     if sources:
         _new_from(guide_dir, list(sources), posts, pages, look)
         return
-    from ..starters.scaffold import KINDS, new_guide
-    new_guide(guide_dir, kind, look)
-    click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}, {look} look. Next: edit "
+    from ..fit.starter import new_sized_guide
+    from ..starters.scaffold import KINDS
+    new_sized_guide(guide_dir, kind, look, page_size,
+                    progress=lambda line: click.echo(f"  {line}", err=True))
+    click.echo(f"{guide_dir}: a {KINDS[kind].pages}-page {kind}, {look} look, {page_size} "
+               f"paper. Next: edit "
                f"{guide_dir / 'guide.yaml'}, then: leadguide build {guide_dir}")
 
 

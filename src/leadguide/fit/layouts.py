@@ -15,7 +15,7 @@ from ..html.assemble import (make_environment, render_chapters, render_page, tem
                              theme_css)
 from ..html.chapter import chapter_view
 from ..layout.pagebreaks import chapter_document
-from ..layout.pagefill import page_fills
+from ..layout.pagefill import FORCED, page_fills
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Trial:
     last_fill: float
     page_height: float  # of the content area, in CSS px
     flaws: int = 0  # widows, orphans and headings alone at a page foot
+    inner_fill: float = 1.0  # the emptiest page before the last not ended by a forced break
 
 
 class ChapterLayouts:
@@ -72,7 +73,9 @@ class ChapterLayouts:
         fills = page_fills(document.pages, {1})
         height = document.pages[-1]._page_box.height if document.pages else 0.0
         flaws = sum(bool(f.widow) + bool(f.orphan) + bool(f.heading_at_foot) for f in fills)
-        return Trial(len(document.pages), fills[-1].fill if fills else 0.0, height, flaws)
+        inner = [f.fill for f in fills[:-1] if f.ends != FORCED]
+        return Trial(len(document.pages), fills[-1].fill if fills else 0.0, height, flaws,
+                     min(inner, default=1.0))
 
 
 def design_values(stylesheets: list[str]) -> dict[str, float]:

@@ -54,13 +54,14 @@ class ChapterFit:
     changed: dict[str, tuple[float, float]] = field(default_factory=dict)
     lines: int = 0  # lines to cut (> 0) or add (< 0) when no value in the bounds lands it
     last_fill: float = 1.0  # of the chapter's last page, with the values chosen
+    inner_fill: float = 1.0  # of its emptiest other page not ended by a forced break
     min_fill: float = 0.0
     smaller_budget: int | None = None  # a budget the chapter fills as designed, when short
 
     @property
     def padded(self) -> bool:
-        """The last page is emptier than guide.yaml's fit.min_fill."""
-        return self.last_fill < self.min_fill - 1e-9
+        """A page (the last, or one a block moved on from) is emptier than fit.min_fill."""
+        return min(self.last_fill, self.inner_fill) < self.min_fill - 1e-9
 
     @property
     def landed(self) -> bool:
@@ -104,11 +105,17 @@ def _changes(fit: ChapterFit) -> str:
     if not fit.landed:
         verb = "cut" if fit.lines > 0 else "add"
         closest = f"{fit.after} page{'s' if fit.after != 1 else ''}" + (
-            f", the last {fit.last_fill:.0%} full" if fit.padded else "")
+            _emptiest(fit) if fit.padded else "")
         parts.append(f"NO FIT: closest {closest}; {verb} about {abs(fit.lines)} "
                      f"line{'s' if abs(fit.lines) != 1 else ''}"
                      + (f", or set pages: {fit.smaller_budget}" if fit.smaller_budget else ""))
     return "; ".join(parts) or ("kept" if fit.values else "")
+
+
+def _emptiest(fit: ChapterFit) -> str:
+    if fit.inner_fill < min(fit.last_fill, fit.min_fill):
+        return f", a page before the last {fit.inner_fill:.0%} full (a block moved on)"
+    return f", the last {fit.last_fill:.0%} full"
 
 
 def fit_guide(guide_dir: Path | str = "guide", progress: Progress | None = None,
@@ -174,7 +181,8 @@ def _fit_budgets(report: FitReport, layouts: ChapterLayouts, say: Progress) -> N
     for fit in report.chapters:
         if fit.target is None:
             continue
-        fit.last_fill = layouts.trial(fit.name, _values_for(fit, layouts)).last_fill
+        trial = layouts.trial(fit.name, _values_for(fit, layouts))
+        fit.last_fill, fit.inner_fill = trial.last_fill, trial.inner_fill
         if fit.before != fit.target or fit.padded:
             say(f"fitting {fit.path}: {fit.before} pages, budget {fit.target}")
             _search(fit, fit.target, layouts)
@@ -205,7 +213,23 @@ def _fit_promise(report: FitReport, layouts: ChapterLayouts, parts: int,
         _search(trial, chosen.after + step, layouts)
         if trial.landed:
             chosen.after, chosen.values, chosen.changed = trial.after, trial.values, trial.changed
-            chosen.last_fill = trial.last_fill
+            chosen.last_fill, chosen.inner_fill = trial.last_fill, trial.inner_fill
+
+
+def landing_budget(layouts: ChapterLayouts, chapter: Chapter) -> ChapterFit:
+    """The page budget ``chapter`` lands on within the fit bounds, never padded: its pages as
+    designed when its last page is full enough, else one page fewer (tightened) or its pages
+    (loosened). Not ``landed`` when none does; ``lines`` then says how many to add."""
+    name, min_fill = chapter.path.name, layouts.config.fit.min_fill
+    start = layouts.trial(name, layouts.design)
+    targets = ([start.pages] if Goal(start.pages, min_fill).lands(start)
+               else [start.pages - 1, start.pages])
+    for target in (t for t in targets if t >= 1):
+        fit = ChapterFit(name, chapter.path, target, start.pages, start.pages, min_fill=min_fill)
+        _search(fit, target, layouts)
+        if fit.landed:
+            return fit
+    return fit
 
 
 def _values_for(fit: ChapterFit, layouts: ChapterLayouts) -> dict[str, float]:
@@ -258,7 +282,9 @@ class Goal:
     min_fill: float
 
     def lands(self, trial: Trial) -> bool:
-        return trial.pages == self.pages and trial.last_fill >= self.min_fill - 1e-9
+        """On ``pages`` pages, none emptier than ``min_fill`` (but those a break ends)."""
+        return (trial.pages == self.pages and trial.last_fill >= self.min_fill - 1e-9
+                and trial.inner_fill >= self.min_fill - 1e-9)
 
     def reached(self, trial: Trial, tighten: bool) -> bool:
         """Far enough in the search's direction: at or under the pages when tightening; at
@@ -309,7 +335,7 @@ def _without_new_flaws(name: str, at: Callable[[int], dict[str, float]], first: 
 def _settle(fit: ChapterFit, base: dict[str, float], values: dict[str, float], trial: Trial,
             goal: Goal) -> None:
     fit.after = trial.pages
-    fit.last_fill = trial.last_fill
+    fit.last_fill, fit.inner_fill = trial.last_fill, trial.inner_fill
     fit.values = {k: v for k, v in values.items() if abs(v - base[k]) > 1e-9}
     fit.changed = {k: (base[k], v) for k, v in fit.values.items()}
     fit.lines = 0 if goal.lands(trial) else fit.lines

@@ -19,6 +19,7 @@ from .fetch import (DEFAULT_LIMITS, FEED_TYPES, HTML_TYPES, IMAGE_TYPES, FetchEr
 from .images import ImageProblem, ImageSink
 from .markdown_files import (MarkdownPage, MarkdownProblem, Rewriter, folder_files, markdown_pages,
                              site_of, uses_jinja_syntax)
+from .plaintext import article_from_text
 from .tomarkdown import html_to_markdown
 from .word import WordProblem, article_from_docx
 
@@ -118,10 +119,10 @@ def _file_source(path: Path, source: str, posts: list[str], limits: Limits) -> l
     if path.is_dir():
         return _markdown_drafts(path, source, limits)
     suffix = path.suffix.lower()
-    if suffix not in (*_HTML_SUFFIXES, *_FEED_SUFFIXES, ".docx", *_MARKDOWN_SUFFIXES):
+    if suffix not in (*_HTML_SUFFIXES, *_FEED_SUFFIXES, ".docx", *_MARKDOWN_SUFFIXES, ".txt"):
         raise FetchError("not a source leadguide can import: give an http(s) address, a saved "
                          ".html page, a feed or WordPress export (.xml), a Word .docx, a "
-                         "Markdown .md file or a folder of them")
+                         "Markdown .md file or a folder of them, or a plain .txt file")
     if suffix in _MARKDOWN_SUFFIXES:
         return _markdown_drafts(path, source, limits)
     data = _read_file(path, _FILE_LIMIT)
@@ -129,6 +130,11 @@ def _file_source(path: Path, source: str, posts: list[str], limits: Limits) -> l
         return _feed_drafts(data, source, posts, limits)
     if suffix == ".docx":
         return [_word_draft(data, path, source, limits)]
+    if suffix == ".txt":
+        article, notes = article_from_text(decode_file(data), path)
+        draft = _article_draft(article, source, _Saver(None, None, limits))
+        draft.notes[:0] = notes
+        return [draft]
     article = article_from_page(decode_file(data), path.name, None)
     # A saved page's images are read from beside it, as the browser saved them: no network.
     return [_article_draft(article, source, _Saver(None, path.resolve().parent, limits))]

@@ -20,6 +20,7 @@ from ..guide.guard import read_text
 from ..guide.yamlsource import LocatedDict, LocatedList, load_yaml
 from ..markdown.codeguard import protect
 from .fetch import DEFAULT_LIMITS, Limits
+from .renumber import number_in_order
 from .sources import CHAPTER_CLOSE, CHAPTER_OPEN, IMAGE_FOLDER, Draft, read_sources
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -49,7 +50,11 @@ def import_sources(sources: list[str], guide_dir: Path | str = "guide", at: int 
     nothing is written."""
     config = load_config(guide_dir)
     drafts = read_sources(list(sources), posts, limits)
-    return write_drafts(config, drafts, at)
+    report = write_drafts(config, drafts, at)
+    renamed = number_in_order(guide_dir)  # a chapter put in at --at: no number twice
+    for chapter in report.chapters:
+        chapter.path = chapter.path.with_name(renamed.get(chapter.path.name, chapter.path.name))
+    return report
 
 
 def write_drafts(config: GuideConfig, drafts: list[Draft], at: int | None = None) -> ImportReport:
@@ -146,6 +151,11 @@ def _linked_to_chapters(body: str, addresses: dict[str, str]) -> str:
 
 
 # ---- guide.yaml's chapter list, edited in place (its comments and layout kept)
+
+def with_chapters(config: GuideConfig, order: list[str]) -> str:
+    """guide.yaml's text with its ``chapters:`` list set to ``order``."""
+    return _with_chapters(config, order)
+
 
 def _with_chapters(config: GuideConfig, order: list[str]) -> str:
     text = read_text(config.config_path, (config.root,), config.config_path, ConfigError)

@@ -16,6 +16,7 @@ from ..guide.yamlsource import FieldReader, LocatedDict
 from .consent import read_consent_mode, return_hosts, thank_you
 from .errors import SignupError
 from .landing import Landing, read_landing
+from .place import default_database, is_source, queue_file
 from .ratelimit import Limit, parse_limit
 
 _MIN_SECRET = 32
@@ -65,7 +66,7 @@ class SignupSettings:
     @property
     def queue_path(self) -> Path:
         """Huey's SQLite storage, beside the signup database (its own file: its own locks)."""
-        return self.database.with_name(self.database.stem + ".queue.sqlite")
+        return queue_file(self.database)
 
 
 def load_signup_settings(config: GuideConfig) -> SignupSettings:
@@ -214,15 +215,14 @@ def _proxies(raw: LocatedDict, reader: FieldReader) -> list[str]:
 
 
 def _database(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> Path:
-    default = config.root.parent / "build" / f"{Path(config.output).stem}.signup.sqlite"
     value = reader.get(raw, "database", str, None, "signup")
     if not value:
-        return default.resolve()
+        return default_database(config)
     path = (config.root / Path(value).expanduser()).resolve()
-    if path.is_relative_to(config.root.resolve()):
-        reader.fail(f"'signup.database' must be outside the guide folder, not '{value}'",
+    if is_source(config, path):
+        reader.fail(f"'signup.database' must not be among the guide's sources: put it in "
+                    f"build/ (the default) or outside the guide folder, not '{value}'",
                     raw.line_of("database"))
-        return default.resolve()
     return path
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import GuideError
 from ..guide.assets import LOOKS
+from ..guide.theme import PAGE_SIZES, is_length
 
 STARTERS = Path(__file__).resolve().parent
 
@@ -43,14 +44,21 @@ class ScaffoldError(GuideError):
 
 def new_guide(target: Path | str, kind: str = "ebook", look: str = "classic",
               title: str | None = None, subtitle: str | None = None,
-              author: str | None = None) -> Path:
-    """Write a starter guide of ``kind`` wearing ``look`` into the new or empty folder
-    ``target`` (its title, subtitle and author, when given, instead of the starter's)."""
+              author: str | None = None, page_size: str = "Letter",
+              keep_optional: bool = False) -> Path:
+    """Write a starter guide of ``kind`` wearing ``look`` on ``page_size`` paper into the new
+    or empty folder ``target`` (its title, subtitle and author, when given, instead of the
+    starter's). The starter's text is drawn for Letter and A4; its optional blocks (between
+    ``<!-- optional -->`` lines) are kept, unmarked, unless ``keep_optional`` leaves them
+    marked for ``fit.starter`` to drop what a smaller page has no room for."""
     target = Path(target)
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
     if look not in LOOKS:
         raise ScaffoldError(f"unknown look '{look}' (looks: {', '.join(LOOKS)})")
+    if not _is_page_size(page_size):
+        raise ScaffoldError(f"unknown page size '{page_size}' (Letter, A4, A5 or a size like "
+                            "'6in x 9in', in in, mm, cm or pt)")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError("already exists and is not empty: choose a new folder", target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +68,11 @@ def new_guide(target: Path | str, kind: str = "ebook", look: str = "classic",
         for folder in (STARTERS / "common", STARTERS / kind):
             shutil.copytree(folder, temp, dirs_exist_ok=True)
         (temp / "guide.yaml").write_text(guide_yaml(target.name, kind, look, title, subtitle,
-                                                    author), encoding="utf-8")
+                                                    author, page_size), encoding="utf-8")
+        if not keep_optional:
+            for chapter in (temp / "chapters").glob("*.md"):
+                chapter.write_text(without_marks(chapter.read_text(encoding="utf-8")),
+                                   encoding="utf-8")
         os.chmod(temp, 0o777 & ~_umask())
         if target.exists():
             target.rmdir()
@@ -71,6 +83,11 @@ def new_guide(target: Path | str, kind: str = "ebook", look: str = "classic",
     return target
 
 
+def _is_page_size(text: str) -> bool:
+    sides = re.fullmatch(r"\s*(\S+)\s*[x×]\s*(\S+)\s*", text)
+    return text.lower() in PAGE_SIZES or bool(sides and all(map(is_length, sides.groups())))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -78,7 +95,8 @@ def _umask() -> int:
 
 
 def guide_yaml(folder_name: str, kind: str, look: str = "classic", title: str | None = None,
-               subtitle: str | None = None, author: str | None = None) -> str:
+               subtitle: str | None = None, author: str | None = None,
+               page_size: str = "Letter") -> str:
     spec = KINDS[kind]
     output = re.sub(r"[^a-z0-9]+", "-", folder_name.lower()).strip("-") or "guide"
     template = string.Template((STARTERS / "guide.yaml").read_text(encoding="utf-8"))
@@ -86,7 +104,8 @@ def guide_yaml(folder_name: str, kind: str, look: str = "classic", title: str | 
         title=_yaml_text(title or spec.title), subtitle=_yaml_text(
             spec.subtitle if subtitle is None else subtitle),
         author=_yaml_text(author or "Your Business Name"), badge=spec.badge, pages=spec.pages,
-        back_page=str(spec.back_page).lower(), page_size="Letter", output=f"{output}.pdf",
+        back_page=str(spec.back_page).lower(), page_size=_yaml_text(page_size),
+        output=f"{output}.pdf",
         look=look, primary="#1B2A41", accent="#E8603C")
 
 
@@ -94,6 +113,50 @@ def _yaml_text(text: str) -> str:
     """A one-line YAML scalar: quoted (JSON's quoting is YAML's) unless plain is safe."""
     plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ,.'’()&-]*", text) and not text.endswith(" ")
     return text if plain else json.dumps(" ".join(text.split()), ensure_ascii=False)
+
+
+# ---- the starter's optional blocks: what a page smaller than Letter or A4 may do without
+
+OPTIONAL, END = "<!-- optional -->", "<!-- /optional -->"
+_OPTIONAL = re.compile(rf"^{re.escape(OPTIONAL)}\n(.*?)^{re.escape(END)}\n", re.S | re.M)
+
+
+def optional_blocks(text: str) -> list[re.Match[str]]:
+    """The marked optional blocks of a starter chapter, in order."""
+    return list(_OPTIONAL.finditer(text))
+
+
+def without_block(text: str, block: re.Match[str]) -> str:
+    """``text`` without one optional block (and the blank line after it), and without a
+    heading the removal left with nothing under it."""
+    end = block.end() + (1 if text[block.end():block.end() + 1] == "\n" else 0)
+    return _without_bare_headings(text[:block.start()] + text[end:])
+
+
+def _heading_level(line: str) -> int:
+    match = re.match(r"(#{1,6}) ", line)
+    return len(match.group(1)) if match else 0
+
+
+def _without_bare_headings(text: str) -> str:
+    """Drop a ``##``-or-deeper heading followed by nothing but a heading of its level or
+    above (or the end): a section emptied by leaving blocks out."""
+    lines = text.split("\n")
+    kept = []
+    for index, line in enumerate(lines):
+        level = _heading_level(line)
+        if level >= 2:
+            following = next((other for other in lines[index + 1:] if other.strip()
+                              and not other.startswith("<!-- ")), "")
+            if not following or 0 < _heading_level(following) <= level:
+                continue
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).rstrip("\n") + "\n"
+
+
+def without_marks(text: str) -> str:
+    """``text`` with its optional blocks kept and their marks gone."""
+    return _OPTIONAL.sub(lambda m: m.group(1), text)
 
 
 # ---- what a guide still carries from its starter
