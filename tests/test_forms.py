@@ -60,7 +60,8 @@ def test_every_widget_has_its_appearances_and_no_viewer_is_asked_to_make_them(bu
         assert "/NeedAppearances" not in pdf.Root.AcroForm
         widgets = [a for page in pdf.pages for a in page.obj.get("/Annots", [])
                    if a.get("/Subtype") == "/Widget"]
-        assert len(widgets) == 271 + 98
+        # One widget per field, every field of the trackers (the third edition: 419).
+        assert len(widgets) == len(pdf.Root.AcroForm.Fields) > 400
         for widget in widgets:
             normal = widget.AP.N
             if widget.FT == "/Tx":

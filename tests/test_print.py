@@ -97,7 +97,7 @@ def test_fields_are_flattened_to_lines_to_write_on(printed, renders, built_defau
 
 
 def test_web_links_are_printed_as_short_addresses(printed):
-    text = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(printed), "-"], check=True,
+    text = subprocess.run(["pdftotext", "-f", "3", "-l", "3", str(printed), "-"], check=True,
                           capture_output=True, text=True).stdout
     assert "Links: insideoutstrength.com/consult" in text
     assert "utm_" not in text

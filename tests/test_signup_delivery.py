@@ -343,7 +343,7 @@ def test_a_burst_of_200_signups_is_delivered_once_each(tmp_path, built_sample, s
         box.wait_for(200, timeout=120)
         time.sleep(1.5)  # room for a duplicate to arrive
         assert box.counts() == {address: 1 for address in people}
-        with sqlite3.connect(tmp_path / "build" / "sample.signup.sqlite") as db:
+        with sqlite3.connect(tmp_path / "guide" / "build" / "sample.signup.sqlite") as db:
             states = dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
         assert states == {SENT: 200}
     finally:

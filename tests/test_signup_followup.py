@@ -70,7 +70,7 @@ def _subjects(box, address: str) -> list[str]:
 
 
 def _state(base, address: str, kind: str) -> str | None:
-    with sqlite3.connect(base / "build" / "sample.signup.sqlite") as db:
+    with sqlite3.connect(base / "guide" / "build" / "sample.signup.sqlite") as db:
         row = db.execute("SELECT state FROM deliveries WHERE address = ? AND kind = ?",
                          (address, kind)).fetchone()
     return row[0] if row else None
@@ -137,7 +137,7 @@ def test_three_follow_ups_arrive_in_order_once_each_and_stop_after_unsubscribe(
     assert "<strong>useful</strong>" in html and "<script>" not in html
     assert 'href="https://example.com/02-day2"' in html and "javascript:" not in html
     assert "1 Test Street" in message.get_body(("plain",)).get_content()
-    with sqlite3.connect(tmp_path / "build" / "sample.signup.sqlite") as db:
+    with sqlite3.connect(tmp_path / "guide" / "build" / "sample.signup.sqlite") as db:
         rows = db.execute("SELECT kind, state FROM deliveries WHERE address = "
                           "'leave@example.com' ORDER BY kind").fetchall()
     # One ledger row per (person, step); none for the steps after the unsubscribe.
@@ -240,7 +240,7 @@ def test_webhooks_are_signed_retried_after_a_500_and_sent_once_per_event(
                       LEADGUIDE_WEBHOOK_RETRY_SECONDS="0.5")
     web = Process(["serve", str(guide), "--port", str(port)], tmp_path, env,
                   tmp_path / "serve.log")
-    url, database = f"http://127.0.0.1:{port}", tmp_path / "build" / "sample.signup.sqlite"
+    url, database = f"http://127.0.0.1:{port}", tmp_path / "guide" / "build" / "sample.signup.sqlite"
     try:
         web.wait_http(url)
         _wait(lambda: _cursor(database), 20, "the worker starts collecting events")

@@ -79,7 +79,7 @@ def serving(base: Path, pdf: Path, extra: str, site_port: int = 0, min_fill: flo
     url = f"http://127.0.0.1:{port}"
     try:
         process.wait_http(url)
-        yield Live(url, box, guide, base / "build" / "sample.signup.sqlite", site_port)
+        yield Live(url, box, guide, base / "guide" / "build" / "sample.signup.sqlite", site_port)
     finally:
         process.stop()
         controller.stop()

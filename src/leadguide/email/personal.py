@@ -81,10 +81,10 @@ class PersonalCopies:
 
 
 def personal_copies(config: GuideConfig, base: Attachment | None) -> PersonalCopies | None:
-    """The copies of ``base`` for this guide, or None (no attachment, or ``personalize:
-    false``)."""
-    if base is None or config.personalize is None:
-        return None
+    """The copies of ``base`` for this guide, or None (no attachment, one too large to attach,
+    or ``personalize: false``)."""
+    if base is None or base.too_large or config.personalize is None:
+        return None  # nothing attached: nothing to personalise
     copies = PersonalCopies(config, base)
     copies.plan()  # now, not in the first delivery's send-rate slot (0.3-0.9 s, once per base)
     return copies

@@ -81,10 +81,12 @@ class _Joiner:
                 copied_page = page_for[page.obj.objgen]
                 self.parent_nums.append((int(copied_page.obj.StructParents),
                                          self._copy(by_key[number])))
-                for annotation in copied_page.obj.get("/Annots", []):
-                    if "/StructParent" in annotation:
-                        key = int(annotation.StructParent)
-                        self.annotations.append((annotation, self._copy(by_key[key])))
+                tagged = [a for a in copied_page.obj.get("/Annots", []) if "/StructParent" in a]
+                # In the part's key order (the document's, as a whole build numbers them), not
+                # /Annots' order, which lists a page's links before its fields.
+                for annotation in sorted(tagged, key=lambda a: int(a.StructParent)):
+                    key = int(annotation.StructParent)
+                    self.annotations.append((annotation, self._copy(by_key[key])))
 
     def _copy(self, value):
         """A foreign object into the guide; direct arrays and dictionaries item by item."""
