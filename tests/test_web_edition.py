@@ -23,7 +23,7 @@ from signup_support import SECRET, make_guide
 from starlette.testclient import TestClient
 from test_preview_browser import AXE, CHROMIUM, CHROMIUM_ARGS, WCAG_AA, axe_problems, axe_script
 
-from leadguide.build import read_sources
+from leadguide.build import build, build_if_stale, read_sources
 from leadguide.cli import main
 from leadguide.email.message import PersonalLinks, build_message
 from leadguide.email.recipients import recipient
@@ -196,6 +196,23 @@ def test_web_true_in_guide_yaml_asks_for_it_and_anything_else_is_an_error(tmp_pa
     with pytest.raises(GuideError) as refused:
         load_config(guide)
     assert refused.value.line == len(text.splitlines()) + 1 and "web" in str(refused.value)
+
+
+def test_a_fresh_pdf_without_its_web_edition_is_completed_by_whoever_needs_it(tmp_path,
+                                                                              built_sample):
+    """``web: true``, the PDF up to date, the web folder gone (never built, or deleted): the
+    service and ``email`` (through ``build_if_stale``) write it again instead of leaving the
+    link out."""
+    guide = tmp_path / "guide"
+    shutil.copytree(Path(__file__).parent / "sample_guide", guide)
+    (guide / "guide.yaml").write_text((guide / "guide.yaml").read_text() + "web: true\n")
+    pdf = build(guide).output
+    folder = web_folder(pdf)
+    assert (folder / "index.html").is_file()
+    shutil.rmtree(folder)
+    _, again = build_if_stale(guide)
+    assert again is not None and (folder / "index.html").is_file()
+    assert build_if_stale(guide)[1] is None  # complete now: nothing to do
 
 
 def test_rebuilding_replaces_the_edition_whole_and_a_failure_keeps_the_last(tmp_path,

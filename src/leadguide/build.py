@@ -369,8 +369,9 @@ def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool =
     what is wrong with it can be reported.
 
     Returns the path and the build, if one ran."""
-    target = pdf or default_output(load_config(guide_dir))
-    if not is_stale(target, Path(guide_dir)):
+    config = load_config(guide_dir)
+    target = pdf or default_output(config)
+    if not is_stale(target, Path(guide_dir)) and not _web_edition_missing(config, target):
         return target, None
     if draft:
         try:
@@ -378,6 +379,13 @@ def build_if_stale(guide_dir: Path | str, pdf: Path | None = None, draft: bool =
         except GuideError:
             pass  # the draft below lays out only what the cache lacks
     return target, build(guide_dir, out=target, draft=draft, progress=progress)
+
+
+def _web_edition_missing(config: GuideConfig, pdf: Path) -> bool:
+    """``web: true`` and no web edition beside the PDF (the service links to it)."""
+    from .web.edition import web_folder
+
+    return config.web_edition and not (web_folder(pdf) / "index.html").is_file()
 
 
 def is_stale(pdf: Path, guide_dir: Path) -> bool:
