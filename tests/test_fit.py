@@ -2,6 +2,9 @@
 once, and far over; fit.yaml and guide.yaml's fit: section validated with lines."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -281,3 +284,18 @@ def test_a_landing_needs_every_page_full_not_only_the_last():
     assert goal.lands(Trial(2, 0.9, 900.0, 0, 0.95))
     assert not goal.lands(Trial(2, 0.9, 900.0, 0, 0.68))
     assert not goal.lands(Trial(2, 0.6, 900.0, 0, 0.95))
+
+
+def test_fitted_css_is_the_same_in_every_process():
+    """fit.yaml's values become CSS in every part's HTML, so in every part's cache key: made
+    in a set's order, they came out in another order in each process (string hashes are
+    salted per process), and any edit re-laid every part of a guide fitted with two or more
+    knobs a chapter (the third edition's 13 of 13)."""
+    script = ("from pathlib import Path; from leadguide.guide.config import load_config; "
+              "from leadguide.guide.fitfile import fit_css; c = load_config(Path('guide')); "
+              "print([fit_css(n, v) for n, v in sorted(c.fit.chapters.items())])")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parents[1],
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+               for seed in range(1, 7)}
+    assert len(outputs) == 1 and "--leading" in outputs.pop()

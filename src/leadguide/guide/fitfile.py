@@ -145,7 +145,8 @@ def _chapter_values(found: LocatedDict, name: str, chapters: tuple[str, ...],
     entry = reader.mapping(found[name], f"chapter '{name}'", found.line_of(name))
     reader.unknown_keys(entry, set(KNOB_NAMES), name)
     values: dict[str, float] = {}
-    for key in KNOB_NAMES.keys() & entry.keys():
+    for key in (known for known in KNOB_NAMES if known in entry):  # KNOB_NAMES' order, not
+        # a set's: the CSS they make is in every part's HTML, and a part's cache key with it
         knob, (low, high) = KNOB_NAMES[key], bounds[key]
         value = parse_value(entry[key], knob)
         if value is None or not low - 1e-9 <= value <= high + 1e-9:
@@ -161,7 +162,8 @@ def fit_css(anchor: str, values: dict[str, float]) -> str:
     """A chapter's fitted values as custom properties on its section."""
     if not values:
         return ""
-    declarations = " ".join(KNOB_NAMES[name].css(value) for name, value in values.items())
+    declarations = " ".join(KNOB_NAMES[name].css(values[name]) for name in KNOB_NAMES
+                            if name in values)
     return f"#{anchor} {{ {declarations} }}"
 
 
