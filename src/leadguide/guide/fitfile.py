@@ -90,7 +90,7 @@ def read_fit_section(raw: LocatedDict, reader: FieldReader) -> tuple[dict[str, t
     """The ``fit:`` section of guide.yaml: ``min_fill`` and ``[low, high]`` per knob."""
     reader.unknown_keys(raw, {"min_fill", *KNOB_NAMES}, "fit")
     bounds = {k.name: (k.low, k.high) for k in KNOBS}
-    for name in KNOB_NAMES.keys() & raw.keys():
+    for name in (known for known in KNOB_NAMES if known in raw):  # errors in a fixed order
         pair = _bounds(raw[name], KNOB_NAMES[name])
         if pair is None:
             reader.fail(f"'fit.{name}' must be two values [lowest, highest] like "
