@@ -132,6 +132,9 @@ def test_the_base_pdf_is_never_changed_and_a_resend_reads_the_cache(copies, monk
     assert second.data == first.data and second.path == first.path  # read back
     assert hashlib.sha256(copies.base.path.read_bytes()).hexdigest() == before
     assert len(first.data) <= 1.1 * len(copies.base.data)
+    # The cache keeps what the stamp appended, not a whole copy per subscriber.
+    assert first.path.stat().st_size == len(first.data) - len(copies.base.data)
+    assert first.path.stat().st_size < 0.1 * len(copies.base.data)
 
 
 def test_personalize_false_gives_everyone_the_base(tmp_path, copies):

@@ -3,8 +3,9 @@
 The guide's built PDF is the base; ``pdf.personal`` stamps a copy with the recipient's first
 name on the cover and, given one, their own CTA link (the signup service's signed ``/go/``
 redirect) in the links and QR code. Copies are cached on disk per recipient under
-``<output folder>/.personal/<base digest>/``: a resend reads the file instead of stamping
-again, and a new base PDF (another digest) starts a new folder, the old ones deleted. The
+``<output folder>/.personal/<base digest>/``, each as the incremental update the stamp
+appended to the base (about 3 % of its size, not a whole copy per subscriber): a resend reads
+it instead of stamping again, and a new base PDF (another digest) starts a new folder, the old ones deleted. The
 base PDF is only read. ``personalize: false`` in guide.yaml: every recipient gets the base.
 Returns an ``Attachment`` (bytes and path), so attaching and linking both fit.
 """
@@ -58,16 +59,17 @@ class PersonalCopies:
             return self.base  # nothing of theirs to stamp
         key = hashlib.sha256(json.dumps([person.address.lower(), person.name, cta])
                              .encode()).hexdigest()[:32]
-        path = self.folder / f"{key}.pdf"
+        path = self.folder / f"{key}.increment"
         try:
-            return replace(self.base, data=path.read_bytes(), path=path)
+            return replace(self.base, data=self.base.data + path.read_bytes(), path=path)
         except OSError:
             pass
         links = {self.config.cta.url: cta} if cta and self.config.cta else {}
         copy = stamp(self.plan(), person.name, links)
         if copy.pdf is self.base.data:
             return self.base
-        self._keep(path, copy.pdf)
+        if copy.pdf.startswith(self.base.data):  # kept: only what the stamp appended (~3 %)
+            self._keep(path, copy.pdf[len(self.base.data):])
         return replace(self.base, data=copy.pdf, path=path)
 
     def _keep(self, path: Path, data: bytes) -> None:
