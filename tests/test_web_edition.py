@@ -492,3 +492,21 @@ def test_the_welcome_email_offers_read_on_your_phone_with_the_download_token(rea
     assert service.links.reading  # the service saw the edition beside its PDF
     _, personal = email_send_hooks(config, {"LEADGUIDE_SECRET": SECRET})
     assert "/read/" in personal(person).read  # and `email send` links it too
+
+
+def test_the_live_pdf_writes_no_edition_and_the_build_keeps_guide_yamls(tmp_path):
+    """``web: true`` and ``print: true`` are the build's: serve's live PDF, rebuilt on every
+    save, writes neither; ``leadguide build`` with no flag does as guide.yaml says."""
+    from leadguide.cli import main
+    from leadguide.preview.background import build_live_pdf
+    guide = tmp_path / "guide"
+    shutil.copytree(Path(__file__).parent / "sample_guide", guide)
+    (guide / "guide.yaml").write_text((guide / "guide.yaml").read_text()
+                                      + "web: true\nprint: true\n")
+    live = tmp_path / "live" / "live.pdf"
+    live.parent.mkdir()
+    assert build_live_pdf(guide, live) == "" and live.is_file()
+    assert sorted(p.name for p in live.parent.iterdir()) == ["live.build.json", "live.pdf"]
+    assert main(["build", str(guide)]) == 0
+    pdf = load_config(guide).output_path
+    assert (web_folder(pdf) / "index.html").is_file() and pdf.with_suffix(".print.pdf").is_file()

@@ -77,7 +77,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
           progress: Progress | None = None,
           verify: Callable[[Path], None] | None = None, whole: bool = False,
           jobs: int | None = None, cache_home: Path | None = None,
-          print_edition: bool = False, web_edition: bool = False) -> BuildResult:
+          print_edition: bool | None = None, web_edition: bool | None = None) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
     The stages in order: sources → HTML → layout → page promise → PDF. Unless ``whole``, the
@@ -88,9 +88,10 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     the parts' join is tested against. ``verify`` sees the written file before it replaces the
     last one (see ``pdf.write.write_atomically``). ``cache_home`` is the folder whose
     ``.cache/`` is used (default: the PDF's own folder): serve's live PDF shares the guide's.
-    With ``print_edition`` (or guide.yaml's
-    ``print: true``) the print edition is written beside it (``pdf.printed``); with
-    ``web_edition`` (or ``web: true``) the web edition, ``<name>-web/`` (``web.edition``).
+    ``print_edition`` True writes the print edition beside it (``pdf.printed``) and
+    ``web_edition`` True the web edition, ``<name>-web/`` (``web.edition``); False writes
+    neither (the preview's live PDF); None (the default) does as guide.yaml's ``print:`` and
+    ``web:`` say.
     """
     watch = _Stopwatch(progress)
     started = time.perf_counter()
@@ -104,8 +105,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     if cache and (unchanged := cache.unchanged(config, draft)):
         watch.lap("unchanged", started)
         result = _with_print(_unchanged_result(unchanged, target, config, watch, sources),
-                             print_edition or config.print_edition)
-        return _with_web(result, config, cache, web_edition or config.web_edition)
+                             _wanted(print_edition, config.print_edition))
+        return _with_web(result, config, cache, _wanted(web_edition, config.web_edition))
     with _part_workers(config, whole, jobs) as workers:
         from .html.assemble import assemble  # Jinja2 and Markdown: not needed when unchanged
 
@@ -147,8 +148,14 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     if cache:
         cache.remember(config, draft, result)
     watch.lap("write", started)
-    result = _with_print(result, print_edition or config.print_edition)
-    return _with_web(result, config, cache, web_edition or config.web_edition)
+    result = _with_print(result, _wanted(print_edition, config.print_edition))
+    return _with_web(result, config, cache, _wanted(web_edition, config.web_edition))
+
+
+def _wanted(asked: bool | None, configured: bool) -> bool:
+    """An edition is written when asked (True), never when refused (False: the preview's
+    live PDF), else as guide.yaml says."""
+    return configured if asked is None else asked
 
 
 def _with_print(result: BuildResult, wanted: bool) -> BuildResult:

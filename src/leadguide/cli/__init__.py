@@ -80,7 +80,8 @@ def build_command(guide_dir: Path, out: Path | None, draft: bool, whole: bool,
     click.echo(f"Building {guide_dir}{' (draft)' if draft else ''}", err=True)
     result = build(guide_dir, out=out, draft=draft, progress=_progress,
                    verify=_cheap_checks(guide_dir, draft), whole=whole, jobs=jobs,
-                   print_edition=print_edition, web_edition=web_edition)
+                   print_edition=print_edition or None,  # no flag: as guide.yaml says
+                   web_edition=web_edition or None)
     if result.laid_out:
         click.echo(f"  parts   {_parts_note(*result.laid_out)}", err=True)
     for notice in result.notices:

@@ -87,7 +87,8 @@ def build_live_pdf(guide_dir: Path, target: Path) -> str:
 
     try:
         home = default_output(load_config(guide_dir)).parent
-        build(guide_dir, out=target, draft=True, cache_home=home)
+        build(guide_dir, out=target, draft=True, cache_home=home, print_edition=False,
+              web_edition=False)  # the live PDF alone: the editions are the build's
     except GuideError as error:
         return shown_error(error, Path(guide_dir).resolve())
     except Exception as error:  # a bug must not end the live PDF for good
