@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -76,11 +76,10 @@ class Facts:
         self._pages: dict[int, pdfium.PdfPage] = {}
         self._textpages: dict[int, pdfium.PdfTextPage] = {}
         self._drawn: dict[int, list[Drawn]] = {}
-        # Every check run loads every page (page-size does): PDFium parses them on a second
-        # core (ctypes lets go of the GIL) while the guide's YAML is read here. Nothing else
-        # calls PDFium until ``pdfium`` has waited for it.
-        self._loader = ThreadPoolExecutor(1)
-        self._loading = self._loader.submit(self._open_and_load) if found else None
+        # Every check run loads every page (page-size does), here and now: PDFium is not
+        # thread-safe, and loading on a second thread while this one read the guide crashed
+        # the process when a garbage collection here closed another PDFium object meanwhile.
+        self._loading = _run_now(self._open_and_load) if found else None
         try:
             self.config: GuideConfig = load_config(guide_dir)
             if not found:
@@ -107,7 +106,7 @@ class Facts:
     def config_text(self) -> str:
         return self.config.config_path.read_text(encoding="utf-8")
 
-    # ---- the PDF as PDFium reads it: opened and its pages parsed on the loader thread
+    # ---- the PDF as PDFium reads it: opened and its pages parsed when the facts are made
     @cached_property
     def pdfium(self) -> pdfium.PdfDocument:
         document = self._loading.result() if self._loading else None
@@ -221,7 +220,6 @@ class Facts:
         return self.textpage(number).get_text_bounded(left, bottom, right, top)
 
     def close(self) -> None:
-        self._loader.shutdown()
         if self._loading is not None and self._loading.exception() is None:
             self._loading.result().close()
 
@@ -322,3 +320,13 @@ def _first_heading_anchor(parents: tuple[Element, ...], has_heading: set[int]) -
         if parent.get("id"):
             return None if id(parent) in has_heading else parent.get("id")
     return None
+
+
+def _run_now(work) -> Future:
+    """``work()`` run on this thread, its result (or its error) kept for later."""
+    done: Future = Future()
+    try:
+        done.set_result(work())
+    except BaseException as error:  # noqa: BLE001 - given back by ``result()``
+        done.set_exception(error)
+    return done

@@ -29,7 +29,6 @@ applies it to the joined file the same way.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 
 import pikepdf
@@ -75,20 +74,15 @@ def fix_tags(pdf: bytes, language: str) -> bytes:
 
 
 def _tree_and_texts(document: pikepdf.Pdf, root, pdf: bytes) -> tuple[Tree, Texts]:
-    """The tag tree (pikepdf) and the texts of the pages with links (PDFium). PDFium loads
-    those pages on another thread while the tree is read here: its page loads are long calls
-    that let go of the GIL (ctypes), and nothing else calls PDFium meanwhile."""
+    """The tag tree (pikepdf) and the texts of the pages with links (PDFium), one after the
+    other. PDFium is not thread-safe, and that includes closing its objects: loading the
+    pages on another thread while this one read the tree crashed the process when a garbage
+    collection here closed some other PDFium document meanwhile (a segfault in CI)."""
     pages = {page.objgen: index for index, page in enumerate(document.pages)}
     linking = [index for index, page in enumerate(document.pages)
                if any(a.get("/Subtype") == "/Link" for a in page.obj.get("/Annots", []))]
-    with ThreadPoolExecutor(1) as pool:
-        loading = pool.submit(TextPages, pdf, linking)
-        try:
-            tree = Tree(root, pages)
-        except BaseException:
-            loading.result().close()
-            raise
-        return tree, loading.result().texts()
+    tree = Tree(root, pages)
+    return tree, TextPages(pdf, linking).texts()
 
 
 def tag_contents_lists(document: pikepdf.Pdf, tree: Tree) -> None:
