@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,6 +111,10 @@ def _link(value: str, key: str, section: LocatedDict, reader: FieldReader) -> st
 
 # ----- the cover -----
 
+# PDFium is not thread-safe, and the service answers requests on a pool of threads.
+PDFIUM_LOCK = threading.Lock()
+
+
 def cover_image(pdf: Path) -> Path:
     """The PDF's first page as a PNG beside it (made again when the PDF is newer)."""
     png = pdf.with_name(pdf.stem + ".cover.png")
@@ -117,15 +122,17 @@ def cover_image(pdf: Path) -> Path:
         return png
     import pypdfium2  # imported here: only the landing page needs PDFium
 
-    document = pypdfium2.PdfDocument(str(pdf))
-    try:
-        page = document[0]
-        width = page.get_width()
-        image = page.render(scale=COVER_WIDTH / width).to_pil()
-        out = io.BytesIO()
-        image.convert("RGB").save(out, format="PNG", optimize=True)
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        document = pypdfium2.PdfDocument(str(pdf))
+        try:
+            page = document[0]
+            width = page.get_width()
+            image = page.render(scale=COVER_WIDTH / width).to_pil()
+            page.close()
+        finally:
+            document.close()
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG", optimize=True)
     write_bytes(png, out.getvalue())
     return png
 

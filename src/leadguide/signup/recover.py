@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from .again import again_for, renew_confirm, resend_to, resubscribe
 from .form import Refused, check_fields, check_traps
 from .identity import network_key
-from .landing import cover_image
+from .landing import PDFIUM_LOCK, cover_image
 from .tokens import UNSUBSCRIBE, TokenRefused
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -66,11 +66,14 @@ def cover_height(pdf: Path, width: int = 600) -> int | None:
     """The cover image's height at ``width`` (the page reserves its box: no layout shift)."""
     try:
         import pypdfium2
-        document = pypdfium2.PdfDocument(str(pdf))
-        try:
-            page_width, page_height = document[0].get_size()
-        finally:
-            document.close()
+        with PDFIUM_LOCK:  # PDFium is not thread-safe
+            document = pypdfium2.PdfDocument(str(pdf))
+            try:
+                page = document[0]
+                page_width, page_height = page.get_size()
+                page.close()
+            finally:
+                document.close()
         return round(width * page_height / page_width)
     except Exception:  # noqa: BLE001 - the page then uses a Letter page's shape
         return None
