@@ -18,10 +18,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import uvicorn
 from PIL import Image
-from playwright.sync_api import Browser, sync_playwright
 from signup_support import SECRET, make_guide
 from starlette.testclient import TestClient
-from test_preview_browser import AXE, CHROMIUM, CHROMIUM_ARGS, WCAG_AA, axe_problems, axe_script
+from test_preview_browser import AXE, WCAG_AA, axe_problems, axe_script, browser
 
 from leadguide.build import build, build_if_stale, read_sources
 from leadguide.cli import main
@@ -41,7 +40,7 @@ from leadguide.web.edition import web_folder, write_web_edition
 from leadguide.web.images import ScreenImages
 
 DEFAULT = Path(__file__).parents[1] / "guide"
-__all__ = ["axe_script"]  # the fixture, shared with the preview's browser tests
+__all__ = ["axe_script", "browser"]  # the fixtures, shared with the preview's browser tests
 
 
 def _write_edition(guide: Path, pdf: Path) -> Path:
@@ -78,14 +77,6 @@ def edition(request) -> tuple[Path, Path]:
     if request.param == "default":
         return DEFAULT, request.getfixturevalue("default_web")
     return request.getfixturevalue(f"{request.param}_web")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _pages(folder: Path) -> list[Path]:

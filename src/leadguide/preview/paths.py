@@ -10,6 +10,7 @@ from ..errors import GuideError
 from ..guide.assets import (BUILTIN_KITS, BUILTIN_STYLES, BUILTIN_TEMPLATES, output_dirs,
                             outside_the_pdf)
 from ..guide.config import load_config
+from ..web.markup import unique_name
 
 PREVIEW_FOLDER = "preview"  # in the guide's output folder
 SCREEN_STYLESHEET = "screen.css"
@@ -117,7 +118,7 @@ def scrollable_tables(markup: str) -> str:
             depth -= 1
             if depth == 0:
                 table = markup[start:tag.end()]
-                name = _unique(_table_name(table, markup[:start]), names)
+                name = unique_name(_table_name(table, markup[:start]), names)
                 out += [markup[last:start], '<div class="table-scroll" tabindex="0" role="region" '
                         f'aria-label="{html.escape(name, quote=True)}">', table, "</div>"]
                 last = tag.end()
@@ -129,12 +130,3 @@ def _table_name(table: str, before: str) -> str:
     headings = _HEADING.findall(before)
     words = caption.group(1) if caption else (headings[-1] if headings else "")
     return html.unescape(re.sub(r"<[^>]+>|\s+", " ", words)).strip() or "Table"
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    unique, number = name, 1
-    while unique in taken:
-        number += 1
-        unique = f"{name} ({number})"
-    taken.add(unique)
-    return unique

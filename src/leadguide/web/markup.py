@@ -29,7 +29,7 @@ def scroll_boxes(markup: str) -> str:
             depth -= 1
             if depth == 0 and name == kind:
                 block = markup[start:tag.end()]
-                label = _unique(_box_name(kind, block, markup[:start]), names)
+                label = unique_name(_box_name(kind, block, markup[:start]), names)
                 opening = (f'<div class="scroll-box scroll-{kind}" tabindex="0" role="region" '
                            f'aria-label="{html.escape(label, quote=True)}">')
                 out += [markup[last:start], opening, block, "</div>"]
@@ -50,7 +50,9 @@ def _box_name(kind: str, block: str, before: str) -> str:
     return text or "Table"
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``(3)``…: the first not in ``taken`` (added to it), so that
+    the regions of one page have names of their own."""
     unique, number = name, 1
     while unique in taken:
         number += 1
