@@ -18,18 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 from signup_support import (Mailbox, Process, free_port, make_guide, request, service_env, signup,
                             start_smtp, token)
+from test_signup import browser
 
 from leadguide.cli import main
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 AXE = Path(__file__).parents[1] / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SHOTS = Path(tempfile.gettempdir()) / "leadguide-landing-shots"
+__all__ = ["browser"]  # the fixture: Chromium as test_signup starts it
 
 
 @dataclass
@@ -97,14 +95,6 @@ def live(tmp_path_factory, built_sample):
     with serving(tmp_path_factory.mktemp("landing"), built_sample[0].output, extra,
                  site_port) as found:
         yield found
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def slow_signup(url: str, address: str, wait: float = 1.6, **fields: str) -> tuple[int, dict]:
