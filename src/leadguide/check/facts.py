@@ -84,7 +84,6 @@ class Facts:
             self.config: GuideConfig = load_config(guide_dir)
             if not found:
                 raise PreflightError("no PDF to check: build it first", self.pdf)
-            self._warm_chapters()
         except BaseException:
             self.close()
             raise
@@ -93,14 +92,6 @@ class Facts:
     @cached_property
     def chapters(self) -> list[Chapter]:
         return load_chapters(self.config)
-
-    def _warm_chapters(self) -> None:
-        """Read the chapters while PDFium loads the pages; a problem is left for the check
-        that asks for them to meet again."""
-        try:
-            _ = self.chapters
-        except Exception:
-            pass
 
     @cached_property
     def config_text(self) -> str:
