@@ -268,17 +268,26 @@ def test_no_sideways_scroll_at_390px_and_no_request_leaves_the_disk(edition, bro
     failed: list[str] = []
     refused: list[str] = []
     tab.on("request", lambda r: requests.append(r.url))
-    tab.on("requestfailed", lambda r: failed.append(r.url))
+    tab.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
     tab.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     for page in _pages(folder):
         tab.goto(page.as_uri())
         tab.wait_for_load_state("load")
+        assert _every_image_loads(tab) == [], page.name  # so no goto cuts a lazy one short
         wide = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert wide[0] <= wide[1], (page.name, wide)
         assert "Inter" in _loaded_fonts(tab), page.name
     context.close()
     assert requests and all(urlsplit(url).scheme in ("file", "data") for url in requests)
     assert failed == [] and refused == []
+
+
+def _every_image_loads(tab) -> list[str]:
+    """Loads the lazy images too and names those that fail to decode."""
+    return tab.evaluate("""Promise.all([...document.images].map(image => {
+        image.loading = 'eager';
+        return image.decode().then(() => null, () => image.src);
+    })).then(broken => broken.filter(Boolean))""")
 
 
 def _loaded_fonts(tab) -> set[str]:
