@@ -428,10 +428,11 @@ def test_read_in_chromium_behind_the_link_loads_only_its_own_files(served_readin
     tab = context.new_page()
     hosts, refused, failed = set(), [], []
     tab.on("request", lambda r: hosts.add(urlsplit(r.url).hostname or urlsplit(r.url).scheme))
-    tab.on("requestfailed", lambda r: failed.append(r.url))
+    tab.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
     tab.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     tab.goto(f"{base}/read/{token}")
     assert urlsplit(tab.url).path == f"/read/{token}/sample-web/index.html"
+    assert _every_image_loads(tab) == []
     tab.click("ol.web-toc a >> nth=1")
     tab.wait_for_load_state("load")
     assert tab.evaluate("document.querySelector('main').dataset.chapter") == "02-training"
