@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pikepdf
 import pytest
 from conftest import BAKERY
 from fontmaker import make_variable_font
@@ -235,6 +236,61 @@ def test_the_live_pdf_shares_the_parts_of_the_guides_own_build(sample_guide, tmp
     _edit(sample_guide / "chapters" / "01-intro.md", "smart\" quotes.", "smart\" quotes. Live.")
     assert build_live_pdf(sample_guide, live) == ""
     assert build(sample_guide).laid_out == (0, 5)  # the live PDF laid the edit out already
+
+
+def test_the_live_pdf_is_the_draft_to_look_at_and_claims_no_standard(sample_guide, tmp_path):
+    """serve's live PDF shows what the build's draft shows (pages, text, the DRAFT mark,
+    fillable fields) but skips the tag mending and the validator, so it claims no PDF/UA;
+    and a strict build after it is never served the live PDF from the cache."""
+    from leadguide.pdf.conformance import claims
+
+    live = build(sample_guide, out=tmp_path / "live" / "sample.pdf", live=True,
+                 cache_home=tmp_path / "shared")
+    draft = build(sample_guide, out=tmp_path / "draft" / "sample.pdf", draft=True,
+                  cache_home=tmp_path / "shared")
+    assert (live.laid_out, draft.laid_out) == ((5, 5), (0, 5))  # the same parts
+    assert live.pages == draft.pages and claims(live.output.read_bytes()) == {}
+    assert claims(draft.output.read_bytes()) == {"pdfuaid:part": "1"}
+    live_text, draft_text = PdfReader(live.output), PdfReader(draft.output)
+    for mine, theirs in zip(live_text.pages, draft_text.pages):
+        assert mine.extract_text().split() == theirs.extract_text().split()
+    with pikepdf.open(live.output) as document:
+        assert all(b"/Watermark" in page.obj.Contents.read_bytes() if
+                   isinstance(page.obj.Contents, pikepdf.Stream) else
+                   any(b"/Watermark" in part.read_bytes() for part in page.obj.Contents)
+                   for page in document.pages)
+        form = document.Root.get("/AcroForm")
+        assert form is None or "/NeedAppearances" not in form
+        widgets = [a for page in document.pages for a in page.obj.get("/Annots", [])
+                   if a.get("/Subtype") == "/Widget"]
+        assert widgets and all("/AP" in widget for widget in widgets)
+    strict = build(sample_guide, out=live.output, cache_home=tmp_path / "shared")
+    assert claims(strict.output.read_bytes()) == {"pdfuaid:part": "1"}
+
+
+def test_a_forbidden_link_keeps_its_source_line_when_its_part_is_not_parsed_again(
+        sample_guide, tmp_path):
+    """The whole guide's forbidden links are found part by part, each part's once per
+    process while its text stays the same: an edit elsewhere finds it where it was, an
+    edit above it moves its line."""
+    chapter = sample_guide / "chapters" / "02-training.md"
+    _edit(chapter, "## The move", '<a href="https://example.com/x" rel="attachment">x</a>\n\n'
+          "## The move")
+    out = tmp_path / "out" / "sample.pdf"
+
+    def where() -> list[tuple[str, int | None]]:
+        result = build(sample_guide, out=out, draft=True)
+        return [(Path(w.path).name, w.line) for w in result.warnings if "attachment" in w.message]
+
+    line = chapter.read_text().splitlines().index(
+        '<a href="https://example.com/x" rel="attachment">x</a>') + 1
+    assert where() == [("02-training.md", line)]
+    _edit(sample_guide / "chapters" / "01-intro.md", "smart\" quotes.", "smart\" quotes. Moved.")
+    assert where() == [("02-training.md", line)]
+    _edit(chapter, "## The plan", "## The plan\n\nTwo lines\nabove.")
+    assert where() == [("02-training.md", line + 3)]
+    with pikepdf.open(out) as document:  # and the PDF embeds nothing
+        assert len(document.attachments) == 0
 
 
 def test_an_edit_renders_its_chapter_only_and_a_template_edit_all(sample_guide, tmp_path,

@@ -77,7 +77,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
           progress: Progress | None = None,
           verify: Callable[[Path], None] | None = None, whole: bool = False,
           jobs: int | None = None, cache_home: Path | None = None,
-          print_edition: bool | None = None, web_edition: bool | None = None) -> BuildResult:
+          print_edition: bool | None = None, web_edition: bool | None = None,
+          live: bool = False) -> BuildResult:
     """Build the guide's PDF. Strict unless ``draft``: any problem raises before writing.
 
     The stages in order: sources → HTML → layout → page promise → PDF. Unless ``whole``, the
@@ -91,8 +92,11 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     ``print_edition`` True writes the print edition beside it (``pdf.printed``) and
     ``web_edition`` True the web edition, ``<name>-web/`` (``web.edition``); False writes
     neither (the preview's live PDF); None (the default) does as guide.yaml's ``print:`` and
-    ``web:`` say.
+    ``web:`` say. ``live`` is serve's live PDF: a draft finished for the eye alone
+    (``pdf.live``), its tags neither mended nor judged, so it claims no standard.
     """
+    draft = draft or live
+    finish = "live" if live else "draft" if draft else "strict"  # what the cache files it by
     watch = _Stopwatch(progress)
     started = time.perf_counter()
     config = load_config(guide_dir)
@@ -102,7 +106,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
     # What killed builds left, now, even when nothing is laid out in this process.
     clean_dead_temp_pdfs(target)
     clean_dead_font_folders()
-    if cache and (unchanged := cache.unchanged(config, draft)):
+    if cache and (unchanged := cache.unchanged(config, finish)):
         watch.lap("unchanged", started)
         result = _with_print(_unchanged_result(unchanged, target, config, watch, sources),
                              _wanted(print_edition, config.print_edition))
@@ -136,7 +140,8 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
 
     try:
         written = write_atomically(laid_out.pdf, target, config.language, verify,
-                                   strict=not draft, standard=config.pdf_standard, draft=draft)
+                                   strict=not draft, standard=config.pdf_standard, draft=draft,
+                                   live=live)
     except Unconforming as refused:
         raise_all(unconforming(refused.failures, spans, config))
     warnings = [*guide_html.warnings, *laid_out.warnings,
@@ -146,7 +151,7 @@ def build(guide_dir: Path | str = "guide", out: Path | None = None, draft: bool 
                          [n for chapter in chapters for n in chapter.notices])
     write_manifest(result, config, sources)
     if cache:
-        cache.remember(config, draft, result)
+        cache.remember(config, finish, result)
     watch.lap("write", started)
     result = _with_print(result, _wanted(print_edition, config.print_edition))
     return _with_web(result, config, cache, _wanted(web_edition, config.web_edition))

@@ -29,13 +29,14 @@ class BuildCache:
         self.folder = (home or target.parent) / FOLDER
         self.target = target
 
-    def unchanged(self, config: GuideConfig, draft: bool) -> Unchanged | None:
-        """The last build of exactly these sources, its PDF put at the target; or None."""
-        return lookup(self.folder, config, draft, self.target)
+    def unchanged(self, config: GuideConfig, finish: str) -> Unchanged | None:
+        """The last build of exactly these sources finished the same way (``strict``,
+        ``draft`` or ``live``), its PDF put at the target; or None."""
+        return lookup(self.folder, config, finish, self.target)
 
-    def remember(self, config: GuideConfig, draft: bool, result) -> None:
+    def remember(self, config: GuideConfig, finish: str, result) -> None:
         """Keep the finished build (a ``BuildResult`` written to the target)."""
-        store(self.folder, config, draft, self.target, result)
+        store(self.folder, config, finish, self.target, result)
 
     def chapters(self, config: GuideConfig) -> ChapterCache:
         from .chapters import ChapterCache

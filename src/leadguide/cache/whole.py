@@ -1,8 +1,9 @@
 """The whole build remembered by its sources: a rebuild with nothing changed copies the last PDF.
 
 The key is every file the PDF can be made from (the guide folder, the built-in templates and
-styles), leadguide's own code, the WeasyPrint version and draft or strict. Nothing else is read
-or imported (not even WeasyPrint) when nothing changed.
+styles), leadguide's own code, the WeasyPrint version and how it was finished (strict, draft
+or serve's live PDF). Nothing else is read or imported (not even WeasyPrint) when nothing
+changed.
 """
 from __future__ import annotations
 
@@ -60,16 +61,17 @@ def source_files(config: GuideConfig, cache_folder: Path) -> Iterator[tuple[Path
                 yield path, b"file " + path.read_bytes()
 
 
-def sources_key(config: GuideConfig, draft: bool, cache_folder: Path) -> str:
-    digest = hashlib.sha256(f"draft={draft}".encode())
+def sources_key(config: GuideConfig, finish: str, cache_folder: Path) -> str:
+    digest = hashlib.sha256(f"finish={finish}".encode())
     for path, content in source_files(config, cache_folder):
         digest.update(str(path).encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
 
-def lookup(cache_folder: Path, config: GuideConfig, draft: bool, target: Path) -> Unchanged | None:
+def lookup(cache_folder: Path, config: GuideConfig, finish: str,
+           target: Path) -> Unchanged | None:
     """The last build of exactly these sources, its PDF put at ``target``; or None."""
-    key = sources_key(config, draft, cache_folder)
+    key = sources_key(config, finish, cache_folder)
     try:
         meta = json.loads((cache_folder / "builds" / f"{key}.json").read_text(encoding="utf-8"))
         pdf = (cache_folder / "builds" / f"{key}.pdf").read_bytes()
@@ -85,9 +87,9 @@ def lookup(cache_folder: Path, config: GuideConfig, draft: bool, target: Path) -
     return unchanged
 
 
-def store(cache_folder: Path, config: GuideConfig, draft: bool, target: Path, result) -> None:
+def store(cache_folder: Path, config: GuideConfig, finish: str, target: Path, result) -> None:
     """Remember a finished build (``result`` is the BuildResult written to ``target``)."""
-    key = sources_key(config, draft, cache_folder)
+    key = sources_key(config, finish, cache_folder)
     pdf = target.read_bytes()
     meta = {"pdf_sha256": hashlib.sha256(pdf).hexdigest(), "pages": result.pages,
             "size": result.size,

@@ -9,6 +9,7 @@ line that mentions it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from xml.etree.ElementTree import Element
@@ -23,9 +24,26 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 Locator = Callable[[str], tuple[Path, int | None]]
 
 
+@dataclass(frozen=True)
+class Forbidden:
+    """A link or attachment that cannot go into a PDF: what is wrong, and its ``href``."""
+
+    message: str
+    href: str
+    fallback: str  # what to look for in the sources when the href is not there
+
+    def error(self, locate: Locator) -> GuideError:
+        return ContentError(self.message, *_where(locate, self.href, self.fallback))
+
+
 def disarm(root: Element, locate: Locator) -> list[GuideError]:
     """Remove forbidden links and attachments from ``root``; return one error for each."""
-    problems: list[GuideError] = []
+    return [found.error(locate) for found in take_out_forbidden(root)]
+
+
+def take_out_forbidden(root: Element) -> list[Forbidden]:
+    """Remove forbidden links and attachments from ``root``; return what was found."""
+    found: list[Forbidden] = []
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
         if tag not in _LINKING:
@@ -34,16 +52,16 @@ def disarm(root: Element, locate: Locator) -> list[GuideError]:
         href = element.get("href", "")
         if "attachment" in rel.lower().split():
             element.set("rel", " ".join(t for t in rel.split() if t.lower() != "attachment"))
-            problems.append(ContentError(
+            found.append(Forbidden(
                 f"<{tag} rel=\"attachment\"> would embed a file in the PDF: link to a web "
-                "address instead", *_where(locate, href, "attachment")))
+                "address instead", href, "attachment"))
         scheme = _scheme(href)
         if scheme and scheme not in ALLOWED_SCHEMES and not (scheme == "file" and tag == "link"):
             del element.attrib["href"]
-            problems.append(ContentError(
+            found.append(Forbidden(
                 f"a '{scheme}:' link cannot go into a PDF (links may be web, mailto: or tel: "
-                "addresses, or #headings)", *_where(locate, href, f"{scheme}:")))
-    return problems
+                "addresses, or #headings)", href, f"{scheme}:"))
+    return found
 
 
 def _scheme(href: str) -> str | None:

@@ -75,7 +75,7 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     done: dict[str, PartLayout] = {}
     laid_out = 0
     # Found once, while the workers lay out the first parts.
-    link_problems = functools.cache(lambda: _link_problems(guide, locate))
+    link_problems = functools.cache(lambda: _link_problems(split, guide.base_url, locate))
 
     def make_job(index: int, start: int, targets: dict[str, int]) -> PartJob:
         return _job(guide, split, index, start, targets, roots, fallbacks, cache)
@@ -273,14 +273,24 @@ def _warnings(results: list[PartLayout], elsewhere: list[set[str]], guide: Guide
     return tuple(problems)
 
 
-def _link_problems(guide: GuideHtml, locate) -> list[GuideError]:
-    """Forbidden links and attachments, found on the whole guide's tree as a whole build does
-    (the parts take them out too, but would report them without their source lines)."""
+def _link_problems(split: SplitGuide, base_url: str, locate) -> list[GuideError]:
+    """Forbidden links and attachments, found on the tree WeasyPrint parses, as a whole build
+    does (the parts take them out too, but would report them without their source lines):
+    the head and each part on its own, each looked at once per process while its text stays
+    the same (serve's live PDF: a save parses the edited part alone)."""
+    found = [*_forbidden(split.head + split.tail, base_url)]
+    for part in split.parts:
+        found += _forbidden(part.body, base_url)
+    return [problem.error(locate) for problem in found]
+
+
+@functools.lru_cache(maxsize=256)
+def _forbidden(html: str, base_url: str) -> tuple:
     from weasyprint import HTML
 
-    from ..html.links import disarm
+    from ..html.links import take_out_forbidden
 
-    return disarm(HTML(string=guide.html, base_url=guide.base_url).etree_element, locate)
+    return tuple(take_out_forbidden(HTML(string=html, base_url=base_url).etree_element))
 
 
 class _Hints:

@@ -90,13 +90,18 @@ def claim(pdf: bytes, profiles: tuple[str, ...] = (UA_1,)) -> tuple[bytes, list[
 def drop_claims(pdf: bytes) -> bytes:
     """The PDF without ``pdfuaid``/``pdfaid`` identification in its XMP metadata."""
     with pikepdf.open(BytesIO(pdf)) as document:
-        with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-            for name in CLAIMS:
-                if name in meta:
-                    del meta[name]
+        remove_claims(document)
         out = BytesIO()
         document.save(out)
         return out.getvalue()
+
+
+def remove_claims(document: pikepdf.Pdf) -> None:
+    """Take the ``pdfuaid``/``pdfaid`` identification out of ``document``'s XMP metadata."""
+    with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        for name in CLAIMS:
+            if name in meta:
+                del meta[name]
 
 
 def claims(pdf: bytes) -> dict[str, str]:

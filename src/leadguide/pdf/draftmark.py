@@ -19,14 +19,19 @@ RED, WHITE = "0.78 0.11 0.18", "1 1 1"
 def stamp_draft(pdf: bytes) -> bytes:
     """``pdf`` with the DRAFT mark drawn last on every page, over whatever is there."""
     with pikepdf.open(BytesIO(pdf)) as document:
-        for page in document.pages:
-            left, bottom, right, top = (float(v) for v in page.trimbox)
-            mark = _mark((left + right) / 2, top)
-            page.contents_add(pikepdf.Stream(document, b"q\n"), prepend=True)
-            page.contents_add(pikepdf.Stream(document, b"Q\n" + mark))
+        stamp_pages(document)
         out = BytesIO()
         document.save(out)
         return out.getvalue()
+
+
+def stamp_pages(document: pikepdf.Pdf) -> None:
+    """Draw the DRAFT mark last on every page of ``document``."""
+    for page in document.pages:
+        left, bottom, right, top = (float(v) for v in page.trimbox)
+        mark = _mark((left + right) / 2, top)
+        page.contents_add(pikepdf.Stream(document, b"q\n"), prepend=True)
+        page.contents_add(pikepdf.Stream(document, b"Q\n" + mark))
 
 
 def _mark(centre: float, top: float) -> bytes:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pikepdf
 
-from .conformance import CLAIMS
+from .conformance import remove_claims
 from .forms import encode_text
 
 MM = 72 / 25.4
@@ -68,7 +68,7 @@ def print_edition(pdf: bytes) -> bytes:
             page.contents_add(document.make_stream(b"q\n"), prepend=True)
             page.contents_add(document.make_stream(b"Q\n" + extra), prepend=False)
             set_boxes(page, (left, bottom, right, top), bleed)
-        _drop_claims(document)
+        remove_claims(document)
         out = BytesIO()
         document.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
@@ -233,9 +233,3 @@ def set_boxes(page: pikepdf.Page, trim: tuple, bleed: float) -> None:
         if box in page.obj:
             del page.obj[box]
 
-
-def _drop_claims(document: pikepdf.Pdf) -> None:
-    with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-        for name in CLAIMS:
-            if name in meta:
-                del meta[name]

@@ -14,7 +14,8 @@ from ..layout.render import RENDER_OPTIONS, Rendered
 from .conformance import Failure, claim
 from .draftmark import stamp_draft
 from .forms import fill_ready
-from .standards import DEFAULT, STANDARDS, apply_standard
+from .live import finish_live
+from .standards import DEFAULT, STANDARDS, Standard, apply_standard
 from .tags import fix_tags
 
 
@@ -37,7 +38,7 @@ class Unconforming(Exception):
 def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
                      verify: Callable[[Path], None] | None = None,
                      strict: bool = False, standard: str = DEFAULT,
-                     draft: bool = False) -> Written:
+                     draft: bool = False, live: bool = False) -> Written:
     """Write the PDF beside ``target`` and rename it into place.
 
     ``rendered`` is a whole laid-out document or the bytes of a joined one (layout.incremental):
@@ -45,7 +46,9 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
     (``tags.fix_tags``, with the guide's ``language``), its form fields made to fill in any
     viewer (``forms.fill_ready``).
 
-    A ``draft`` carries the DRAFT mark on every page (``draftmark.stamp_draft``).
+    A ``draft`` carries the DRAFT mark on every page (``draftmark.stamp_draft``). A ``live``
+    PDF (serve's) is finished for the eye alone (``live.finish_live``): the DRAFT mark and
+    completed fields, its tags neither mended nor judged, so it claims no standard.
 
     ``verify`` inspects the finished file before the rename: if it raises, the previous PDF
     at ``target`` is left as it was.
@@ -63,11 +66,8 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
         with os.fdopen(handle, "wb") as stream:
             pdf = rendered if isinstance(rendered, bytes) else \
                 rendered.document.write_pdf(**RENDER_OPTIONS)
-            wanted = STANDARDS[standard]
-            finished = apply_standard(fill_ready(fix_tags(pdf, language)), wanted)
-            if draft:  # the DRAFT mark before the claim: what is validated is what is written
-                finished = stamp_draft(finished)
-            fixed, failures = claim(finished, wanted.profiles)
+            fixed, failures = (finish_live(pdf), []) if live else \
+                _finish(pdf, language, STANDARDS[standard], draft)
             if failures and strict:
                 raise Unconforming(failures)
             stream.write(fixed)
@@ -81,3 +81,12 @@ def write_atomically(rendered: Rendered | bytes, target: Path, language: str,
         Path(temp_name).unlink(missing_ok=True)
         raise
     return Written(target.stat().st_size, failures)
+
+
+def _finish(pdf: bytes, language: str, wanted: Standard, draft: bool
+            ) -> tuple[bytes, list[Failure]]:
+    """The PDF mended, given its standard's needs, marked when a draft, and judged."""
+    finished = apply_standard(fill_ready(fix_tags(pdf, language)), wanted)
+    if draft:  # the DRAFT mark before the claim: what is validated is what is written
+        finished = stamp_draft(finished)
+    return claim(finished, wanted.profiles)
