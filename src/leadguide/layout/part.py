@@ -77,6 +77,12 @@ def parsed_styles(stylesheets: tuple[Path, ...], roots: tuple[Path, ...],
     return _parsed
 
 
+def styles_parsed(stylesheets: tuple[Path, ...], roots: tuple[Path, ...],
+                  fallbacks: dict[Path, Path]) -> bool:
+    """Whether this process holds these stylesheets parsed (serve's live PDF process)."""
+    return _parsed is not None and _parsed.key == styles_key(stylesheets, roots, fallbacks)
+
+
 def _remove_font_folder(font_config) -> None:
     if font_config._folder:
         shutil.rmtree(font_config._folder, ignore_errors=True)

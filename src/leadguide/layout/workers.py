@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import RenderError
+from ..lifetime import die_with_parent
 
 if TYPE_CHECKING:
     from .parts import PartJob, PartLayout
 
-_PR_SET_PDEATHSIG = 1
 Styles = tuple[tuple[Path, ...], tuple[Path, ...], dict[Path, Path]]
 
 
@@ -60,9 +60,11 @@ class PartWorkers:
     process when one is enough. ``styles`` (stylesheets, roots, fallbacks) are parsed in
     each worker as soon as it starts.
 
-    Workers are forked, which is fast (they inherit the imported WeasyPrint) but unsafe once
-    this process runs threads (the preview server): then they come from a fresh server
-    process, and only when more than one part is to be laid out at once."""
+    Workers are forked, which is fast (they inherit the imported WeasyPrint, and the parsed
+    stylesheets when this process holds them) but unsafe once this process runs threads:
+    then they come from a fresh server process, and only when more than one part is to be
+    laid out at once. serve's live PDF process holds the stylesheets parsed, so one part is
+    laid out there without a worker."""
 
     count: int | None = None
     styles: Styles | None = None
@@ -71,8 +73,17 @@ class PartWorkers:
 
     def __post_init__(self) -> None:
         self.count = max(1, self.count or os.cpu_count() or 1)
-        if self.count > 1 and threading.active_count() == 1:
+        if self.count > 1 and threading.active_count() == 1 and not self._styles_here():
             self._start_worker()
+
+    def _styles_here(self) -> bool:
+        """This process holds the stylesheets parsed (serve's live PDF process, between
+        saves): one part is laid out here at once, more by workers forked with them."""
+        if self.styles is None:
+            return False
+        from .part import styles_parsed
+
+        return styles_parsed(*self.styles)
 
     def submit(self, jobs: list[PartJob], priorities: list[float] | None = None) -> list[Task]:
         """Start laying out ``jobs``, those of higher ``priorities`` first; their tasks, in
@@ -207,10 +218,7 @@ def _start(build: int, styles: Styles | None) -> None:
     litter.build_pid = build
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
     gc.freeze()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    die_with_parent(build)
     if styles is not None:
         from .part import parsed_styles
 

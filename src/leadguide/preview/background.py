@@ -17,11 +17,15 @@ from ..build import is_stale
 from ..errors import GuideError
 from ..html.assemble import GuideHtml
 from ..layout.pagebreaks import Layout, Layouter, lay_out_document
+from ..lifetime import die_with_parent
 from .server import Log, Versions
 from .site import Preview
 from .status import shown_error
 
-PDF_QUIET_SECONDS = 0.4  # the live PDF is rebuilt once the saves pause this long
+# The live PDF is rebuilt once the saves pause this long. The watcher already takes the files
+# of one save together (watch.WATCH_STEP_MS); this is for saves in quick succession (an
+# editor's autosave, a script writing several files one after the other).
+PDF_QUIET_SECONDS = 0.25
 
 
 class WorkerProcess:
@@ -52,6 +56,13 @@ class WorkerProcess:
             self._pool, self._pid = self._start()
             return self._pool.submit(function, *args).result()
 
+    def start(self, function: Callable, *args: object) -> None:
+        """Run ``function`` without waiting for it (the next ``run`` waits its turn)."""
+        try:
+            self._pool.submit(function, *args)
+        except (BrokenProcessPool, RuntimeError):  # dead or shut down: ``run`` restarts it
+            pass
+
     def close(self) -> None:
         """Stop now: end the worker mid-task. Python's exit waits for a pool's running task,
         and a stale layout took up to 106 s after Ctrl+C."""
@@ -75,11 +86,14 @@ class PdfProcess(WorkerProcess):
     anything."""
 
     def __call__(self, guide_dir: Path, target: Path) -> str:
-        return self.run(build_live_pdf, guide_dir, target)  # type: ignore[return-value]
+        stopped = self.run(build_live_pdf, guide_dir, target)
+        self.start(warm_styles, guide_dir)  # while the writer reads: ready for the next save
+        return stopped  # type: ignore[return-value]
 
 
 def build_live_pdf(guide_dir: Path, target: Path) -> str:
-    """A draft build into ``target``: over-budget chapters and warnings do not stop it. It
+    """A draft build into ``target``, finished for the eye (``pdf.live``: its tags are the
+    build's to mend and judge): over-budget chapters and warnings do not stop it. It
     shares the cache of the guide's own build folder, so after a `leadguide build` the live
     PDF lays out only what changed since, and the next build reuses the live PDF's parts."""
     from ..build import build, default_output
@@ -87,7 +101,7 @@ def build_live_pdf(guide_dir: Path, target: Path) -> str:
 
     try:
         home = default_output(load_config(guide_dir)).parent
-        build(guide_dir, out=target, draft=True, cache_home=home, print_edition=False,
+        build(guide_dir, out=target, live=True, cache_home=home, print_edition=False,
               web_edition=False)  # the live PDF alone: the editions are the build's
     except GuideError as error:
         return shown_error(error, Path(guide_dir).resolve())
@@ -96,13 +110,34 @@ def build_live_pdf(guide_dir: Path, target: Path) -> str:
     return ""
 
 
+def warm_styles(guide_dir: Path) -> None:
+    """The guide's stylesheets parsed in this process, once while they stay the same: the
+    live PDF's part workers are forked from it and start with them
+    (``layout.part.parsed_styles``) instead of parsing them again on every save (0.3-0.5 s)."""
+    from ..guide.assets import allowed_roots, asset_fallbacks, stylesheets
+    from ..guide.config import load_config
+    from ..layout.part import parsed_styles
+
+    try:
+        config = load_config(guide_dir)
+        parsed_styles(stylesheets(config.root, config.kit, config.look),
+                      allowed_roots(config.root), asset_fallbacks(config.root))
+    except Exception:  # noqa: BLE001 - unreadable now: the next build reports it
+        pass
+
+
 def _layout_worker(server: int) -> None:
     """In the layout process: leave Ctrl+C to the server, and end when the server ends.
 
     A forked worker keeps both ends of its task pipe, so it would never see the server go if
-    the server is killed; it looks for its parent instead.
+    the server is killed: the kernel tells it (``lifetime``), or where it cannot, a thread
+    looks for the parent. Without that thread the process stays single-threaded, so the
+    live PDF's build forks its part workers (a forkserver would start each one as a fresh
+    interpreter: 0.5 s more for the first live PDF, measured).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if die_with_parent(server):
+        return
 
     def end_with_server() -> None:
         while os.getppid() == server:
@@ -112,13 +147,24 @@ def _layout_worker(server: int) -> None:
     threading.Thread(target=end_with_server, daemon=True).start()
 
 
+FIRST_PDF_FIRST_SECONDS = 30.0  # at most this long do the page breaks wait for it
+
+
 def lay_out(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
-            wake: threading.Event, layouter: Layouter = lay_out_document) -> None:
+            wake: threading.Event, layouter: Layouter = lay_out_document,
+            after: threading.Event | None = None) -> None:
     """Mark the print page breaks of each rebuilt chapter, the latest edit first.
 
     Laying out takes 0.1–1 s a chapter, so it runs after the HTML is up, and the page
-    reloads once more with its markers.
+    reloads once more with its markers. With ``after``, it begins once that is set (serve's
+    first live PDF: both at once would halve its speed on two cores), or after
+    ``FIRST_PDF_FIRST_SECONDS``.
     """
+    if after is not None:
+        waited = time.monotonic()
+        while not (after.wait(0.2) or stop.is_set()
+                   or time.monotonic() - waited > FIRST_PDF_FIRST_SECONDS):
+            pass
     while not stop.is_set():
         wake.wait(1.0)
         wake.clear()
@@ -139,8 +185,10 @@ def lay_out(preview: Preview, versions: Versions, stop: threading.Event, log: Lo
 
 
 def keep_pdf(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
-             wake: threading.Event, builder: Callable[[Path, Path], str]) -> None:
-    """Rebuild the live PDF once the saves pause, and reload the tabs with its pages.
+             wake: threading.Event, builder: Callable[[Path, Path], str],
+             built: Callable[[], None] | None = None) -> None:
+    """Rebuild the live PDF once the saves pause, and reload the tabs with its pages;
+    ``built`` is called after each look at it (serve's page breaks wait for the first).
 
     A save during a build wakes the next one: the PDF catches up with the last save.
     """
@@ -152,6 +200,8 @@ def keep_pdf(preview: Preview, versions: Versions, stop: threading.Event, log: L
         while wake.wait(PDF_QUIET_SECONDS) and not stop.is_set():  # more saves coming
             wake.clear()
         if stop.is_set() or not pdf_stale(preview):
+            if built:
+                built()
             continue
         preview.pdf_state.building = True
         started = time.perf_counter()
@@ -165,6 +215,8 @@ def keep_pdf(preview: Preview, versions: Versions, stop: threading.Event, log: L
             pages = preview.last_build.pages if preview.last_build else 0
             log(f"  live PDF rebuilt: {pages} pages ({time.perf_counter() - started:.1f} s)")
         reported = error
+        if built:
+            built()
 
 
 def pdf_stale(preview: Preview) -> bool:

@@ -31,22 +31,20 @@ def serve(guide_dir: Path | str, out: Path | str | None, host: str = "127.0.0.1"
         raise
     log(describe(preview.build_all(), preview.root))
     stop, laid_out, pdf_due = threading.Event(), threading.Event(), threading.Event()
-    laid_out.set()  # lay out every chapter of the first build
-    pdf_due.set()  # and bring the live PDF up to date
+    pdf_due.set()  # bring the live PDF up to date
+    laid_out.set()  # and lay out every chapter of the first build: after the live PDF
+    first_pdf = threading.Event() if builder else None
 
-    def rebuilt() -> None:
-        laid_out.set()
-        pdf_due.set()
-
-    workers = [threading.Thread(target=watch, args=(preview, server.versions, stop, log, rebuilt),
+    workers = [threading.Thread(target=watch, args=(preview, server.versions, stop, log,
+                                                    laid_out.set, pdf_due.set),
                                 name="leadguide-watch", daemon=True),
                threading.Thread(target=lay_out, args=(preview, server.versions, stop, log,
-                                                      laid_out, layouter),
+                                                      laid_out, layouter, first_pdf),
                                 name="leadguide-layout", daemon=True)]
     if builder:
         workers.append(threading.Thread(target=keep_pdf, args=(
-            preview, server.versions, stop, log, pdf_due, builder), name="leadguide-pdf",
-            daemon=True))
+            preview, server.versions, stop, log, pdf_due, builder, first_pdf.set),
+            name="leadguide-pdf", daemon=True))
     for worker in workers:
         worker.start()
     log(f"Serving {preview.guide_dir} at {server.url} (Ctrl+C to stop)")

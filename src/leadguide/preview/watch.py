@@ -24,10 +24,13 @@ def watch_paths(preview: Preview) -> list[Path]:
 
 
 def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
-          rebuilt: Callable[[], None] | None = None) -> None:
+          rebuilt: Callable[[], None] | None = None,
+          saw: Callable[[], None] | None = None) -> None:
     """Rebuild what each save touches until ``stop`` is set. Bad input never ends it.
 
-    ``rebuilt`` is called after each rebuild, to wake the layout and PDF threads.
+    ``saw`` is called as soon as a save is seen (the live PDF is built from the files, and
+    need not wait for the preview's pages), ``rebuilt`` after each rebuild, to wake the
+    page-break layout.
     """
     out = str(preview.out)
     default = watchfiles.DefaultFilter()
@@ -42,6 +45,8 @@ def watch(preview: Preview, versions: Versions, stop: threading.Event, log: Log,
                                             step=WATCH_STEP_MS, stop_event=stop,
                                             raise_interrupt=False,
                                             ignore_permission_denied=True):
+                if saw:
+                    saw()
                 _apply(preview, versions, changed_files(changes), log)
                 if rebuilt:
                     rebuilt()
