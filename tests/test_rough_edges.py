@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,32 @@ def test_closing_a_worker_process_ends_its_task_at_once():
         print("closed")
     """)
     assert done.returncode == 0 and done.stdout == "closed\n", done.stderr
+
+
+def test_the_live_pdf_process_forks_its_workers_and_dies_with_serve():
+    """serve's PDF process runs no thread of its own (a thread would make its part workers
+    come from a forkserver, a fresh interpreter each), yet ends when serve is killed."""
+    done = _python("""
+        import os, threading
+        from leadguide.preview.background import PdfProcess
+        process = PdfProcess()
+        print(process.run(threading.active_count), process.pid, flush=True)
+        os.kill(os.getpid(), 9)  # serve killed: nothing closes the process
+    """)
+    threads, pid = (int(n) for n in done.stdout.split())
+    assert threads == 1, done.stderr
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
 
 
 def test_weasyprint_is_loaded_without_running_a_compiler(tmp_path):

@@ -47,6 +47,10 @@ class WorkerProcess:
                                    initializer=_layout_worker, initargs=(os.getpid(),))
         return pool, pool.submit(os.getpid).result()
 
+    @property
+    def pid(self) -> int:
+        return self._pid
+
     def run(self, function: Callable, *args: object) -> object:
         try:
             return self._pool.submit(function, *args).result()
