@@ -238,6 +238,19 @@ def test_the_live_pdf_shares_the_parts_of_the_guides_own_build(sample_guide, tmp
     assert build(sample_guide).laid_out == (0, 5)  # the live PDF laid the edit out already
 
 
+def test_a_draft_over_its_page_promise_is_unchanged_when_nothing_changed(sample_guide,
+                                                                         tmp_path):
+    """The whole-build cache hands back a draft that broke the page promise, its error with
+    it (its record could not be read back, so every such draft was laid out again)."""
+    _edit(sample_guide / "guide.yaml", "pages: 6", "pages: 5")
+    out = tmp_path / "out" / "sample.pdf"
+    first = build(sample_guide, out=out, draft=True)
+    again = build(sample_guide, out=out, draft=True)
+    assert first.page_error is not None and "unchanged" in again.timings
+    assert (str(again.page_error), again.page_error.line) == (str(first.page_error),
+                                                              first.page_error.line)
+
+
 def test_the_live_pdf_is_the_draft_to_look_at_and_claims_no_standard(sample_guide, tmp_path):
     """serve's live PDF shows what the build's draft shows (pages, text, the DRAFT mark,
     fillable fields) but skips the tag mending and the validator, so it claims no PDF/UA;

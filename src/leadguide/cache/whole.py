@@ -113,7 +113,8 @@ def _unchanged(meta: dict) -> Unchanged:
     warnings = [getattr(errors, w["kind"], GuideError)(w["message"], w["path"], w["line"])
                 for w in meta["warnings"]]
     page = meta["page_error"]
-    page_error = PagePromiseError(page["message"], page["path"], page["table"]) if page else None
+    page_error = (PagePromiseError(page["message"], page["path"], page["line"], page["table"])
+                  if page else None)
     fills = [PageFill(**{**fill, "one_word_lines": tuple(fill["one_word_lines"]),
                          "boxes": tuple(tuple(b) for b in fill.get("boxes", ()))})
              for fill in meta["fills"]]
