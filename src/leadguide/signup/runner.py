@@ -127,9 +127,10 @@ def _die_with_parent() -> None:
 WORKER_NICENESS = 10  # below the web process: a burst of sending never slows the form
 
 
-def work(service: Service, workers: int) -> None:
+def work(service: Service, workers: int, ready: Callable[[], None] = lambda: None) -> None:
     """``leadguide signup worker``: deliver queued emails until stopped, at a lower CPU
-    priority than the web process (on a shared machine the form answers first)."""
+    priority than the web process (on a shared machine the form answers first). ``ready``:
+    called once the mailer is built, as the consumer starts."""
     logs.install()
     logging.getLogger("huey").setLevel(logging.WARNING)
     try:
@@ -137,6 +138,7 @@ def work(service: Service, workers: int) -> None:
     except OSError:
         pass
     mailer = make_mailer(service)
+    ready()
     try:
         run_consumer(service.queue, workers, mailer.owner, service.settings.alert_after_seconds,
                      periodic_work(service, mailer.steps))
