@@ -95,7 +95,8 @@ def ledger_routes(service: "Service") -> list[Route]:
     complaints = Complaints()
 
     def hello(fields: dict) -> dict:
-        return {"guide": service.guide, "lease": service.queue.lease}
+        return {"guide": service.guide, "lease": service.queue.lease,
+                "redis": bool(service.secrets.queue_url)}
 
     def claim(fields: dict) -> dict:
         payload, owner = _payload(fields), _text(fields, "owner", 200)

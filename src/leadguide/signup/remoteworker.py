@@ -86,6 +86,10 @@ def open_remote_worker(guide_dir: Path | str, ledger_url: str, base_url: str | N
         raise SignupError(f"the signup service at {ledger.url} serves the guide "
                           f"'{answer.get('guide')}', not '{guide_key(config)}': give this "
                           "worker a copy of the same guide folder")
+    if not answer.get("redis"):
+        raise SignupError(f"the signup service at {ledger.url} keeps its queue in SQLite on its "
+                          "own machine: give it and every worker the same "
+                          "LEADGUIDE_QUEUE_URL=redis://...")
     huey = make_huey(f"leadguide-{guide_key(config)}", settings, secrets)
     queue = Queue(huey, ledger, float(answer.get("lease") or lease_seconds(env)))
     return RemoteWorker(config, settings, email, secrets, ledger, queue, pdf, base)
