@@ -22,9 +22,10 @@ from standardwebhooks.webhooks import Webhook
 from starlette.testclient import TestClient
 
 from leadguide.signup.app import create_app
+from leadguide.signup.errors import SignupError
 from leadguide.signup.ledger import SENT
-from leadguide.signup.remoteledger import ledger_key, signed_headers
-from leadguide.signup.service import open_service
+from leadguide.signup.remoteledger import RemoteLedger, ledger_key, signed_headers
+from leadguide.signup.service import make_mailer, open_service
 from leadguide.signup.store import WELCOME, Payload
 
 FLEET = "  answer_seconds: 0\n  rate_limits:\n    per_ip: 100000/hour\n  remote_workers: true\n"
@@ -332,3 +333,36 @@ def test_remote_workers_must_be_true_or_false(tmp_path, built_sample):
                             env=service_env(1), capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "remote_workers" in result.stderr and "true or false" in result.stderr
+
+
+def test_a_claim_the_service_cannot_take_puts_the_job_back(ledger_app):
+    service, _ = ledger_app(FLEET)
+    mailer = make_mailer(service, env=service_env(1))
+    mailer.ledger = RemoteLedger(f"http://127.0.0.1:{free_port()}", SECRET)  # nobody listens
+    scheduled: list[float] = []
+    mailer.schedule = lambda payload, delay: scheduled.append(delay)
+    payload = Payload("sample", WELCOME, "gone@example.com", "")
+    service.ledger.add(payload)
+    assert mailer.deliver(payload) == "busy" and scheduled == [5.0]
+    assert _row(service, "gone@example.com")[0] == "queued"
+    mailer.close()
+    service.close()
+
+
+def test_an_outcome_is_posted_until_the_service_records_it():
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 8:
+            raise TimeoutError("the test stops waiting here")
+
+    ledger = RemoteLedger(f"http://127.0.0.1:{free_port()}", SECRET, sleep=sleep)
+    with pytest.raises(TimeoutError):
+        ledger.finish(Payload("sample", WELCOME, "held@example.com", ""), SENT)
+    assert waits == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0]  # it never gives up
+
+
+def test_a_ledger_url_that_is_not_an_address_is_refused():
+    with pytest.raises(SignupError, match="--ledger-url"):
+        RemoteLedger("ftp://example.com", SECRET)
