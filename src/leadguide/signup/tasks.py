@@ -117,10 +117,11 @@ class Mailer:
         """Send ``payload`` unless it is done or being done; returns what happened."""
         try:
             claim = self.ledger.claim(payload, self.owner, self.lease)
-        except (sqlite3.Error, LedgerUnavailable) as exc:  # locked, disk full, service
-            # down: the job comes back
-            self._complaints.say(f"cannot claim an email in the signup database ({exc}); "
-                                 "its job is put back")
+        except (sqlite3.Error, LedgerUnavailable) as exc:  # locked past the wait, disk
+            # full, the service (remote workers) down: the job comes back
+            where = "the signup database" if isinstance(exc, sqlite3.Error) else "the ledger"
+            self._complaints.say(f"cannot claim an email in {where} ({exc}); its job is "
+                                 "put back")
             self._schedule(payload, 5.0)
             return "busy"
         if claim.outcome == SKIP:
