@@ -296,6 +296,9 @@ def test_ledger_requests_must_be_signed_fresh_and_used_once(ledger_app):
     assert isinstance(taken.json()["subscriber"], (int, type(None)))
     replayed = client.post("/_ledger/claim", content=data, headers=headers)
     assert replayed.status_code == 400 and "replayed" in replayed.text
+    dressed = {**headers, "webhook-timestamp": headers["webhook-timestamp"] + ".0"}
+    replayed = client.post("/_ledger/claim", content=data, headers=dressed)  # still signed
+    assert replayed.status_code == 400 and "replayed" in replayed.text
 
     defer = {"payload": payload.as_dict(), "detail": "451 busy", "delay": 3600,
              "counted": True}

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from math import floor
 from typing import TYPE_CHECKING, Callable
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -62,7 +63,7 @@ class Gate:
             stale = "timestamp" in str(exc).lower()
             raise Refused(400 if stale else 401,
                           "stale timestamp" if stale else "not signed by a worker") from None
-        stamp = int(headers["webhook-timestamp"])
+        stamp = floor(float(headers["webhook-timestamp"]))  # as signed (the library's parse)
         if stamp < int(self.started):
             raise Refused(400, "signed before the service started")
         self._once(headers["webhook-id"], stamp)
