@@ -91,8 +91,9 @@ def ledger_routes(service: "Service") -> list[Route]:
     if not service.settings.remote_workers:
         return []
     gate = Gate(service.secrets.secret)
-    # The service's ledger, without holding a web thread until a write succeeds (503 instead).
-    ledger = Ledger(service.ledger.store, service.ledger.rate, hold=False)
+    # The service's ledger on the web side's store: a write waits WEB_WAIT (5 s) for the lock,
+    # under the worker's 10 s timeout, and is never retried here (503: the worker does).
+    ledger = Ledger(service.store, service.ledger.rate, hold=False)
     complaints = Complaints()
 
     def hello(fields: dict) -> dict:
@@ -177,7 +178,7 @@ def _number(fields: dict, key: str) -> float:
 
 
 def _subscriber(service: "Service", guide: str, ident: str) -> int | None:
-    found = service.ledger.store.subscriber(guide, ident)
+    found = service.store.subscriber(guide, ident)
     return found.id if found else None
 
 

@@ -41,7 +41,7 @@ from .ledger import Claim, Complaints, LedgerUnavailable
 from .store import Payload
 
 PREFIX = "/_ledger/"
-TIMEOUT = 10.0  # seconds for one request (connect, send, answer)
+TIMEOUT = 10.0  # seconds for one request (the service gives up a locked write after 5)
 IDLE = 4.0  # seconds a kept-alive connection is trusted idle (uvicorn's keep-alive is 5 s)
 _LABEL = b"leadguide.signup.remote-ledger.v1"
 
