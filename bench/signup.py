@@ -13,7 +13,11 @@ PDF attached, DKIM-signed) or link-only (``--link``):
    server).
 
 Then peak RSS per process, duplicates and losses (every address is checked), and in Redis mode
-Redis's memory. ``--serve`` adds a row for the default one-command ``signup serve`` (its own
+Redis's memory. ``--remote 0,2`` runs each Redis row also with that many of its workers as
+workers of another machine (``signup worker --ledger-url``: a copy of the guide without the
+database, claiming and recording through the service's signed ledger routes); "web ms" is the
+service process's CPU per delivered message during the drain (the ledger's cost on the
+database's machine: what caps how many deliveries/s any number of machines can make). ``--serve`` adds a row for the default one-command ``signup serve`` (its own
 workers) under the same burst. ``--kills N`` adds the old fault run: a worker SIGKILLed N times
 at random while it delivers; each duplicate is checked against SMTP's final-reply window.
 
@@ -21,7 +25,8 @@ Targets (issue 28, this 2-core machine, 20 ms SMTP): >= 80 deliveries/s with the
 DKIM, >= 200/s link-only; POST p95 <= 50 ms at 100/s with the default `signup serve`; 0 lost.
 
 Usage: .venv/bin/python bench/signup.py [--signups 300] [--rate 100] [--queues sqlite,redis]
-       [--workers 1,2,4] [--threads N] [--link] [--no-dkim] [--serve] [--kills 0] [--pdf PATH]
+       [--workers 1,2,4] [--remote 0,N] [--threads N] [--link] [--no-dkim] [--serve]
+       [--kills 0] [--pdf PATH]
        [--before OLD/src]   (each row also run with an older version first: ratios)
 """
 from __future__ import annotations
@@ -299,6 +304,7 @@ class Row:
     smtp_p95: float = float("nan")
     queue_peak: int = 0
     cpu_ms: float = float("nan")
+    web_cpu_ms: float = float("nan")
     rss: str = ""
     duplicates: int = 0
     lost: int = 0
@@ -337,9 +343,9 @@ class Redis:
         self.proc.wait(10)
 
 
-def prepare(base: Path, pdf: Path, args, port: int) -> Path:
+def prepare(base: Path, pdf: Path, args, port: int, extra: str = "") -> Path:
     base.mkdir(parents=True)
-    guide = make_guide(base, pdf, port, LIMITS)
+    guide = make_guide(base, pdf, port, LIMITS + extra)
     text = (guide / "guide.yaml").read_text().replace("min_fill_seconds: 0.3",
                                                       "min_fill_seconds: 0")
     if args.link:
@@ -364,11 +370,15 @@ def environment(sink: Sink, args, base: Path, queue_url: str | None) -> dict[str
 
 
 def run_workers(name: str, base: Path, pdf: Path, sink: Sink, args, workers: int,
-                redis: bool) -> Row:
+                redis: bool, remote: int = 0) -> Row:
+    """``remote`` of the ``workers`` processes run as another machine's (--ledger-url)."""
     row, port = Row(name), free_port()
-    guide = prepare(base, pdf, args, port)
+    extra = "  remote_workers: true\n" if remote else ""
+    guide = prepare(base, pdf, args, port, extra)
+    far = prepare(base / "far", pdf, args, port, extra) if remote else guide
     server = Redis(base) if redis else None
     env = environment(sink, args, base, server.url if server else None)
+    far_env = {**env, "LEADGUIDE_WORKER_HOST": "bench-far"}
     url = f"http://127.0.0.1:{port}"
     web = Process(["serve", str(guide), "--port", str(port), "--workers", "0"], base, env,
                   base / "web.log")
@@ -376,21 +386,28 @@ def run_workers(name: str, base: Path, pdf: Path, sink: Sink, args, workers: int
     client = Client(url)
     try:
         web.wait_http(url, timeout=60)
+        if remote:  # the second machine gets the PDF the service built or checked
+            shutil.copy(guide / "build" / "sample.pdf", far / "build" / "sample.pdf")
         # 1. drain: the queue filled with no worker, then the workers started
         drain = [f"d{n}@example.com" for n in range(args.signups)]
         filled = post_all(client, drain, 0, 20)
         row.accepted_per_s = len(filled.accepted) / filled.seconds
         threads = ["--workers", str(args.threads)] if args.threads else []
-        procs = [Process(["worker", str(guide), *threads], base, env, base / f"worker{n}.log")
+        procs = [Process(["worker", str(far), *threads, "--ledger-url", url], base, far_env,
+                         base / f"far{n}.log") if n < remote else
+                 Process(["worker", str(guide), *threads], base, env, base / f"worker{n}.log")
                  for n in range(workers)]
         cpu_first: list[float] = []
         wait_delivered(sink, filled.accepted, args.timeout,
-                       lambda: cpu_first.append(cpu_seconds([p.proc.pid for p in procs])))
+                       lambda: cpu_first.extend([cpu_seconds([p.proc.pid for p in procs]),
+                                                 cpu_seconds([web.proc.pid])]))
         times = sorted(sink.first(a) for a in filled.accepted if sink.first(a))
         if len(times) > 1:
             row.deliveries_per_s = (len(times) - 1) / (times[-1] - times[0])
             spent = cpu_seconds([p.proc.pid for p in procs]) - cpu_first[0]
             row.cpu_ms = spent / (len(times) - 1) * 1000
+            row.web_cpu_ms = (cpu_seconds([web.proc.pid]) - cpu_first[1]) / (len(times) - 1) \
+                * 1000
         # 2. burst at --rate with the workers running
         burst_row(row, client, sink, args, "b")
         lost_and_twice(row, sink, filled.accepted)
@@ -491,13 +508,15 @@ def print_rows(rows: list[Row], args) -> None:
           f"DKIM {'off' if args.no_dkim else 'on'}, SMTP {args.smtp_ms:g} ms/message, "
           f"threads per worker {args.threads or 'default'}")
     head = (f"{'run':<18}{'acc/s':>7}{'POST p50':>10}{'p95':>8}{'deliv/s':>9}"
-            f"{'->SMTP p50':>11}{'p95':>8}{'peak':>6}{'cpu ms':>8}{'dup':>5}{'lost':>5}"
+            f"{'->SMTP p50':>11}{'p95':>8}{'peak':>6}{'cpu ms':>8}{'web ms':>8}{'dup':>5}"
+            f"{'lost':>5}"
             f"  peak RSS MB; notes")
     print(head)
     for r in rows:
         print(f"{r.name:<18}{r.accepted_per_s:>7.0f}{r.post_p50:>10.1f}{r.post_p95:>8.1f}"
               f"{r.deliveries_per_s:>9.1f}{r.smtp_p50:>11.2f}{r.smtp_p95:>8.2f}"
-              f"{r.queue_peak:>6}{r.cpu_ms:>8.1f}{r.duplicates:>5}{r.lost:>5}  {r.rss}; {r.note}")
+              f"{r.queue_peak:>6}{r.cpu_ms:>8.1f}{r.web_cpu_ms:>8.2f}{r.duplicates:>5}"
+              f"{r.lost:>5}  {r.rss}; {r.note}")
     sys.stdout.flush()
 
 
@@ -507,6 +526,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--queues", default="sqlite,redis")
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--remote", default="0", help="Redis rows: how many of the workers "
+                        "run as another machine's (--ledger-url), e.g. 0,2")
     parser.add_argument("--threads", type=int, default=0, help="threads per worker process")
     parser.add_argument("--link", action="store_true", help="link-only: no attachment")
     parser.add_argument("--no-dkim", action="store_true")
@@ -530,13 +551,17 @@ def main() -> None:
         try:
             for queue in filter(None, args.queues.split(",")):  # --queues "": --serve alone
                 for workers in map(int, args.workers.split(",")):
-                    for label, source in versions:
-                        SOURCES["now"] = source
-                        name = f"{label}{queue} {workers}w"
-                        sink.reset()
-                        rows.append(run_workers(name, root / name.replace(" ", "-"), pdf, sink,
-                                                args, workers, queue == "redis"))
-                        print_rows(rows[-1:], args)
+                    remotes = [r for r in map(int, args.remote.split(",")) if r <= workers]
+                    for remote in remotes if queue == "redis" else [0]:
+                        for label, source in versions:
+                            SOURCES["now"] = source
+                            name = f"{label}{queue} {workers}w" + (f" {remote}r" if remote
+                                                                   else "")
+                            sink.reset()
+                            rows.append(run_workers(name, root / name.replace(" ", "-"), pdf,
+                                                    sink, args, workers, queue == "redis",
+                                                    remote))
+                            print_rows(rows[-1:], args)
             for label, source in versions:
                 SOURCES["now"] = source
                 if args.serve:

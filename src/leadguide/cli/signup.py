@@ -68,23 +68,38 @@ def _announce(service) -> None:
 @_GUIDE
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 32),
               help="Worker threads in this process (each keeps one SMTP connection).")
+@click.option("--ledger-url", envvar="LEADGUIDE_LEDGER_URL", default=None, metavar="URL",
+              help="On another machine than the signup database: the signup service's "
+                   "address, whose ledger this worker uses (signup.remote_workers: true). "
+                   "Also LEADGUIDE_LEDGER_URL.")
 @click.option("--base-url", hidden=True, help="The links' address (serve --dev passes its own).")
 @_DEV
-def worker_command(guide_dir: Path, workers: int, base_url: str | None, dev: bool) -> None:
+def worker_command(guide_dir: Path, workers: int, ledger_url: str | None, base_url: str | None,
+                   dev: bool) -> None:
     """Deliver queued emails (for a Redis queue, or `serve --workers 0`). Run it on the
-    machine that holds the signup database.
+    machine that holds the signup database, or on any other with --ledger-url.
 
     \b
     Example:
       LEADGUIDE_QUEUE_URL=redis://127.0.0.1:6379/0 leadguide signup worker guide
+    On a second machine (the same LEADGUIDE_SECRET and LEADGUIDE_QUEUE_URL):
+      leadguide signup worker guide --ledger-url https://guide.example.com
     """
+    if ledger_url:
+        from ..signup.remoteworker import open_remote_worker, work_remote
+        if dev:
+            raise SignupError("--dev and --ledger-url do not go together: a remote worker "
+                              "needs the service's own LEADGUIDE_SECRET")
+        remote = open_remote_worker(guide_dir, ledger_url, base_url)
+        work_remote(remote, workers, ready=lambda: click.echo(
+            f"Worker: {workers} threads, queue Redis, ledger at {remote.ledger.url}", err=True))
+        return
     from ..signup.runner import work
     from ..signup.service import open_service
     service = open_service(guide_dir, dev=dev, base_url=base_url)
-    click.echo(f"Worker: {workers} threads, queue "
-               f"{'Redis' if service.secrets.queue_url else service.settings.queue_path}",
-               err=True)
-    work(service, workers)
+    queue = "Redis" if service.secrets.queue_url else service.settings.queue_path
+    work(service, workers,
+         ready=lambda: click.echo(f"Worker: {workers} threads, queue {queue}", err=True))
 
 
 @signup_group.command("embed")

@@ -46,7 +46,7 @@ def _signup_keys() -> dict[str, set[str]]:
                        "max_connections", "header_timeout_seconds", "body_timeout_seconds",
                        "download_days", "answer_seconds", "send_rate", "alert_after_seconds",
                        "sequence", "webhooks", "consent_mode", "marketing_consent", "landing",
-                       "return_hosts", "resend_after_seconds"},
+                       "return_hosts", "resend_after_seconds", "remote_workers"},
             "signup.thank_you": {"heading", "text"},
             "signup.rate_limits": {"per_ip", "per_address", "downloads", "resend"},
             "signup.landing": {"headline", "subtitle", "inside", "byline", "privacy_url",

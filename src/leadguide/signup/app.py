@@ -29,6 +29,7 @@ from .errors import SignupError, Unavailable
 from .form import Refused, check_fields, check_traps, is_ticked
 from .identity import Network, canonical_mailbox, client_ip, network_key
 from .inbound import inbound_routes
+from .ledgerroutes import ledger_routes
 from .pages import Pages
 from .ratelimit import Limits, open_limits
 from .reading import HEADERS as READING_HEADERS, Edition, with_beacon
@@ -91,6 +92,7 @@ def create_app(service: Service) -> Starlette:
         route("/read/{token}", read_start, ["GET"]),
         route("/read/{token}/{path:path}", read_file, ["GET"]),
         route("/healthz", health, ["GET"]),
+        *ledger_routes(service),  # /_ledger/*: remote workers' ledger (signup.remote_workers)
         *inbound_routes(service.store, web.limits),  # /hooks/<service>: bounces (inbound.py)
         *(dev_routes(service.config) if service.dev else []),  # /dev/emails (steppreview.py)
         *recover_routes(route, Helpers(_within, _first_use, _visit, _answer_at, _client,

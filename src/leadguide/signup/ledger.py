@@ -30,9 +30,17 @@ the last moment before the power went may arrive twice (same Message-ID), none i
 fsyncs, taken under SQLite's one write lock, capped every worker together at about 80
 deliveries a second; without them the cap is the CPU.
 
-Workers must therefore reach the signup database: they run on the machine that holds it (any
-number of processes). SQLite over a network file system is not safe, so the service does not
-scale past one machine; README.md says what one machine delivers.
+Workers reach the ledger in one of two ways. On the machine that holds the signup database
+(``signup serve``'s own worker, ``signup worker``): directly, through SQLite (any number of
+processes). On any other machine (``signup worker --ledger-url``, remoteledger.py): through the
+service, which offers ``claim``, ``finish``, ``defer`` and ``pause`` at signed internal routes
+(ledgerroutes.py, only with ``signup.remote_workers: true``) and runs them on this same table;
+SQLite over a network file system is not safe, so the database never leaves its machine and
+stays the one durable record. A remote worker's outcome is posted until the service has
+recorded it (a service briefly down holds the worker, as a locked database does); a claim it
+cannot make puts its job back. Its claims carry its own host name, so the service trusts them
+for the lease and the sweep (which runs only where the database is) sends again what a remote
+worker killed mid-send left ``sending`` once the lease has run out.
 """
 from __future__ import annotations
 
@@ -57,10 +65,21 @@ GO, SKIP, PAUSED = "go", "skip", "paused"  # what a claim says (or SUPPRESSED)
 log = logging.getLogger("leadguide.signup")
 
 
+class LedgerUnavailable(Exception):
+    """The ledger cannot be reached just now (a remote worker's service is down or busy): a
+    claim's job is put back, as for a locked database."""
+
+
+def this_host() -> str:
+    """This machine's name in claims: the host name, or LEADGUIDE_WORKER_HOST (a worker that
+    must tell itself apart from another machine of the same name; the tests' second host)."""
+    return os.environ.get("LEADGUIDE_WORKER_HOST") or socket.gethostname()
+
+
 def worker_name() -> str:
     """Who holds a claim: host, process and when it started (a reused pid is another process),
     and a nonce."""
-    return f"{socket.gethostname()}/{os.getpid()}/{_started(os.getpid())}/{os.urandom(4).hex()}"
+    return f"{this_host()}/{os.getpid()}/{_started(os.getpid())}/{os.urandom(4).hex()}"
 
 
 def _started(pid: int) -> str:
@@ -73,13 +92,13 @@ def _started(pid: int) -> str:
 
 
 def on_this_host(owner: str) -> bool:
-    return owner.partition("/")[0] == socket.gethostname()
+    return owner.partition("/")[0] == this_host()
 
 
 def owner_is_dead(owner: str) -> bool:
     """Only for an owner on this host: its process is gone (or the pid is another's now)."""
     host, pid, started, *_ = [*owner.split("/"), "", "", ""]
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != this_host() or not pid.isdigit():
         return False
     if int(pid) == os.getpid():
         return False  # this process: its other thread may be mid-send
@@ -174,11 +193,15 @@ def _key(payload: Payload) -> tuple[str, str, str]:
 
 
 class Ledger:
-    """The ``deliveries`` table, through the Store's connections (one per thread)."""
+    """The ``deliveries`` table, through the Store's connections (one per thread).
+
+    ``hold``: a worker's outcome is written until it is recorded (see the module's docstring);
+    False for the service answering a remote worker, which must not hold a web thread: the
+    error goes back to the worker (503), which holds itself and posts again."""
 
     def __init__(self, store: Store, rate: SendRate = SendRate(),
-                 sleep: Callable[[float], None] = time.sleep):
-        self.store, self.rate, self.sleep = store, rate, sleep
+                 sleep: Callable[[float], None] = time.sleep, hold: bool = True):
+        self.store, self.rate, self.sleep, self.hold = store, rate, sleep, hold
         self._complaints = Complaints()
 
     # ----- adding (tests and tools; a signup adds its row in its own transaction) -----
@@ -251,6 +274,8 @@ class Ledger:
                     log.warning("recorded at last: %s", what)
                 return
             except sqlite3.Error as exc:
+                if not self.hold:
+                    raise
                 self._complaints.say(f"cannot {what} in the signup database ({exc}); trying "
                                      "again until it can be written (the email is not sent "
                                      "again meanwhile)")

@@ -128,13 +128,20 @@ def personal_cta(service: "Service"):
 
 def cta_links(config, database, base_url: str, secret: str):
     """``personal_cta`` for what ``email send`` knows of the service (signup.hooks)."""
+    if not config.cta:
+        return None
+    return go_links_for(config, Readings(database).subscriber, base_url, secret)
+
+
+def go_links_for(config, subscriber_of, base_url: str, secret: str):
+    """``address_id → /go/ link`` with ``subscriber_of(guide, address_id) → id or None`` (the
+    database's, or a remote worker's ledger); None when the guide has no CTA."""
     cta = (config.cta.url,) if config.cta else ()
     if not cta:
         return None
-    readings = Readings(database)
     links = GoLinks(base_url.rstrip("/"), secret, guide_key(config))
 
     def link(address_id: str) -> str | None:
-        subscriber = readings.subscriber(links.guide, address_id)
+        subscriber = subscriber_of(links.guide, address_id)
         return links.make(subscriber, cta[0]) if subscriber is not None else None
     return link

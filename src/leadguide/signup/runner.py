@@ -4,7 +4,8 @@ The web process never delivers: it saves signups and queues their jobs. ``signup
 the built-in SQLite queue (one command) starts ``signup worker`` as its child process, restarts
 it if it dies, and stops it (gracefully: Huey's SIGINT lets its jobs finish) when it stops; the
 child also gets SIGTERM if the web process is killed (Linux's parent-death signal). With Redis,
-the workers are started apart (``signup worker``).
+the workers are started apart (``signup worker``); with ``signup.remote_workers`` and no worker
+of its own, the web process runs the sweep itself (workers on other machines run none).
 """
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from . import logs
 from .app import create_app
 from .connections import (BACKLOG, ConnectionLimits, connection_cap, limited_protocol,
                           raise_file_limit)
+from .ledger import worker_name
 from .periodic import periodic_work
-from .queue import quiet_huey, run_consumer
+from .queue import Sweeper, quiet_huey, run_consumer, sweep_seconds
+from .sequence import load_sequence
 from .service import Service, bind_web_only, make_mailer
 
 log = logging.getLogger("leadguide.signup")
@@ -50,6 +53,13 @@ def serve(service: Service, host: str, port: int, workers: int,
     quiet_huey()
     bind_web_only(service)
     child = WorkerProcess(service, workers) if workers else None
+    sweeper = None
+    if child is None and service.settings.remote_workers:
+        # Workers elsewhere run no sweep: the database's machine does (one at a time, by the
+        # lock), even when no worker runs here.
+        sweeper = Sweeper(service.queue, worker_name(), service.settings.alert_after_seconds,
+                          sweep_seconds(), sweep_seconds(),
+                          periodic_work(service, load_sequence(service.config)))
     server = uvicorn.Server(uvicorn_config(service, host, port))
     original = server.startup
 
@@ -61,10 +71,14 @@ def serve(service: Service, host: str, port: int, workers: int,
     try:
         if child:
             child.start()
+        if sweeper:
+            sweeper.start()
         server.run()
     finally:
         if child:
             child.stop()
+        if sweeper:
+            sweeper.stop()
         service.close()
 
 
@@ -127,9 +141,10 @@ def _die_with_parent() -> None:
 WORKER_NICENESS = 10  # below the web process: a burst of sending never slows the form
 
 
-def work(service: Service, workers: int) -> None:
+def work(service: Service, workers: int, ready: Callable[[], None] = lambda: None) -> None:
     """``leadguide signup worker``: deliver queued emails until stopped, at a lower CPU
-    priority than the web process (on a shared machine the form answers first)."""
+    priority than the web process (on a shared machine the form answers first). ``ready``:
+    called once the mailer is built, as the consumer starts."""
     logs.install()
     logging.getLogger("huey").setLevel(logging.WARNING)
     try:
@@ -137,6 +152,7 @@ def work(service: Service, workers: int) -> None:
     except OSError:
         pass
     mailer = make_mailer(service)
+    ready()
     try:
         run_consumer(service.queue, workers, mailer.owner, service.settings.alert_after_seconds,
                      periodic_work(service, mailer.steps))

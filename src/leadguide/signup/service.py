@@ -85,7 +85,7 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
     env = os.environ if env is None else env
     config = load_config(guide_dir)
     settings, email = load_signup_settings(config), load_email_settings(config)
-    _check_postal_address(config, email)
+    check_postal_address(config, email)
     secrets = read_secrets(dev, env)
     base = base_url or settings.base_url
     if not base:
@@ -101,7 +101,7 @@ def open_service(guide_dir: Path | str, dev: bool = False, base_url: str | None 
     if secrets.queue_url:
         _import_redis_ledger(secrets.queue_url, f"leadguide:{guide_key(config)}", ledger.store)
     huey = _open_queue(config, settings, secrets, web)
-    queue = Queue(huey, ledger, LEASE)
+    queue = Queue(huey, ledger, lease_seconds(env))
     return Service(config, settings, email, secrets, Tokens(secrets.secret), store, ledger,
                    queue, pdf_path, base.rstrip("/"), dev)
 
@@ -125,7 +125,16 @@ def _import_redis_ledger(url: str, prefix: str, store: Store) -> None:
         log.warning("moved %d delivery records from Redis into the signup database", added)
 
 
-def _check_postal_address(config: GuideConfig, email: EmailSettings) -> None:
+def lease_seconds(env: Mapping[str, str] | None = None) -> float:
+    """LEASE, or LEADGUIDE_LEASE_SECONDS (the tests' shorter leases)."""
+    env = os.environ if env is None else env
+    try:
+        return max(0.5, float(env.get("LEADGUIDE_LEASE_SECONDS", LEASE)))
+    except ValueError:
+        return LEASE
+
+
+def check_postal_address(config: GuideConfig, email: EmailSettings) -> None:
     problem = postal_address_problem(email.postal_address)
     if problem:
         line = config.email.line_of("postal_address") if config.email else None
@@ -138,22 +147,31 @@ def _check_postal_address(config: GuideConfig, email: EmailSettings) -> None:
 def make_mailer(service: Service, connect: Callable[[], Transport] | None = None,
                 retry: RetryPolicy | None = None, env: Mapping[str, str] | None = None) -> Mailer:
     """The worker side: the PDF within the size budget, SMTP from the environment, DKIM."""
+    return assemble_mailer(service.config, service.email, service.settings, service.links,
+                           service.pdf, service.ledger, service.queue, connect, retry, env)
+
+
+def assemble_mailer(config: GuideConfig, email: EmailSettings, settings: SignupSettings,
+                    links: Links, pdf: Path, ledger, queue: Queue,
+                    connect: Callable[[], Transport] | None = None,
+                    retry: RetryPolicy | None = None,
+                    env: Mapping[str, str] | None = None) -> Mailer:
+    """A worker's Mailer over ``ledger`` (the database's, or a RemoteLedger), its job bound
+    to ``queue``."""
     env = os.environ if env is None else env
     if connect is None:
         smtp = smtp_settings(env)
         connect = lambda: SmtpTransport(smtp)  # noqa: E731
-    attachment: Attachment | None = prepare_attachment(service.config, service.email,
-                                                       service.pdf)
+    attachment: Attachment | None = prepare_attachment(config, email, pdf)
     if attachment and attachment.warning:  # e.g. too large: it goes as a link (email.delivery)
         log.warning("%s", attachment.warning)
-    mailer = Mailer(service.config, service.email, service.settings, service.links, attachment,
-                    service.ledger, connect, service.queue.schedule, worker_name(),
-                    retry=retry or RetryPolicy(attempts=service.settings.max_attempts,
+    mailer = Mailer(config, email, settings, links, attachment, ledger, connect,
+                    queue.schedule, worker_name(),
+                    retry=retry or RetryPolicy(attempts=settings.max_attempts,
                                                first_delay=30, max_delay=3600),
-                    lease=LEASE, sign=dkim_signer(env, service.email),
-                    steps=load_sequence(service.config),
-                    personal=personal_copies(service.config, attachment))
-    service.queue.bind(mailer.deliver)
+                    lease=queue.lease, sign=dkim_signer(env, email),
+                    steps=load_sequence(config), personal=personal_copies(config, attachment))
+    queue.bind(mailer.deliver)
     return mailer
 
 

@@ -62,6 +62,8 @@ class SignupSettings:
     return_hosts: tuple[str, ...] = ()
     resend: Limit = Limit(1, 86400)
     resend_after_seconds: float = 60.0
+    # ----- workers on other machines (issue 28): the ledger's signed routes -----
+    remote_workers: bool = False
 
     @property
     def queue_path(self) -> Path:
@@ -136,6 +138,7 @@ def _read(config: GuideConfig, raw: LocatedDict, reader: FieldReader) -> SignupS
         consent_mode=mode.mode, marketing_consent=mode.marketing if mode.deliver_first else "",
         landing=landing, resend=_limit(limits, "resend", reader, "1/day"),
         resend_after_seconds=_positive(raw, "resend_after_seconds", reader, 60.0, zero=True),
+        remote_workers=reader.get(raw, "remote_workers", bool, False, "signup"),
         return_hosts=return_hosts(origins, get(raw, "return_hosts", list, [], "signup"),
                                   landing.website))
 

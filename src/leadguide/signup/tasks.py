@@ -35,7 +35,8 @@ from ..email.settings import EmailSettings
 from ..guide.config import GuideConfig
 from ..html.assemble import make_environment, render_page
 from .again import RESEND_MARK, base_kind
-from .ledger import FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Complaints, Ledger
+from .ledger import (FAILED, PAUSED, SENT, SKIP, SUPPRESSED, Claim, Complaints, Ledger,
+                     LedgerUnavailable)
 from .sequence import STEP, Step, step_by_kind, step_message
 from .settings import SignupSettings
 from .store import CONFIRM, Payload
@@ -87,7 +88,7 @@ class Mailer:
     signup: SignupSettings
     links: Links
     attachment: Attachment | None
-    ledger: Ledger
+    ledger: Ledger  # or, on another machine, remoteledger.RemoteLedger (the same methods)
     connect: Callable[[], Transport]
     schedule: Callable[[Payload, float], None]
     owner: str
@@ -116,9 +117,11 @@ class Mailer:
         """Send ``payload`` unless it is done or being done; returns what happened."""
         try:
             claim = self.ledger.claim(payload, self.owner, self.lease)
-        except sqlite3.Error as exc:  # locked past the wait, disk full: the job comes back
-            self._complaints.say(f"cannot claim an email in the signup database ({exc}); "
-                                 "its job is put back")
+        except (sqlite3.Error, LedgerUnavailable) as exc:  # locked past the wait, disk
+            # full, the service (remote workers) down: the job comes back
+            where = "the signup database" if isinstance(exc, sqlite3.Error) else "the ledger"
+            self._complaints.say(f"cannot claim an email in {where} ({exc}); its job is "
+                                 "put back")
             self._schedule(payload, 5.0)
             return "busy"
         if claim.outcome == SKIP:
