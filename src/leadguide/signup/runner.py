@@ -9,7 +9,7 @@ of its own, the web process runs the sweep itself (workers on other machines run
 """
 from __future__ import annotations
 
-import ctypes
+import functools
 import logging
 import os
 import signal
@@ -20,6 +20,7 @@ from typing import Callable
 
 import uvicorn
 
+from ..lifetime import die_with_parent
 from . import logs
 from .app import create_app
 from .connections import (BACKLOG, ConnectionLimits, connection_cap, limited_protocol,
@@ -103,7 +104,9 @@ class WorkerProcess:
         self._watcher.start()
 
     def _spawn(self) -> None:
-        self.proc = subprocess.Popen(self.args, env=self.env, preexec_fn=_die_with_parent)
+        # In the child: SIGTERM when the web process dies, however it dies (Linux only).
+        self.proc = subprocess.Popen(self.args, env=self.env, preexec_fn=functools.partial(
+            die_with_parent, os.getpid(), signal.SIGTERM))
 
     def _watch(self) -> None:
         delay = 1.0
@@ -128,14 +131,6 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the web process dies, however it dies (Linux only)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 WORKER_NICENESS = 10  # below the web process: a burst of sending never slows the form
