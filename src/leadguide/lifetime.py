@@ -14,14 +14,16 @@ import signal
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> bool:
-    """Have the kernel send ``signum`` to this process when ``parent`` ends; False where it
-    cannot (not Linux). Ends at once if ``parent`` is already gone."""
+def die_with_parent(parent: int | None, signum: int = signal.SIGKILL) -> bool:
+    """Have the kernel send ``signum`` to this process when its parent ends; False where it
+    cannot (not Linux). ``parent`` is the pid it was forked from: if that one has already
+    ended, this process ends at once. None when that cannot be told (a child of a
+    forkserver, whose parent is the forkserver)."""
     try:
         if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum) != 0:
             return False
     except (OSError, AttributeError):
         return False
-    if os.getppid() != parent:  # it ended before the call: no signal will come
+    if parent is not None and os.getppid() != parent:  # it ended before: no signal will come
         os._exit(0)
     return True

@@ -218,7 +218,7 @@ def _start(build: int, styles: Styles | None) -> None:
     litter.build_pid = build
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
     gc.freeze()
-    die_with_parent(build)
+    die_with_parent(None)  # its parent may be a forkserver; a build gone closes the pipe
     if styles is not None:
         from .part import parsed_styles
 
