@@ -193,6 +193,18 @@ def test_a_quota_refusal_pauses_the_queue_not_each_person(tmp_path, built_sample
     service.close()
 
 
+def _timed_claim(claim, slots: list[tuple[float, float]]):
+    """The ledger's claim, noting the moment its send may go (between the call's start and
+    its end, plus the wait it hands back)."""
+    def timed(*args, **kwargs):
+        called = time.time()
+        decided = claim(*args, **kwargs)
+        if decided.outcome == "go":
+            slots.append((called + decided.wait, time.time() + decided.wait))
+        return decided
+    return timed
+
+
 def test_send_rate_is_kept_by_all_workers_together(tmp_path, built_sample, smtp, monkeypatch):
     box, port = smtp
     guide = make_guide(tmp_path, built_sample[0].output, free_port(),
@@ -200,17 +212,23 @@ def test_send_rate_is_kept_by_all_workers_together(tmp_path, built_sample, smtp,
     monkeypatch.chdir(tmp_path)
     env = service_env(port)
     service, other = open_service(guide, env=env), open_service(guide, env=env)
-    waits: list[float] = []
+    slots: list[tuple[float, float]] = []  # each send's moment: (earliest, latest)
     mailers = [make_mailer(s, env=env) for s in (service, other)]  # two workers' own ledgers
     for mailer in mailers:
         mailer.schedule = lambda payload, delay: None
-        mailer.sleep = waits.append
+        mailer.sleep = lambda seconds: None
+        mailer.ledger.claim = _timed_claim(mailer.ledger.claim, slots)
     people = [Payload("sample", WELCOME, f"n{n}@example.com", "") for n in range(6)]
     for payload in people:
         service.ledger.add(payload)
     outcomes = [mailers[n % 2].deliver(payload) for n, payload in enumerate(people)]
     assert outcomes == [SENT] * 5 + ["paused"]  # 5 a day, counted across both workers
-    assert len(waits) >= 3 and sum(waits) >= 0.5  # slots 0.25 s apart, shared: a queue
+    # 4 a second, across both workers: each send's slot at least 0.25 s after the one
+    # before, however long the machine took between the claims (the moment a claim read
+    # the clock is known to lie between the call and its return)
+    sent = sorted(slots[:5])
+    assert all(later[0] - earlier[1] >= 0.25 - 1e-3 - (earlier[1] - earlier[0])
+               - (later[1] - later[0]) for earlier, later in zip(sent, sent[1:])), sent
     assert _record(service, "n5@example.com")[2].startswith(
         "the queue is paused: signup.send_rate: 5 a day reached")
     assert len(box.messages) == 5
