@@ -8,8 +8,9 @@ forked workers share with their parent count once; and the top process's own VmH
 size. The machine is shared: compare the ratios, not the seconds.
 The last rows time what a writer waits for while `leadguide serve` runs: from its start to
 the first live PDF, and from a one-paragraph save to the chapter's page breaks and to the live
-PDF rebuilt (median of 3 saves; serve's build process keeps its layout workers warm, and the
-PDF row includes the quiet time serve waits for more saves), and bare WeasyPrint on the edited
+PDF rebuilt (median of 3 saves; serve's PDF process keeps the stylesheets parsed and forks
+its part workers with them, and the PDF row includes the quiet time serve waits for more
+saves), and bare WeasyPrint on the edited
 chapter alone (the document serve lays out for its page breaks), which the save to page
 breaks is compared with. The load average is printed at the start and at the end.
 Usage: .venv/bin/python bench/build.py [GUIDE_DIR] [--json]
