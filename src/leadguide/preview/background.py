@@ -25,7 +25,7 @@ from .status import shown_error
 # The live PDF is rebuilt once the saves pause this long. The watcher already takes the files
 # of one save together (watch.WATCH_STEP_MS); this is for saves in quick succession (an
 # editor's autosave, a script writing several files one after the other).
-PDF_QUIET_SECONDS = 0.25
+PDF_QUIET_SECONDS = 0.1
 
 
 class WorkerProcess:
