@@ -127,3 +127,33 @@ def test_the_developers_map_has_one_row_per_package_and_top_module():
         p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
     assert sorted(rows) == sorted(set(rows)), "a row is repeated"
     assert set(rows) == expected
+
+
+def test_every_library_the_code_imports_is_a_dependency_of_the_package():
+    """What `make pdf` installs (pyproject's dependencies, not the test extras) is all the
+    code imports: httpx, imported by the signup service's webhooks, was a test dependency
+    only, so a plain install could not start `signup serve`."""
+    import importlib.metadata
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = {_distribution_name(spec) for spec in project["dependencies"]}
+    owners = importlib.metadata.packages_distributions()
+    missing = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     and node.module else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "leadguide":
+                    continue
+                found = {_distribution_name(d) for d in owners.get(top, [top])}
+                if not found & declared:
+                    missing.setdefault(top, path.relative_to(REPO).as_posix())
+    assert missing == {}, missing
+
+
+def _distribution_name(spec: str) -> str:
+    return re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0].lower().replace("_", "-")
