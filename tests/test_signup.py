@@ -199,11 +199,14 @@ def test_download_links_lead_to_the_pdf_and_are_counted(live, capsys, monkeypatc
     arrived = len(live.box.messages)  # the email may come before the answer
     signup(live.url, "dora@example.com", "Dora")
     live.box.wait_for(arrived + 1)
-    link = re.search(r"(http://\S+/download/\S+)", text_of(live.box.to("dora@example.com")[0]))[1]
+    (message,) = live.box.to("dora@example.com")
+    link = re.search(r"(http://\S+/download/\S+)", text_of(message))[1]
     status, page, _ = request(link)
     assert status == 200 and b"/pdf" in page
     status, data, headers = request(link + "/pdf")
-    assert status == 200 and data == live.pdf and "attachment" in headers["content-disposition"]
+    assert status == 200 and "attachment" in headers["content-disposition"]
+    # Dora's own copy (her name on the cover), the very bytes her welcome email attached
+    assert data == pdf_of(message) and data.startswith(live.pdf) and len(data) > len(live.pdf)
     assert request(link.replace("/download/", "/download/x"))[0] == 400
     monkeypatch.chdir(live.base)
     assert main(["signup", "stats", str(live.guide)]) == 0

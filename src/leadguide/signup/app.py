@@ -10,7 +10,7 @@ import ipaddress
 import math
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .again import Again, again_for
 from .consent import safe_return, with_marker
+from .downloads import Downloads
 from .errors import SignupError, Unavailable
 from .form import Refused, check_fields, check_traps, is_ticked
 from .identity import Network, canonical_mailbox, client_ip, network_key
@@ -55,6 +56,7 @@ class Web:
     limits: Limits
     proxies: tuple[Network, ...]
     cover_height: int | None = None
+    downloads: Downloads | None = None
 
     def html(self, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(body, status, headers=_NO_STORE)
@@ -71,7 +73,7 @@ def create_app(service: Service) -> Starlette:
     web = Web(service, Pages(service.config, settings),
               open_limits(settings.database),
               tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies),
-              cover_height(service.pdf))
+              cover_height(service.pdf), Downloads(service))
 
     def route(path: str, handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -361,8 +363,23 @@ async def download_pdf(web: Web, request: Request) -> Response:
             return web.html(web.pages.note("Sorry", refused.message), refused.status)
         await run_in_threadpool(web.service.store.record_download, web.service.guide, found)
         await run_in_threadpool(count_download, web.service, found, request.headers)
+        copy = await run_in_threadpool(web.downloads.copy_for, found) if web.downloads else None
+        if copy is not None:  # theirs, as the welcome email attaches it
+            return Response(copy, media_type="application/pdf", headers={
+                **_NO_STORE, "Content-Disposition":
+                    attachment_disposition(web.service.email.attachment_name)})
     return FileResponse(web.service.pdf, media_type="application/pdf",
                         filename=web.service.email.attachment_name, headers=_NO_STORE)
+
+
+def attachment_disposition(filename: str) -> str:
+    """``Content-Disposition`` for a file to save, as Starlette's FileResponse writes it (a
+    name it would have to escape goes as RFC 5987 ``filename*``: no quote or line break can
+    end the header)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
 
 
 async def _downloader(web: Web, token: str) -> str | Response:
