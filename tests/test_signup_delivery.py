@@ -35,6 +35,33 @@ def _record(service, address: str):
                           (address,)).fetchone()
 
 
+def test_a_retry_is_recorded_only_on_an_email_still_being_sent(tmp_path, built_sample, smtp,
+                                                               monkeypatch):
+    """A worker's late retry never takes back an email another one sent (it would go again),
+    and the same retry recorded twice (a remote worker's request posted again after a lost
+    answer) gives back one attempt, not two."""
+    _, port = smtp
+    guide = make_guide(tmp_path, built_sample[0].output, free_port())
+    monkeypatch.chdir(tmp_path)
+    service = open_service(guide, env=service_env(port))
+    ledger, late = service.ledger, Payload("sample", WELCOME, "late@example.com", "")
+    ledger.add(late)
+    assert ledger.claim(late, "host-a/1", 120.0).outcome == "go"
+    ledger.finish(late, SENT)  # another worker sent it after this one's lease ran out
+    ledger.defer(late, "451 from the late worker", 30.0, counted=True)
+    assert _record(service, "late@example.com")[0] == SENT
+    twice = Payload("sample", WELCOME, "twice@example.com", "")
+    ledger.add(twice)
+    for _ in range(2):
+        assert ledger.claim(twice, "host-a/1", 120.0).outcome == "go"
+        ledger.defer(twice, "a first 451", 0.0, counted=True)
+    assert ledger.claim(twice, "host-a/1", 120.0).outcome == "go"
+    for _ in range(2):  # the quota's retry, posted again
+        ledger.defer(twice, "over the sending quota", 0.0, counted=False)
+    assert _record(service, "twice@example.com")[:2] == ("retry", 2)
+    service.close()
+
+
 def test_replies_temporary_permanent_and_quota(tmp_path, built_sample, smtp, monkeypatch):
     box, port = smtp
     guide = make_guide(tmp_path, built_sample[0].output, free_port(),

@@ -256,11 +256,14 @@ class Ledger:
             f"WHERE {_KEY}", lambda: (state, detail, now_iso(), *_key(payload)))
 
     def defer(self, payload: Payload, detail: str, delay: float, counted: bool) -> None:
-        """Back to ``retry`` in ``delay`` seconds (``counted``: the attempt is used up)."""
+        """Back to ``retry`` in ``delay`` seconds (``counted``: the attempt is used up). Only
+        a row still being sent: a late worker (its lease ran out, another sent the email) or a
+        remote worker's retried request finds it done or deferred already and changes
+        nothing (it would send the email again, or give back one attempt too many)."""
         self._until_recorded(
             "record a retry",
             "UPDATE deliveries SET state = 'retry', detail = ?, owner = '', next_at = ?, "
-            f"attempts = max(attempts - ?, 0), updated_at = ? WHERE {_KEY}",
+            f"attempts = max(attempts - ?, 0), updated_at = ? WHERE {_KEY} AND state = 'sending'",
             lambda: (detail, time.time() + delay, 0 if counted else 1, now_iso(),
                      *_key(payload)))
 
