@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,10 +41,15 @@ class Downloads:
         subscriber = self.service.store.subscriber(self.service.guide, ident)
         if copies is None or subscriber is None:
             return None
-        cta = personal_cta(self.service)
         person = Recipient(subscriber.address, subscriber.name)
-        copy = copies.attachment(person, cta(ident) if cta else None)
+        copy = copies.attachment(person, self._cta(ident) if self._cta else None)
         return None if copy is copies.base else copy.data
+
+    @cached_property
+    def _cta(self):
+        """address_id → their ``/go/`` link (None without a CTA), made once, not per
+        download (it reads the signup database's reading tables when made)."""
+        return personal_cta(self.service)
 
     def _personal(self) -> PersonalCopies | None:
         pdf: Path = self.service.pdf
