@@ -75,7 +75,8 @@ def lay_out_parts(guide: GuideHtml, roots: tuple[Path, ...], fallbacks: dict[Pat
     done: dict[str, PartLayout] = {}
     laid_out = 0
     # Found once, while the workers lay out the first parts.
-    link_problems = functools.cache(lambda: _link_problems(split, guide.base_url, locate))
+    link_problems = functools.cache(lambda: _link_problems(split, hints.names, guide.base_url,
+                                                           locate))
 
     def make_job(index: int, start: int, targets: dict[str, int]) -> PartJob:
         return _job(guide, split, index, start, targets, roots, fallbacks, cache)
@@ -273,24 +274,36 @@ def _warnings(results: list[PartLayout], elsewhere: list[set[str]], guide: Guide
     return tuple(problems)
 
 
-def _link_problems(split: SplitGuide, base_url: str, locate) -> list[GuideError]:
+def _link_problems(split: SplitGuide, digests: list[str], base_url: str,
+                   locate) -> list[GuideError]:
     """Forbidden links and attachments, found on the tree WeasyPrint parses, as a whole build
     does (the parts take them out too, but would report them without their source lines):
     the head and each part on its own, each looked at once per process while its text stays
-    the same (serve's live PDF: a save parses the edited part alone)."""
-    found = [*_forbidden(split.head + split.tail, base_url)]
-    for part in split.parts:
-        found += _forbidden(part.body, base_url)
+    the same (serve's live PDF: a save parses the edited part alone). ``digests``: the
+    parts' SHA-256, as the hints name them."""
+    outside = split.head + split.tail
+    found = [*_forbidden(outside, hashlib.sha256(outside.encode()).hexdigest(), base_url)]
+    for part, digest in zip(split.parts, digests):
+        found += _forbidden(part.body, digest, base_url)
     return [problem.error(locate) for problem in found]
 
 
-@functools.lru_cache(maxsize=256)
-def _forbidden(html: str, base_url: str) -> tuple:
-    from weasyprint import HTML
+_FORBIDDEN: dict[tuple[str, str], tuple] = {}  # by a text's digest: what it holds
+_FORBIDDEN_KEPT = 256
 
-    from ..html.links import take_out_forbidden
 
-    return tuple(take_out_forbidden(HTML(string=html, base_url=base_url).etree_element))
+def _forbidden(html: str, digest: str, base_url: str) -> tuple:
+    key = (digest, base_url)
+    if key not in _FORBIDDEN:
+        from weasyprint import HTML
+
+        from ..html.links import take_out_forbidden
+
+        if len(_FORBIDDEN) >= _FORBIDDEN_KEPT:  # a long serve session: start again
+            _FORBIDDEN.clear()
+        _FORBIDDEN[key] = tuple(take_out_forbidden(
+            HTML(string=html, base_url=base_url).etree_element))
+    return _FORBIDDEN[key]
 
 
 class _Hints:
