@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -76,10 +75,6 @@ class Facts:
         self._pages: dict[int, pdfium.PdfPage] = {}
         self._textpages: dict[int, pdfium.PdfTextPage] = {}
         self._drawn: dict[int, list[Drawn]] = {}
-        # Every check run loads every page (page-size does), here and now: PDFium is not
-        # thread-safe, and loading on a second thread while this one read the guide crashed
-        # the process when a garbage collection here closed another PDFium object meanwhile.
-        self._loading = _run_now(self._open_and_load) if found else None
         try:
             self.config: GuideConfig = load_config(guide_dir)
             if not found:
@@ -97,15 +92,10 @@ class Facts:
     def config_text(self) -> str:
         return self.config.config_path.read_text(encoding="utf-8")
 
-    # ---- the PDF as PDFium reads it: opened and its pages parsed when the facts are made
+    # ---- the PDF as PDFium reads it, on this thread (PDFium is not thread-safe): opened,
+    # and every page parsed, by the first check that asks (page-size asks in every run)
     @cached_property
     def pdfium(self) -> pdfium.PdfDocument:
-        document = self._loading.result() if self._loading else None
-        if document is None:
-            raise PreflightError("no PDF to check: build it first", self.pdf)
-        return document
-
-    def _open_and_load(self) -> pdfium.PdfDocument:
         try:
             document = pdfium.PdfDocument(self.data)
         except pdfium.PdfiumError as exc:
@@ -211,8 +201,8 @@ class Facts:
         return self.textpage(number).get_text_bounded(left, bottom, right, top)
 
     def close(self) -> None:
-        if self._loading is not None and self._loading.exception() is None:
-            self._loading.result().close()
+        if "pdfium" in self.__dict__:  # opened
+            self.pdfium.close()
 
     # ---- the PDF as pypdf reads it: the outline, form fields and resources (full checks only;
     # its first look at the catalog parses WeasyPrint's whole object stream)
@@ -312,12 +302,3 @@ def _first_heading_anchor(parents: tuple[Element, ...], has_heading: set[int]) -
             return None if id(parent) in has_heading else parent.get("id")
     return None
 
-
-def _run_now(work) -> Future:
-    """``work()`` run on this thread, its result (or its error) kept for later."""
-    done: Future = Future()
-    try:
-        done.set_result(work())
-    except BaseException as error:  # noqa: BLE001 - given back by ``result()``
-        done.set_exception(error)
-    return done
