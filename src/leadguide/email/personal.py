@@ -5,8 +5,8 @@ name on the cover and, given one, their own CTA link (the signup service's signe
 redirect) in the links and QR code. Copies are cached on disk per recipient under
 ``<output folder>/.personal/<base digest>/``, each as the incremental update the stamp
 appended to the base (about 3 % of its size, not a whole copy per subscriber): a resend reads
-it instead of stamping again, and a new base PDF (another digest) starts a new folder, the old ones deleted. The
-base PDF is only read. ``personalize: false`` in guide.yaml: every recipient gets the base.
+it instead of stamping again, and a new base PDF (another digest) starts a new folder, the
+old ones deleted. The base PDF is only read. ``personalize: false`` in guide.yaml: every recipient gets the base.
 Returns an ``Attachment`` (bytes and path), so attaching and linking both fit.
 """
 from __future__ import annotations

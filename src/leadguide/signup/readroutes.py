@@ -136,12 +136,12 @@ def cta_links(config, database, base_url: str, secret: str):
 def go_links_for(config, subscriber_of, base_url: str, secret: str):
     """``address_id → /go/ link`` with ``subscriber_of(guide, address_id) → id or None`` (the
     database's, or a remote worker's ledger); None when the guide has no CTA."""
-    cta = (config.cta.url,) if config.cta else ()
-    if not cta:
+    if not config.cta:
         return None
+    target = config.cta.url
     links = GoLinks(base_url.rstrip("/"), secret, guide_key(config))
 
     def link(address_id: str) -> str | None:
         subscriber = subscriber_of(links.guide, address_id)
-        return links.make(subscriber, cta[0]) if subscriber is not None else None
+        return links.make(subscriber, target) if subscriber is not None else None
     return link
